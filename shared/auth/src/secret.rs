@@ -1,0 +1,54 @@
+//! Random opaque values and the hashes they are stored under.
+//!
+//! Refresh tokens and client secrets are 256-bit random values generated here, so a fast
+//! hash (SHA-256) is enough to store them: there is no dictionary to attack, and a slow
+//! hash would put argon2's cost on every refresh. Passwords, which people choose, use
+//! [`crate::password`] instead.
+
+use aws_lc_rs::{constant_time, digest, rand};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// Bytes of entropy in refresh tokens and client secrets (256 bits).
+pub const TOKEN_BYTES: usize = 32;
+
+/// A fresh random value, base64url without padding.
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    // The system RNG failing is not recoverable; aws-lc aborts rather than return weak bytes.
+    rand::fill(&mut buf).expect("system random number generator failed");
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// The storage key of an opaque token: SHA-256, base64url. The token itself is never stored.
+pub fn token_hash(token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, token.as_bytes()))
+}
+
+/// Compares a presented secret with a stored [`token_hash`] in constant time.
+pub fn verify_token_hash(presented: &str, stored_hash: &str) -> bool {
+    constant_time::verify_slices_are_equal(token_hash(presented).as_bytes(), stored_hash.as_bytes())
+        .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_tokens_carry_256_bits_and_do_not_repeat() {
+        let a = random_token(TOKEN_BYTES);
+        let b = random_token(TOKEN_BYTES);
+        assert_eq!(URL_SAFE_NO_PAD.decode(&a).unwrap().len(), 32);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn a_stored_hash_matches_only_its_own_token() {
+        let t = random_token(TOKEN_BYTES);
+        let h = token_hash(&t);
+        assert!(verify_token_hash(&t, &h));
+        assert!(!verify_token_hash(&random_token(TOKEN_BYTES), &h));
+        assert_ne!(h, t, "the hash must not be the token");
+    }
+}
