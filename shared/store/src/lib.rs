@@ -1,0 +1,93 @@
+//! Oasis storage: one narrow trait per concern, implemented by every backend.
+//!
+//! The data model is shaped for DynamoDB as much as for SQLite: every lookup is by a key
+//! (username, user id, client id, token hash, family id, counter key), every update that
+//! decides correctness is a conditional write (refresh rotation: "only if not yet rotated
+//! and the family is not revoked"), and expiring items carry an `expires_at` (a TTL
+//! attribute in DynamoDB; filtered on read and purged in SQLite).
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+pub mod conformance;
+mod model;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+pub use model::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique key already exists (creating a user or client twice).
+    #[error("{0} already exists")]
+    AlreadyExists(&'static str),
+    /// The backend is busy, throttled or unreachable; the request may be retried later.
+    #[error("storage temporarily unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Anything else: a bug, corruption, a schema mismatch.
+    #[error("storage failure")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn create_user(&self, user: &User) -> StoreResult<()>;
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>>;
+    /// Replaces the password hash (rehash on login, password change).
+    async fn set_password_hash(&self, id: &str, hash: &str) -> StoreResult<()>;
+    async fn set_disabled(&self, id: &str, disabled: bool) -> StoreResult<()>;
+    /// Every access token issued to the user before `at` is refused from now on.
+    async fn set_tokens_valid_after(&self, id: &str, at: u64) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    async fn create_client(&self, client: &Client) -> StoreResult<()>;
+    async fn client(&self, client_id: &str) -> StoreResult<Option<Client>>;
+}
+
+/// The result of the conditional rotation write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// The old token is now marked rotated and the new one stored: this caller won.
+    Rotated,
+    /// The old token was already rotated (or its family revoked): a replay or a lost race.
+    AlreadyUsed,
+}
+
+#[async_trait]
+pub trait RefreshStore: Send + Sync {
+    /// Starts a family with its first token.
+    async fn create_family(&self, family: &RefreshFamily, first: &RefreshToken) -> StoreResult<()>;
+    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<(RefreshToken, RefreshFamily)>>;
+    /// Atomically: if `old_hash` is not rotated and its family is not revoked, mark it rotated
+    /// at `now` and store `new`. Exactly one of two concurrent callers gets `Rotated`.
+    async fn rotate(&self, old_hash: &str, new: &RefreshToken, now: u64) -> StoreResult<Rotation>;
+    async fn revoke_family(&self, family_id: &str) -> StoreResult<()>;
+    /// Revokes every family of a user (password change, disable, compromise).
+    async fn revoke_user_families(&self, user_id: &str) -> StoreResult<u32>;
+}
+
+#[async_trait]
+pub trait ThrottleStore: Send + Sync {
+    async fn attempts(&self, key: &str, now: u64) -> StoreResult<Option<Attempts>>;
+    /// Atomically adds one failure and sets the counter's expiry; returns the new state.
+    async fn record_failure(&self, key: &str, now: u64, expires_at: u64) -> StoreResult<Attempts>;
+    async fn set_locked_until(&self, key: &str, locked_until: u64, expires_at: u64) -> StoreResult<()>;
+    async fn clear_attempts(&self, key: &str) -> StoreResult<()>;
+}
+
+/// Everything the functions need from a backend.
+pub trait Store: UserStore + ClientStore + RefreshStore + ThrottleStore {}
+impl<T: UserStore + ClientStore + RefreshStore + ThrottleStore> Store for T {}
+
+/// Which backend a deployment uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Sqlite,
+    Dynamodb,
+}

@@ -1,0 +1,85 @@
+use serde::{Deserialize, Serialize};
+
+/// A person who logs in with a password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Stable opaque id; the `sub` of their access tokens.
+    pub id: String,
+    /// Validated, lower-case login name.
+    pub username: String,
+    /// argon2id PHC string. Never serialised into an API response (secure-data uses its own view).
+    pub password_hash: String,
+    pub disabled: bool,
+    /// Scopes this user may be granted (intersected with the client's).
+    pub scopes: Vec<String>,
+    /// Highest maturity rating (an age, 0–18) the user may see.
+    pub maturity: u8,
+    /// Access tokens issued before this time (epoch seconds) are refused.
+    pub tokens_valid_after: u64,
+    pub created_at: u64,
+}
+
+/// An OAuth2 client (RFC 6749 §2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Client {
+    pub client_id: String,
+    /// SHA-256 of the server-generated secret; `None` for public clients.
+    pub secret_hash: Option<String>,
+    pub name: String,
+    /// Only first-party clients may use the password grant (RFC 9700 §2.4).
+    pub first_party: bool,
+    pub grant_types: Vec<String>,
+    pub scopes: Vec<String>,
+    /// Browser clients get the refresh token in a `__Host-` cookie instead of the body.
+    pub refresh_in_cookie: bool,
+    /// Origins allowed to use this client's cookie (CSRF check).
+    pub allowed_origins: Vec<String>,
+    pub disabled: bool,
+    pub created_at: u64,
+}
+
+impl Client {
+    pub fn is_confidential(&self) -> bool {
+        self.secret_hash.is_some()
+    }
+
+    pub fn allows_grant(&self, grant_type: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant_type)
+    }
+}
+
+/// A chain of refresh tokens descending from one login. Revoking it kills every token in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshFamily {
+    pub family_id: String,
+    pub user_id: String,
+    pub client_id: String,
+    /// The scope granted at login; refreshes may narrow the access token, never widen this.
+    pub scope: String,
+    pub created_at: u64,
+    /// Absolute expiry: no token of the family is valid after it, however recently used.
+    pub expires_at: u64,
+    pub revoked: bool,
+}
+
+/// One refresh token, stored only by its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshToken {
+    pub token_hash: String,
+    pub family_id: String,
+    pub issued_at: u64,
+    /// Idle expiry: unused for this long, the token dies.
+    pub idle_expires_at: u64,
+    /// When it was exchanged for a successor; presenting it again is reuse.
+    pub rotated_at: Option<u64>,
+    /// Storage expiry (TTL): kept until the family's absolute expiry so reuse stays detectable.
+    pub expires_at: u64,
+}
+
+/// Failed-login counter for an account or a source address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempts {
+    pub failures: u32,
+    pub locked_until: u64,
+    pub expires_at: u64,
+}

@@ -1,0 +1,415 @@
+//! The embedded backend: one SQLite file in WAL mode, so several local function processes
+//! (one per function under `cargo lambda watch`) share it safely.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+use crate::*;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    disabled INTEGER NOT NULL,
+    scopes TEXT NOT NULL,
+    maturity INTEGER NOT NULL,
+    tokens_valid_after INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS clients (
+    client_id TEXT PRIMARY KEY,
+    secret_hash TEXT,
+    name TEXT NOT NULL,
+    first_party INTEGER NOT NULL,
+    grant_types TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    refresh_in_cookie INTEGER NOT NULL,
+    allowed_origins TEXT NOT NULL,
+    disabled INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS refresh_families (
+    family_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS refresh_families_by_user ON refresh_families(user_id);
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+    token_hash TEXT PRIMARY KEY,
+    family_id TEXT NOT NULL REFERENCES refresh_families(family_id),
+    issued_at INTEGER NOT NULL,
+    idle_expires_at INTEGER NOT NULL,
+    rotated_at INTEGER,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS login_attempts (
+    key TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    locked_until INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+";
+
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+fn classify(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode::*;
+    match e.sqlite_error_code() {
+        Some(DatabaseBusy | DatabaseLocked) => StoreError::Unavailable(Box::new(e)),
+        _ => StoreError::Backend(Box::new(e)),
+    }
+}
+
+fn unique_or(e: rusqlite::Error, what: &'static str) -> StoreError {
+    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) {
+        StoreError::AlreadyExists(what)
+    } else {
+        classify(e)
+    }
+}
+
+fn json_list(items: &[String]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
+}
+
+fn from_json_list(row: &Row<'_>, idx: usize) -> rusqlite::Result<Vec<String>> {
+    let text: String = row.get(idx)?;
+    serde_json::from_str(&text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+// SQLite stores INTEGER as i64; our times and counters fit comfortably.
+fn int(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+const USER_COLUMNS: &str = "id, username, password_hash, disabled, scopes, maturity, tokens_valid_after, created_at";
+
+fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: r.get(0)?,
+        username: r.get(1)?,
+        password_hash: r.get(2)?,
+        disabled: r.get(3)?,
+        scopes: from_json_list(r, 4)?,
+        maturity: r.get(5)?,
+        tokens_valid_after: r.get::<_, i64>(6)? as u64,
+        created_at: r.get::<_, i64>(7)? as u64,
+    })
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and its schema.
+    pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
+        let conn = Connection::open(path).map_err(classify)?;
+        Self::init(conn)
+    }
+
+    /// A private in-memory database, for tests and benchmarks.
+    pub fn open_in_memory() -> StoreResult<Self> {
+        Self::init(Connection::open_in_memory().map_err(classify)?)
+    }
+
+    fn init(conn: Connection) -> StoreResult<Self> {
+        conn.busy_timeout(Duration::from_secs(5)).map_err(classify)?;
+        // WAL lets readers in other processes proceed while one writes.
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(classify)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(classify)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(classify)?;
+        conn.execute_batch(SCHEMA).map_err(classify)?;
+        Ok(Self { conn: Mutex::new(conn) })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite inconsistent (statements are
+        // atomic), so a poisoned lock is safe to reuse.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Deletes expired refresh tokens, families and counters (DynamoDB does this with TTL).
+    pub fn purge_expired(&self, now: u64) -> StoreResult<usize> {
+        let c = self.conn();
+        let mut n = c.execute("DELETE FROM refresh_tokens WHERE expires_at <= ?1", [int(now)]).map_err(classify)?;
+        n += c
+            .execute(
+                "DELETE FROM refresh_families WHERE expires_at <= ?1 AND family_id NOT IN (SELECT family_id FROM refresh_tokens)",
+                [int(now)],
+            )
+            .map_err(classify)?;
+        n += c.execute("DELETE FROM login_attempts WHERE expires_at <= ?1", [int(now)]).map_err(classify)?;
+        Ok(n)
+    }
+}
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn create_user(&self, u: &User) -> StoreResult<()> {
+        self.conn()
+            .execute(
+                &format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+                params![
+                    u.id,
+                    u.username,
+                    u.password_hash,
+                    u.disabled,
+                    json_list(&u.scopes),
+                    u.maturity,
+                    int(u.tokens_valid_after),
+                    int(u.created_at)
+                ],
+            )
+            .map_err(|e| unique_or(e, "user"))?;
+        Ok(())
+    }
+
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        self.conn()
+            .query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"), [username], user_from_row)
+            .optional()
+            .map_err(classify)
+    }
+
+    async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
+        self.conn()
+            .query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"), [id], user_from_row)
+            .optional()
+            .map_err(classify)
+    }
+
+    async fn set_password_hash(&self, id: &str, hash: &str) -> StoreResult<()> {
+        self.conn()
+            .execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![id, hash])
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn set_disabled(&self, id: &str, disabled: bool) -> StoreResult<()> {
+        self.conn()
+            .execute("UPDATE users SET disabled = ?2 WHERE id = ?1", params![id, disabled])
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn set_tokens_valid_after(&self, id: &str, at: u64) -> StoreResult<()> {
+        self.conn()
+            .execute("UPDATE users SET tokens_valid_after = ?2 WHERE id = ?1", params![id, int(at)])
+            .map_err(classify)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ClientStore for SqliteStore {
+    async fn create_client(&self, c: &Client) -> StoreResult<()> {
+        self.conn()
+            .execute(
+                "INSERT INTO clients (client_id, secret_hash, name, first_party, grant_types, scopes,
+                     refresh_in_cookie, allowed_origins, disabled, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    c.client_id,
+                    c.secret_hash,
+                    c.name,
+                    c.first_party,
+                    json_list(&c.grant_types),
+                    json_list(&c.scopes),
+                    c.refresh_in_cookie,
+                    json_list(&c.allowed_origins),
+                    c.disabled,
+                    int(c.created_at)
+                ],
+            )
+            .map_err(|e| unique_or(e, "client"))?;
+        Ok(())
+    }
+
+    async fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
+        self.conn()
+            .query_row(
+                "SELECT client_id, secret_hash, name, first_party, grant_types, scopes, refresh_in_cookie,
+                        allowed_origins, disabled, created_at
+                 FROM clients WHERE client_id = ?1",
+                [client_id],
+                |r| {
+                    Ok(Client {
+                        client_id: r.get(0)?,
+                        secret_hash: r.get(1)?,
+                        name: r.get(2)?,
+                        first_party: r.get(3)?,
+                        grant_types: from_json_list(r, 4)?,
+                        scopes: from_json_list(r, 5)?,
+                        refresh_in_cookie: r.get(6)?,
+                        allowed_origins: from_json_list(r, 7)?,
+                        disabled: r.get(8)?,
+                        created_at: r.get::<_, i64>(9)? as u64,
+                    })
+                },
+            )
+            .optional()
+            .map_err(classify)
+    }
+}
+
+fn insert_token(c: &Connection, t: &RefreshToken) -> rusqlite::Result<usize> {
+    c.execute(
+        "INSERT INTO refresh_tokens (token_hash, family_id, issued_at, idle_expires_at, rotated_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            t.token_hash,
+            t.family_id,
+            int(t.issued_at),
+            int(t.idle_expires_at),
+            t.rotated_at.map(int),
+            int(t.expires_at)
+        ],
+    )
+}
+
+#[async_trait]
+impl RefreshStore for SqliteStore {
+    async fn create_family(&self, f: &RefreshFamily, first: &RefreshToken) -> StoreResult<()> {
+        let mut c = self.conn();
+        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
+        tx.execute(
+            "INSERT INTO refresh_families (family_id, user_id, client_id, scope, created_at, expires_at, revoked)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![f.family_id, f.user_id, f.client_id, f.scope, int(f.created_at), int(f.expires_at), f.revoked],
+        )
+        .map_err(|e| unique_or(e, "refresh family"))?;
+        insert_token(&tx, first).map_err(|e| unique_or(e, "refresh token"))?;
+        tx.commit().map_err(classify)
+    }
+
+    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<(RefreshToken, RefreshFamily)>> {
+        self.conn()
+            .query_row(
+                "SELECT t.token_hash, t.family_id, t.issued_at, t.idle_expires_at, t.rotated_at, t.expires_at,
+                        f.user_id, f.client_id, f.scope, f.created_at, f.expires_at, f.revoked
+                 FROM refresh_tokens t JOIN refresh_families f ON f.family_id = t.family_id
+                 WHERE t.token_hash = ?1",
+                [token_hash],
+                |r| {
+                    let token = RefreshToken {
+                        token_hash: r.get(0)?,
+                        family_id: r.get(1)?,
+                        issued_at: r.get::<_, i64>(2)? as u64,
+                        idle_expires_at: r.get::<_, i64>(3)? as u64,
+                        rotated_at: r.get::<_, Option<i64>>(4)?.map(|v| v as u64),
+                        expires_at: r.get::<_, i64>(5)? as u64,
+                    };
+                    let family = RefreshFamily {
+                        family_id: token.family_id.clone(),
+                        user_id: r.get(6)?,
+                        client_id: r.get(7)?,
+                        scope: r.get(8)?,
+                        created_at: r.get::<_, i64>(9)? as u64,
+                        expires_at: r.get::<_, i64>(10)? as u64,
+                        revoked: r.get(11)?,
+                    };
+                    Ok((token, family))
+                },
+            )
+            .optional()
+            .map_err(classify)
+    }
+
+    async fn rotate(&self, old_hash: &str, new: &RefreshToken, now: u64) -> StoreResult<Rotation> {
+        let mut c = self.conn();
+        // IMMEDIATE takes the write lock up front, so two processes cannot both read
+        // "not rotated" and both win.
+        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
+        let changed = tx
+            .execute(
+                "UPDATE refresh_tokens SET rotated_at = ?2
+                 WHERE token_hash = ?1 AND rotated_at IS NULL
+                   AND family_id IN (SELECT family_id FROM refresh_families WHERE revoked = 0)",
+                params![old_hash, int(now)],
+            )
+            .map_err(classify)?;
+        if changed == 0 {
+            return Ok(Rotation::AlreadyUsed);
+        }
+        insert_token(&tx, new).map_err(|e| unique_or(e, "refresh token"))?;
+        tx.commit().map_err(classify)?;
+        Ok(Rotation::Rotated)
+    }
+
+    async fn revoke_family(&self, family_id: &str) -> StoreResult<()> {
+        self.conn()
+            .execute("UPDATE refresh_families SET revoked = 1 WHERE family_id = ?1", [family_id])
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn revoke_user_families(&self, user_id: &str) -> StoreResult<u32> {
+        let n = self
+            .conn()
+            .execute("UPDATE refresh_families SET revoked = 1 WHERE user_id = ?1 AND revoked = 0", [user_id])
+            .map_err(classify)?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+}
+
+fn attempts_from_row(r: &Row<'_>) -> rusqlite::Result<Attempts> {
+    Ok(Attempts {
+        failures: r.get(0)?,
+        locked_until: r.get::<_, i64>(1)? as u64,
+        expires_at: r.get::<_, i64>(2)? as u64,
+    })
+}
+
+#[async_trait]
+impl ThrottleStore for SqliteStore {
+    async fn attempts(&self, key: &str, now: u64) -> StoreResult<Option<Attempts>> {
+        self.conn()
+            .query_row(
+                "SELECT failures, locked_until, expires_at FROM login_attempts WHERE key = ?1 AND expires_at > ?2",
+                params![key, int(now)],
+                attempts_from_row,
+            )
+            .optional()
+            .map_err(classify)
+    }
+
+    async fn record_failure(&self, key: &str, now: u64, expires_at: u64) -> StoreResult<Attempts> {
+        // An expired counter starts again from one, as a DynamoDB TTL deletion would.
+        self.conn()
+            .query_row(
+                "INSERT INTO login_attempts (key, failures, locked_until, expires_at) VALUES (?1, 1, 0, ?3)
+                 ON CONFLICT(key) DO UPDATE SET
+                    failures = CASE WHEN login_attempts.expires_at <= ?2 THEN 1 ELSE login_attempts.failures + 1 END,
+                    locked_until = CASE WHEN login_attempts.expires_at <= ?2 THEN 0 ELSE login_attempts.locked_until END,
+                    expires_at = ?3
+                 RETURNING failures, locked_until, expires_at",
+                params![key, int(now), int(expires_at)],
+                attempts_from_row,
+            )
+            .map_err(classify)
+    }
+
+    async fn set_locked_until(&self, key: &str, locked_until: u64, expires_at: u64) -> StoreResult<()> {
+        self.conn()
+            .execute(
+                "UPDATE login_attempts SET locked_until = ?2, expires_at = MAX(expires_at, ?3) WHERE key = ?1",
+                params![key, int(locked_until), int(expires_at)],
+            )
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn clear_attempts(&self, key: &str) -> StoreResult<()> {
+        self.conn().execute("DELETE FROM login_attempts WHERE key = ?1", [key]).map_err(classify)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,63 @@
+//! The shared conformance suite on the embedded SQLite backend, plus what only a file-backed
+//! store can show: several processes' connections racing on one database.
+
+use oasis_store::sqlite::SqliteStore;
+use oasis_store::*;
+
+async fn fresh() -> SqliteStore {
+    SqliteStore::open_in_memory().unwrap()
+}
+
+oasis_store::conformance_tests!(fresh());
+
+fn temp_db() -> std::path::PathBuf {
+    let n: u64 = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
+    std::env::temp_dir().join(format!("oasis-race-{}-{n}.db", std::process::id()))
+}
+
+#[test]
+fn two_connections_racing_to_rotate_one_refresh_token_produce_exactly_one_winner() {
+    // Each thread has its own connection, like two function processes sharing the file.
+    let path = temp_db();
+    let setup = SqliteStore::open(&path).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    for round in 0..20 {
+        let fam = format!("f{round}");
+        let family = RefreshFamily {
+            family_id: fam.clone(),
+            user_id: "u".into(),
+            client_id: "c".into(),
+            scope: "search".into(),
+            created_at: 0,
+            expires_at: u64::MAX / 4,
+            revoked: false,
+        };
+        let first = RefreshToken {
+            token_hash: format!("old{round}"),
+            family_id: fam.clone(),
+            issued_at: 0,
+            idle_expires_at: u64::MAX / 4,
+            rotated_at: None,
+            expires_at: u64::MAX / 4,
+        };
+        rt.block_on(setup.create_family(&family, &first)).unwrap();
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let handles: Vec<_> = (0..2)
+            .map(|i| {
+                let (path, barrier, mut next) = (path.clone(), barrier.clone(), first.clone());
+                next.token_hash = format!("new{round}-{i}");
+                let old = first.token_hash.clone();
+                std::thread::spawn(move || {
+                    let store = SqliteStore::open(&path).unwrap();
+                    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+                    barrier.wait();
+                    rt.block_on(store.rotate(&old, &next, 1)).unwrap()
+                })
+            })
+            .collect();
+        let results: Vec<Rotation> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let winners = results.iter().filter(|r| **r == Rotation::Rotated).count();
+        assert_eq!(winners, 1, "round {round}: {results:?}");
+    }
+    let _ = std::fs::remove_file(&path);
+}
