@@ -1,0 +1,232 @@
+//! HTTP hardening shared by every Oasis function.
+//!
+//! Every response leaves through [`finish`], which adds the security headers and the request
+//! id: a handler cannot forget them, on success or on error.
+
+pub mod config;
+pub mod form;
+
+use lambda_http::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+
+pub use lambda_http;
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// What every handler needs to know about a request, read once.
+#[derive(Debug, Clone)]
+pub struct RequestMeta {
+    pub request_id: String,
+    pub method: Method,
+    /// The route path without the API Gateway stage.
+    pub path: String,
+    pub source_ip: Option<String>,
+    pub origin: Option<String>,
+}
+
+impl RequestMeta {
+    pub fn from_request(req: &Request) -> Self {
+        let (gateway_id, source_ip) = match req.request_context_ref() {
+            Some(RequestContext::ApiGatewayV1(c)) => (c.request_id.clone(), c.identity.source_ip.clone()),
+            Some(RequestContext::ApiGatewayV2(c)) => (c.request_id.clone(), c.http.source_ip.clone()),
+            _ => (None, None),
+        };
+        let request_id = gateway_id
+            .or_else(|| req.lambda_context_ref().map(|c| c.request_id.clone()))
+            .filter(|id| !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()))
+            .unwrap_or_else(|| "unknown".to_owned());
+        let path = req.raw_http_path();
+        let path = if path.is_empty() { req.uri().path().to_owned() } else { path.to_owned() };
+        Self {
+            request_id,
+            method: req.method().clone(),
+            path,
+            source_ip,
+            origin: header_str(req.headers(), header::ORIGIN.as_str()).map(str::to_owned),
+        }
+    }
+}
+
+/// A header's value as text, if present exactly once and valid visible ASCII.
+pub fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
+    first.to_str().ok()
+}
+
+/// A JSON response. Serialisation of our own types cannot fail; if it ever did, the client
+/// gets a bare 500 rather than a partial body.
+pub fn json<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response<Body> {
+    match serde_json::to_string(body) {
+        Ok(text) => raw_json(status, text),
+        Err(_) => raw_json(StatusCode::INTERNAL_SERVER_ERROR, r#"{"error":"server_error"}"#.to_owned()),
+    }
+}
+
+pub fn raw_json(status: StatusCode, text: String) -> Response<Body> {
+    let mut resp = Response::new(Body::Text(text));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+/// A response with no body (204, preflight).
+pub fn empty(status: StatusCode) -> Response<Body> {
+    let mut resp = Response::new(Body::Empty);
+    *resp.status_mut() = status;
+    resp
+}
+
+/// Origins allowed to call the API from a browser. Anything else gets no CORS headers.
+#[derive(Debug, Clone, Default)]
+pub struct Cors {
+    allowed: Vec<String>,
+}
+
+impl Cors {
+    pub fn new(allowed: Vec<String>) -> Self {
+        Self { allowed }
+    }
+
+    pub fn allows(&self, origin: &str) -> bool {
+        self.allowed.iter().any(|o| o == origin)
+    }
+
+    /// The answer to an `OPTIONS` preflight: 204 with the grants for an allowed origin,
+    /// 403 for any other.
+    pub fn preflight(&self, meta: &RequestMeta, methods: &'static str, headers: &'static str) -> Response<Body> {
+        match meta.origin.as_deref() {
+            Some(o) if self.allows(o) => {
+                let mut resp = empty(StatusCode::NO_CONTENT);
+                let h = resp.headers_mut();
+                h.insert("access-control-allow-methods", HeaderValue::from_static(methods));
+                h.insert("access-control-allow-headers", HeaderValue::from_static(headers));
+                h.insert("access-control-max-age", HeaderValue::from_static("600"));
+                resp
+            }
+            _ => json(StatusCode::FORBIDDEN, &serde_json::json!({"error": "origin_not_allowed"})),
+        }
+    }
+}
+
+/// Adds the headers every response carries. `Cache-Control: no-store` is the default; a
+/// handler that serves public data sets its own `Cache-Control` first.
+pub fn finish(mut resp: Response<Body>, meta: &RequestMeta, cors: &Cors) -> Response<Body> {
+    let h = resp.headers_mut();
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "strict-transport-security",
+        HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+    );
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if let Ok(v) = HeaderValue::from_str(&meta.request_id) {
+        h.insert(REQUEST_ID_HEADER, v);
+    }
+    if let Some(origin) = meta.origin.as_deref().filter(|o| cors.allows(o)) {
+        if let Ok(v) = HeaderValue::from_str(origin) {
+            h.insert("access-control-allow-origin", v);
+            h.insert("access-control-allow-credentials", HeaderValue::from_static("true"));
+            h.insert("access-control-expose-headers", HeaderValue::from_static("x-request-id"));
+        }
+    }
+    h.append(header::VARY, HeaderValue::from_static("Origin"));
+    resp
+}
+
+/// A cookie's value from the request's `Cookie` header(s).
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Logs in JSON through `tracing`, at the level from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`
+/// (default `info`). Call once at start.
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .ok()
+        .map(|l| l.to_lowercase())
+        .and_then(|l| EnvFilter::try_new(l).ok())
+        .or_else(|| EnvFilter::try_from_default_env().ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(origin: Option<&str>) -> RequestMeta {
+        RequestMeta {
+            request_id: "req-1".into(),
+            method: Method::GET,
+            path: "/x".into(),
+            source_ip: None,
+            origin: origin.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn every_finished_response_carries_the_security_headers() {
+        let resp = finish(json(StatusCode::BAD_REQUEST, &serde_json::json!({})), &meta(None), &Cors::default());
+        let h = resp.headers();
+        for (name, value) in [
+            ("x-content-type-options", "nosniff"),
+            ("content-security-policy", "default-src 'none'; frame-ancestors 'none'"),
+            ("referrer-policy", "no-referrer"),
+            ("cache-control", "no-store"),
+            ("x-request-id", "req-1"),
+            ("content-type", "application/json"),
+        ] {
+            assert_eq!(h.get(name).and_then(|v| v.to_str().ok()), Some(value), "{name}");
+        }
+        assert!(h.get("strict-transport-security").is_some());
+        assert!(h.get("access-control-allow-origin").is_none());
+    }
+
+    #[test]
+    fn cors_headers_go_only_to_allow_listed_origins() {
+        let cors = Cors::new(vec!["https://app.example".into()]);
+        let ok = finish(empty(StatusCode::OK), &meta(Some("https://app.example")), &cors);
+        assert_eq!(ok.headers()["access-control-allow-origin"], "https://app.example");
+        let evil = finish(empty(StatusCode::OK), &meta(Some("https://evil.example")), &cors);
+        assert!(evil.headers().get("access-control-allow-origin").is_none());
+        assert_eq!(cors.preflight(&meta(Some("https://evil.example")), "POST", "content-type").status(), 403);
+        assert_eq!(cors.preflight(&meta(Some("https://app.example")), "POST", "content-type").status(), 204);
+    }
+
+    #[test]
+    fn cookies_are_found_by_exact_name() {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_static("a=1; __Host-rt=abc; __Host-rtx=no"));
+        assert_eq!(cookie(&h, "__Host-rt").as_deref(), Some("abc"));
+        assert_eq!(cookie(&h, "b"), None);
+    }
+}
