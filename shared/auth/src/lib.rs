@@ -13,6 +13,7 @@ pub mod password;
 pub mod scope;
 pub mod secret;
 pub mod token;
+pub mod username;
 
 /// Seconds since the Unix epoch. One clock for the whole crate so tests can reason about it.
 pub fn now() -> u64 {

@@ -14,7 +14,9 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
-    #[error("argon2 parameters are invalid: m={m_kib} KiB, t={t}, p={p} (minimum m=19456, t=2, p=1)")]
+    #[error(
+        "argon2 parameters are invalid: m={m_kib} KiB, t={t}, p={p} (minimum m=19456, t=2, p=1)"
+    )]
     WeakParams { m_kib: u32, t: u32, p: u32 },
     #[error("password hashing failed")]
     Hash(#[source] argon2::password_hash::Error),
@@ -25,7 +27,9 @@ pub enum PasswordError {
 pub enum Verification {
     /// The password matches. `rehash` carries a new hash when the stored one used other
     /// parameters than the configured ones.
-    Valid { rehash: Option<String> },
+    Valid {
+        rehash: Option<String>,
+    },
     Invalid,
 }
 
@@ -41,9 +45,16 @@ impl PasswordHasher {
         if m_kib < 19_456 || t < 2 || p < 1 {
             return Err(PasswordError::WeakParams { m_kib, t, p });
         }
-        let params = Params::new(m_kib, t, p, None).map_err(|_| PasswordError::WeakParams { m_kib, t, p })?;
+        let params = Params::new(m_kib, t, p, None).map_err(|_| PasswordError::WeakParams {
+            m_kib,
+            t,
+            p,
+        })?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let mut hasher = Self { argon, dummy: String::new() };
+        let mut hasher = Self {
+            argon,
+            dummy: String::new(),
+        };
         hasher.dummy = hasher.hash(&crate::secret::random_token(16))?;
         Ok(hasher)
     }
@@ -71,11 +82,18 @@ impl PasswordHasher {
             return Verification::Invalid;
         };
         if password.len() > MAX_PASSWORD_BYTES
-            || self.argon.verify_password(password.as_bytes(), &parsed).is_err()
+            || self
+                .argon
+                .verify_password(password.as_bytes(), &parsed)
+                .is_err()
         {
             return Verification::Invalid;
         }
-        let rehash = if self.is_current(&parsed) { None } else { self.hash(password).ok() };
+        let rehash = if self.is_current(&parsed) {
+            None
+        } else {
+            self.hash(password).ok()
+        };
         Verification::Valid { rehash }
     }
 
@@ -92,7 +110,9 @@ impl PasswordHasher {
         parsed.algorithm.as_str() == "argon2id"
             && parsed.version == Some(0x13)
             && Params::try_from(parsed).is_ok_and(|p| {
-                p.m_cost() == wanted.m_cost() && p.t_cost() == wanted.t_cost() && p.p_cost() == wanted.p_cost()
+                p.m_cost() == wanted.m_cost()
+                    && p.t_cost() == wanted.t_cost()
+                    && p.p_cost() == wanted.p_cost()
             })
     }
 }
@@ -105,9 +125,18 @@ mod tests {
     fn a_hash_verifies_its_password_and_nothing_else() {
         let h = PasswordHasher::default_params().unwrap();
         let stored = h.hash("correct horse battery").unwrap();
-        assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
-        assert_eq!(h.verify("correct horse battery", &stored), Verification::Valid { rehash: None });
-        assert_eq!(h.verify("correct horse batterz", &stored), Verification::Invalid);
+        assert!(
+            stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{stored}"
+        );
+        assert_eq!(
+            h.verify("correct horse battery", &stored),
+            Verification::Valid { rehash: None }
+        );
+        assert_eq!(
+            h.verify("correct horse batterz", &stored),
+            Verification::Invalid
+        );
     }
 
     #[test]
@@ -118,7 +147,10 @@ mod tests {
         match current.verify("a long enough password", &stored) {
             Verification::Valid { rehash: Some(new) } => {
                 assert!(new.contains("m=19456,t=3,p=1"), "{new}");
-                assert_eq!(current.verify("a long enough password", &new), Verification::Valid { rehash: None });
+                assert_eq!(
+                    current.verify("a long enough password", &new),
+                    Verification::Valid { rehash: None }
+                );
             }
             other => panic!("expected a rehash, got {other:?}"),
         }
@@ -126,8 +158,14 @@ mod tests {
 
     #[test]
     fn parameters_below_the_owasp_floor_are_refused() {
-        assert!(matches!(PasswordHasher::new(4096, 2, 1), Err(PasswordError::WeakParams { .. })));
-        assert!(matches!(PasswordHasher::new(19_456, 1, 1), Err(PasswordError::WeakParams { .. })));
+        assert!(matches!(
+            PasswordHasher::new(4096, 2, 1),
+            Err(PasswordError::WeakParams { .. })
+        ));
+        assert!(matches!(
+            PasswordHasher::new(19_456, 1, 1),
+            Err(PasswordError::WeakParams { .. })
+        ));
     }
 
     #[test]
@@ -135,6 +173,9 @@ mod tests {
         let h = PasswordHasher::default_params().unwrap();
         assert_eq!(h.verify("x", "not a phc string"), Verification::Invalid);
         let stored = h.hash(&"p".repeat(MAX_PASSWORD_BYTES + 1)).unwrap();
-        assert_eq!(h.verify(&"p".repeat(MAX_PASSWORD_BYTES + 1), &stored), Verification::Invalid);
+        assert_eq!(
+            h.verify(&"p".repeat(MAX_PASSWORD_BYTES + 1), &stored),
+            Verification::Invalid
+        );
     }
 }

@@ -61,8 +61,18 @@ pub struct Issuer {
 }
 
 impl Issuer {
-    pub fn new(key: SigningKey, issuer: impl Into<String>, audience: impl Into<String>, ttl_seconds: u64) -> Self {
-        Self { key, issuer: issuer.into(), audience: audience.into(), ttl_seconds }
+    pub fn new(
+        key: SigningKey,
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+        ttl_seconds: u64,
+    ) -> Self {
+        Self {
+            key,
+            issuer: issuer.into(),
+            audience: audience.into(),
+            ttl_seconds,
+        }
     }
 
     pub fn ttl_seconds(&self) -> u64 {
@@ -87,7 +97,11 @@ impl Issuer {
             maturity: grant.maturity,
         };
         let token = jsonwebtoken::encode(&header, &claims, &self.key.key).map_err(IssueError)?;
-        Ok(IssuedToken { token, expires_in: self.ttl_seconds, jti })
+        Ok(IssuedToken {
+            token,
+            expires_in: self.ttl_seconds,
+            jti,
+        })
     }
 }
 
@@ -187,14 +201,21 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    pub fn new(jwks: &PublicJwks, issuer: &str, audience: &str) -> Result<Self, crate::keys::KeyError> {
+    pub fn new(
+        jwks: &PublicJwks,
+        issuer: &str,
+        audience: &str,
+    ) -> Result<Self, crate::keys::KeyError> {
         let mut validation = Validation::new(ALGORITHM);
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECONDS;
-        Ok(Self { keys: jwks.decoding_keys()?.into_iter().collect(), validation })
+        Ok(Self {
+            keys: jwks.decoding_keys()?.into_iter().collect(),
+            validation,
+        })
     }
 
     pub fn knows_kid(&self, kid: &str) -> bool {
@@ -212,36 +233,55 @@ impl Verifier {
             return Err(Rejection::TooLarge);
         }
         let well_formed = token.bytes().filter(|b| *b == b'.').count() == 2
-            && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
         if !well_formed {
             return Err(Rejection::Malformed);
         }
         let header = jsonwebtoken::decode_header(token).map_err(|_| Rejection::Malformed)?;
         let typ_ok = header.typ.as_deref().is_some_and(|t| {
-            t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) || t.eq_ignore_ascii_case("application/at+jwt")
+            t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)
+                || t.eq_ignore_ascii_case("application/at+jwt")
         });
         if !typ_ok {
             return Err(Rejection::WrongType);
         }
         // Keys come only from the known set: a token naming its own key or key URL is refused.
-        if header.jku.is_some() || header.jwk.is_some() || header.x5u.is_some() || header.x5c.is_some() || header.crit.is_some() {
+        if header.jku.is_some()
+            || header.jwk.is_some()
+            || header.x5u.is_some()
+            || header.x5c.is_some()
+            || header.crit.is_some()
+        {
             return Err(Rejection::ForbiddenHeader);
         }
         if header.alg != ALGORITHM {
             return Err(Rejection::WrongAlgorithm);
         }
-        let key = header.kid.as_deref().and_then(|kid| self.keys.get(kid)).ok_or(Rejection::UnknownKey)?;
-        let data = jsonwebtoken::decode::<Claims>(token, key, &self.validation).map_err(|e| match e.kind() {
-            ErrorKind::InvalidSignature | ErrorKind::InvalidEcdsaKey => Rejection::BadSignature,
-            ErrorKind::ExpiredSignature => Rejection::Expired,
-            ErrorKind::ImmatureSignature => Rejection::NotYetValid,
-            ErrorKind::InvalidIssuer => Rejection::WrongIssuer,
-            ErrorKind::InvalidAudience => Rejection::WrongAudience,
-            ErrorKind::MissingRequiredClaim(_) => Rejection::MissingClaim,
-            ErrorKind::InvalidAlgorithm => Rejection::WrongAlgorithm,
-            ErrorKind::Json(e) if e.to_string().starts_with("missing field") => Rejection::MissingClaim,
-            _ => Rejection::Malformed,
-        })?;
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.keys.get(kid))
+            .ok_or(Rejection::UnknownKey)?;
+        let data =
+            jsonwebtoken::decode::<Claims>(token, key, &self.validation).map_err(|e| {
+                match e.kind() {
+                    ErrorKind::InvalidSignature | ErrorKind::InvalidEcdsaKey => {
+                        Rejection::BadSignature
+                    }
+                    ErrorKind::ExpiredSignature => Rejection::Expired,
+                    ErrorKind::ImmatureSignature => Rejection::NotYetValid,
+                    ErrorKind::InvalidIssuer => Rejection::WrongIssuer,
+                    ErrorKind::InvalidAudience => Rejection::WrongAudience,
+                    ErrorKind::MissingRequiredClaim(_) => Rejection::MissingClaim,
+                    ErrorKind::InvalidAlgorithm => Rejection::WrongAlgorithm,
+                    ErrorKind::Json(e) if e.to_string().starts_with("missing field") => {
+                        Rejection::MissingClaim
+                    }
+                    _ => Rejection::Malformed,
+                }
+            })?;
         let c = data.claims;
         if c.iat > now + LEEWAY_SECONDS {
             return Err(Rejection::NotYetValid);
@@ -249,7 +289,11 @@ impl Verifier {
         if c.sub.is_empty() || c.client_id.is_empty() || c.jti.is_empty() {
             return Err(Rejection::MissingClaim);
         }
-        let scope = if c.scope.is_empty() { ScopeSet::default() } else { ScopeSet::parse(&c.scope).map_err(|_| Rejection::Malformed)? };
+        let scope = if c.scope.is_empty() {
+            ScopeSet::default()
+        } else {
+            ScopeSet::parse(&c.scope).map_err(|_| Rejection::Malformed)?
+        };
         Ok(VerifiedClaims {
             subject: c.sub,
             client_id: c.client_id,
@@ -283,12 +327,21 @@ mod tests {
         let set = KeySet::generate(1).unwrap();
         let issuer = Issuer::new(set.signing_key().unwrap(), ISS, AUD, 600);
         let verifier = Verifier::new(&set.public_jwks(), ISS, AUD).unwrap();
-        Fixture { set, issuer, verifier }
+        Fixture {
+            set,
+            issuer,
+            verifier,
+        }
     }
 
     fn issue(f: &Fixture) -> String {
         let scope = ScopeSet::parse("search data:read").unwrap();
-        let grant = Grant { subject: "u-1", client_id: "web", scope: &scope, maturity: Some(13) };
+        let grant = Grant {
+            subject: "u-1",
+            client_id: "web",
+            scope: &scope,
+            maturity: Some(13),
+        };
         f.issuer.issue(&grant, crate::now()).unwrap().token
     }
 
@@ -319,7 +372,10 @@ mod tests {
         assert_eq!(claims.maturity(), 13);
         let header = jsonwebtoken::decode_header(issue(&f)).unwrap();
         assert_eq!(header.typ.as_deref(), Some("at+jwt"));
-        assert_eq!(header.kid.as_deref(), Some(f.set.signing_key().unwrap().kid()));
+        assert_eq!(
+            header.kid.as_deref(),
+            Some(f.set.signing_key().unwrap().kid())
+        );
     }
 
     #[test]
@@ -337,9 +393,21 @@ mod tests {
         // Algorithm confusion: an HMAC "signed" with the published public key material.
         let f = fixture();
         let jwk = &f.set.public_jwks().keys[0];
-        let header = Header { typ: Some("at+jwt".into()), kid: Some(jwk.kid.clone()), ..Header::new(jsonwebtoken::Algorithm::HS256) };
-        let forged = jsonwebtoken::encode(&header, &good_claims(), &jsonwebtoken::EncodingKey::from_secret(jwk.x.as_bytes()).unwrap()).unwrap();
-        assert_eq!(f.verifier.verify(&forged).unwrap_err(), Rejection::WrongAlgorithm);
+        let header = Header {
+            typ: Some("at+jwt".into()),
+            kid: Some(jwk.kid.clone()),
+            ..Header::new(jsonwebtoken::Algorithm::HS256)
+        };
+        let forged = jsonwebtoken::encode(
+            &header,
+            &good_claims(),
+            &jsonwebtoken::EncodingKey::from_secret(jwk.x.as_bytes()).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            f.verifier.verify(&forged).unwrap_err(),
+            Rejection::WrongAlgorithm
+        );
     }
 
     #[test]
@@ -347,7 +415,10 @@ mod tests {
         let f = fixture();
         let other = fixture();
         let token = forge(&other, good_header(&f), good_claims());
-        assert_eq!(f.verifier.verify(&token).unwrap_err(), Rejection::BadSignature);
+        assert_eq!(
+            f.verifier.verify(&token).unwrap_err(),
+            Rejection::BadSignature
+        );
     }
 
     #[test]
@@ -355,9 +426,17 @@ mod tests {
         let f = fixture();
         let mut h = good_header(&f);
         h["kid"] = "someone-elses-key".into();
-        assert_eq!(f.verifier.verify(&forge(&f, h.clone(), good_claims())).unwrap_err(), Rejection::UnknownKey);
+        assert_eq!(
+            f.verifier
+                .verify(&forge(&f, h.clone(), good_claims()))
+                .unwrap_err(),
+            Rejection::UnknownKey
+        );
         h.as_object_mut().unwrap().remove("kid");
-        assert_eq!(f.verifier.verify(&forge(&f, h, good_claims())).unwrap_err(), Rejection::UnknownKey);
+        assert_eq!(
+            f.verifier.verify(&forge(&f, h, good_claims())).unwrap_err(),
+            Rejection::UnknownKey
+        );
     }
 
     #[test]
@@ -366,13 +445,23 @@ mod tests {
         for (field, value) in [
             ("jku", json!("https://evil.example/jwks.json")),
             ("x5u", json!("https://evil.example/cert.pem")),
-            ("jwk", serde_json::to_value(&f.set.public_jwks().keys[0]).unwrap()),
+            (
+                "jwk",
+                serde_json::to_value(&f.set.public_jwks().keys[0]).unwrap(),
+            ),
         ] {
             let mut h = good_header(&f);
             h[field] = value;
-            let Ok(h) = serde_json::from_value::<Header>(h) else { continue };
-            let token = jsonwebtoken::encode(&h, &good_claims(), &f.set.signing_key().unwrap().key).unwrap();
-            assert_eq!(f.verifier.verify(&token).unwrap_err(), Rejection::ForbiddenHeader, "{field}");
+            let Ok(h) = serde_json::from_value::<Header>(h) else {
+                continue;
+            };
+            let token = jsonwebtoken::encode(&h, &good_claims(), &f.set.signing_key().unwrap().key)
+                .unwrap();
+            assert_eq!(
+                f.verifier.verify(&token).unwrap_err(),
+                Rejection::ForbiddenHeader,
+                "{field}"
+            );
         }
     }
 
@@ -387,33 +476,109 @@ mod tests {
                     h.as_object_mut().unwrap().remove("typ");
                 }
             }
-            assert_eq!(f.verifier.verify(&forge(&f, h, good_claims())).unwrap_err(), Rejection::WrongType, "{typ:?}");
+            assert_eq!(
+                f.verifier.verify(&forge(&f, h, good_claims())).unwrap_err(),
+                Rejection::WrongType,
+                "{typ:?}"
+            );
         }
     }
+
+    type Mutation = Box<dyn Fn(&mut Value)>;
 
     #[test]
     fn claims_are_checked_table_driven() {
         let f = fixture();
         let now = crate::now();
-        let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, Rejection)> = vec![
-            ("expired", Box::new(move |c| c["exp"] = (now - 120).into()), Rejection::Expired),
-            ("not yet valid", Box::new(move |c| c["nbf"] = (now + 300).into()), Rejection::NotYetValid),
-            ("issued in the future", Box::new(move |c| c["iat"] = (now + 300).into()), Rejection::NotYetValid),
-            ("another issuer", Box::new(|c| c["iss"] = "https://evil.example".into()), Rejection::WrongIssuer),
-            ("another audience", Box::new(|c| c["aud"] = "other-api".into()), Rejection::WrongAudience),
-            ("no sub", Box::new(|c| { c.as_object_mut().unwrap().remove("sub"); }), Rejection::MissingClaim),
-            ("no exp", Box::new(|c| { c.as_object_mut().unwrap().remove("exp"); }), Rejection::MissingClaim),
-            ("no aud", Box::new(|c| { c.as_object_mut().unwrap().remove("aud"); }), Rejection::MissingClaim),
-            ("no iss", Box::new(|c| { c.as_object_mut().unwrap().remove("iss"); }), Rejection::MissingClaim),
-            ("no client_id", Box::new(|c| { c.as_object_mut().unwrap().remove("client_id"); }), Rejection::MissingClaim),
-            ("no iat", Box::new(|c| { c.as_object_mut().unwrap().remove("iat"); }), Rejection::MissingClaim),
-            ("iat of the wrong type", Box::new(|c| c["iat"] = "yesterday".into()), Rejection::Malformed),
-            ("empty sub", Box::new(|c| c["sub"] = "".into()), Rejection::MissingClaim),
+        let cases: Vec<(&str, Mutation, Rejection)> = vec![
+            (
+                "expired",
+                Box::new(move |c| c["exp"] = (now - 120).into()),
+                Rejection::Expired,
+            ),
+            (
+                "not yet valid",
+                Box::new(move |c| c["nbf"] = (now + 300).into()),
+                Rejection::NotYetValid,
+            ),
+            (
+                "issued in the future",
+                Box::new(move |c| c["iat"] = (now + 300).into()),
+                Rejection::NotYetValid,
+            ),
+            (
+                "another issuer",
+                Box::new(|c| c["iss"] = "https://evil.example".into()),
+                Rejection::WrongIssuer,
+            ),
+            (
+                "another audience",
+                Box::new(|c| c["aud"] = "other-api".into()),
+                Rejection::WrongAudience,
+            ),
+            (
+                "no sub",
+                Box::new(|c| {
+                    c.as_object_mut().unwrap().remove("sub");
+                }),
+                Rejection::MissingClaim,
+            ),
+            (
+                "no exp",
+                Box::new(|c| {
+                    c.as_object_mut().unwrap().remove("exp");
+                }),
+                Rejection::MissingClaim,
+            ),
+            (
+                "no aud",
+                Box::new(|c| {
+                    c.as_object_mut().unwrap().remove("aud");
+                }),
+                Rejection::MissingClaim,
+            ),
+            (
+                "no iss",
+                Box::new(|c| {
+                    c.as_object_mut().unwrap().remove("iss");
+                }),
+                Rejection::MissingClaim,
+            ),
+            (
+                "no client_id",
+                Box::new(|c| {
+                    c.as_object_mut().unwrap().remove("client_id");
+                }),
+                Rejection::MissingClaim,
+            ),
+            (
+                "no iat",
+                Box::new(|c| {
+                    c.as_object_mut().unwrap().remove("iat");
+                }),
+                Rejection::MissingClaim,
+            ),
+            (
+                "iat of the wrong type",
+                Box::new(|c| c["iat"] = "yesterday".into()),
+                Rejection::Malformed,
+            ),
+            (
+                "empty sub",
+                Box::new(|c| c["sub"] = "".into()),
+                Rejection::MissingClaim,
+            ),
         ];
         for (name, mutate, want) in cases {
             let mut c = good_claims();
             mutate(&mut c);
-            assert_eq!(f.verifier.verify(&forge(&f, good_header(&f), c)).unwrap_err(), want, "{name}");
+            assert_eq!(
+                f.verifier
+                    .verify(&forge(&f, good_header(&f), c))
+                    .unwrap_err(),
+                want,
+                "{name}"
+            );
         }
     }
 
@@ -428,8 +593,21 @@ mod tests {
     #[test]
     fn oversized_and_garbage_tokens_are_refused_before_parsing() {
         let f = fixture();
-        assert_eq!(f.verifier.verify(&"a".repeat(MAX_TOKEN_BYTES + 1)).unwrap_err(), Rejection::TooLarge);
-        for junk in ["", "a.b", "a.b.c.d", "é.b.c", "a b.c.d", "..", "eyJ.eyJ.sig"] {
+        assert_eq!(
+            f.verifier
+                .verify(&"a".repeat(MAX_TOKEN_BYTES + 1))
+                .unwrap_err(),
+            Rejection::TooLarge
+        );
+        for junk in [
+            "",
+            "a.b",
+            "a.b.c.d",
+            "é.b.c",
+            "a b.c.d",
+            "..",
+            "eyJ.eyJ.sig",
+        ] {
             assert!(f.verifier.verify(junk).is_err(), "{junk:?}");
         }
     }
@@ -439,9 +617,18 @@ mod tests {
         let f = fixture();
         let token = issue(&f);
         let parts: Vec<&str> = token.split('.').collect();
-        let mut claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        let mut claims: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
         claims["scope"] = "admin".into();
-        let forged = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(claims.to_string()), parts[2]);
-        assert_eq!(f.verifier.verify(&forged).unwrap_err(), Rejection::BadSignature);
+        let forged = format!(
+            "{}.{}.{}",
+            parts[0],
+            URL_SAFE_NO_PAD.encode(claims.to_string()),
+            parts[2]
+        );
+        assert_eq!(
+            f.verifier.verify(&forged).unwrap_err(),
+            Rejection::BadSignature
+        );
     }
 }

@@ -85,8 +85,9 @@ fn json_list(items: &[String]) -> String {
 
 fn from_json_list(row: &Row<'_>, idx: usize) -> rusqlite::Result<Vec<String>> {
     let text: String = row.get(idx)?;
-    serde_json::from_str(&text)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 // SQLite stores INTEGER as i64; our times and counters fit comfortably.
@@ -94,7 +95,8 @@ fn int(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-const USER_COLUMNS: &str = "id, username, password_hash, disabled, scopes, maturity, tokens_valid_after, created_at";
+const USER_COLUMNS: &str =
+    "id, username, password_hash, disabled, scopes, maturity, tokens_valid_after, created_at";
 
 fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
@@ -122,13 +124,19 @@ impl SqliteStore {
     }
 
     fn init(conn: Connection) -> StoreResult<Self> {
-        conn.busy_timeout(Duration::from_secs(5)).map_err(classify)?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(classify)?;
         // WAL lets readers in other processes proceed while one writes.
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(classify)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(classify)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(classify)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(classify)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(classify)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(classify)?;
         conn.execute_batch(SCHEMA).map_err(classify)?;
-        Ok(Self { conn: Mutex::new(conn) })
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -140,14 +148,24 @@ impl SqliteStore {
     /// Deletes expired refresh tokens, families and counters (DynamoDB does this with TTL).
     pub fn purge_expired(&self, now: u64) -> StoreResult<usize> {
         let c = self.conn();
-        let mut n = c.execute("DELETE FROM refresh_tokens WHERE expires_at <= ?1", [int(now)]).map_err(classify)?;
+        let mut n = c
+            .execute(
+                "DELETE FROM refresh_tokens WHERE expires_at <= ?1",
+                [int(now)],
+            )
+            .map_err(classify)?;
         n += c
             .execute(
                 "DELETE FROM refresh_families WHERE expires_at <= ?1 AND family_id NOT IN (SELECT family_id FROM refresh_tokens)",
                 [int(now)],
             )
             .map_err(classify)?;
-        n += c.execute("DELETE FROM login_attempts WHERE expires_at <= ?1", [int(now)]).map_err(classify)?;
+        n += c
+            .execute(
+                "DELETE FROM login_attempts WHERE expires_at <= ?1",
+                [int(now)],
+            )
+            .map_err(classify)?;
         Ok(n)
     }
 }
@@ -157,7 +175,9 @@ impl UserStore for SqliteStore {
     async fn create_user(&self, u: &User) -> StoreResult<()> {
         self.conn()
             .execute(
-                &format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+                &format!(
+                    "INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                ),
                 params![
                     u.id,
                     u.username,
@@ -175,35 +195,52 @@ impl UserStore for SqliteStore {
 
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
         self.conn()
-            .query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"), [username], user_from_row)
+            .query_row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"),
+                [username],
+                user_from_row,
+            )
             .optional()
             .map_err(classify)
     }
 
     async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
         self.conn()
-            .query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"), [id], user_from_row)
+            .query_row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+                [id],
+                user_from_row,
+            )
             .optional()
             .map_err(classify)
     }
 
     async fn set_password_hash(&self, id: &str, hash: &str) -> StoreResult<()> {
         self.conn()
-            .execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![id, hash])
+            .execute(
+                "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+                params![id, hash],
+            )
             .map_err(classify)?;
         Ok(())
     }
 
     async fn set_disabled(&self, id: &str, disabled: bool) -> StoreResult<()> {
         self.conn()
-            .execute("UPDATE users SET disabled = ?2 WHERE id = ?1", params![id, disabled])
+            .execute(
+                "UPDATE users SET disabled = ?2 WHERE id = ?1",
+                params![id, disabled],
+            )
             .map_err(classify)?;
         Ok(())
     }
 
     async fn set_tokens_valid_after(&self, id: &str, at: u64) -> StoreResult<()> {
         self.conn()
-            .execute("UPDATE users SET tokens_valid_after = ?2 WHERE id = ?1", params![id, int(at)])
+            .execute(
+                "UPDATE users SET tokens_valid_after = ?2 WHERE id = ?1",
+                params![id, int(at)],
+            )
             .map_err(classify)?;
         Ok(())
     }
@@ -280,7 +317,9 @@ fn insert_token(c: &Connection, t: &RefreshToken) -> rusqlite::Result<usize> {
 impl RefreshStore for SqliteStore {
     async fn create_family(&self, f: &RefreshFamily, first: &RefreshToken) -> StoreResult<()> {
         let mut c = self.conn();
-        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
+        let tx = c
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(classify)?;
         tx.execute(
             "INSERT INTO refresh_families (family_id, user_id, client_id, scope, created_at, expires_at, revoked)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -291,7 +330,10 @@ impl RefreshStore for SqliteStore {
         tx.commit().map_err(classify)
     }
 
-    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<(RefreshToken, RefreshFamily)>> {
+    async fn refresh_token(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<(RefreshToken, RefreshFamily)>> {
         self.conn()
             .query_row(
                 "SELECT t.token_hash, t.family_id, t.issued_at, t.idle_expires_at, t.rotated_at, t.expires_at,
@@ -328,7 +370,9 @@ impl RefreshStore for SqliteStore {
         let mut c = self.conn();
         // IMMEDIATE takes the write lock up front, so two processes cannot both read
         // "not rotated" and both win.
-        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
+        let tx = c
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(classify)?;
         let changed = tx
             .execute(
                 "UPDATE refresh_tokens SET rotated_at = ?2
@@ -347,7 +391,10 @@ impl RefreshStore for SqliteStore {
 
     async fn revoke_family(&self, family_id: &str) -> StoreResult<()> {
         self.conn()
-            .execute("UPDATE refresh_families SET revoked = 1 WHERE family_id = ?1", [family_id])
+            .execute(
+                "UPDATE refresh_families SET revoked = 1 WHERE family_id = ?1",
+                [family_id],
+            )
             .map_err(classify)?;
         Ok(())
     }
@@ -355,7 +402,10 @@ impl RefreshStore for SqliteStore {
     async fn revoke_user_families(&self, user_id: &str) -> StoreResult<u32> {
         let n = self
             .conn()
-            .execute("UPDATE refresh_families SET revoked = 1 WHERE user_id = ?1 AND revoked = 0", [user_id])
+            .execute(
+                "UPDATE refresh_families SET revoked = 1 WHERE user_id = ?1 AND revoked = 0",
+                [user_id],
+            )
             .map_err(classify)?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
@@ -398,7 +448,12 @@ impl ThrottleStore for SqliteStore {
             .map_err(classify)
     }
 
-    async fn set_locked_until(&self, key: &str, locked_until: u64, expires_at: u64) -> StoreResult<()> {
+    async fn set_locked_until(
+        &self,
+        key: &str,
+        locked_until: u64,
+        expires_at: u64,
+    ) -> StoreResult<()> {
         self.conn()
             .execute(
                 "UPDATE login_attempts SET locked_until = ?2, expires_at = MAX(expires_at, ?3) WHERE key = ?1",
@@ -409,7 +464,9 @@ impl ThrottleStore for SqliteStore {
     }
 
     async fn clear_attempts(&self, key: &str) -> StoreResult<()> {
-        self.conn().execute("DELETE FROM login_attempts WHERE key = ?1", [key]).map_err(classify)?;
+        self.conn()
+            .execute("DELETE FROM login_attempts WHERE key = ?1", [key])
+            .map_err(classify)?;
         Ok(())
     }
 }

@@ -1,0 +1,83 @@
+//! Configuration of the token function, read from the environment once at start.
+
+use oasis_http::config::{self, ConfigError};
+
+use crate::{LockoutPolicy, Settings};
+
+/// Where the signing keys come from.
+#[derive(Debug, Clone)]
+pub enum KeySourceConfig {
+    /// `OASIS_KEYS_FILE`: a local key-set file (development).
+    File(String),
+}
+
+/// Where state lives.
+#[derive(Debug, Clone)]
+pub enum StoreConfig {
+    /// `OASIS_SQLITE_PATH`: the embedded store.
+    Sqlite(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub store: StoreConfig,
+    pub keys: KeySourceConfig,
+    pub audience: String,
+    pub access_ttl: u64,
+    pub argon2: (u32, u32, u32),
+    pub cors_origins: Vec<String>,
+    pub settings: Settings,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let store = match config::optional("OASIS_STORE")
+            .as_deref()
+            .unwrap_or("sqlite")
+        {
+            "sqlite" => StoreConfig::Sqlite(config::required("OASIS_SQLITE_PATH")?),
+            other => {
+                return Err(ConfigError::Invalid {
+                    name: "OASIS_STORE",
+                    reason: format!("unknown backend {other:?} (expected sqlite)"),
+                });
+            }
+        };
+        let keys = KeySourceConfig::File(config::required("OASIS_KEYS_FILE")?);
+        let issuer_url = config::required("OASIS_ISSUER")?;
+        let access_ttl = config::parsed("OASIS_ACCESS_TOKEN_TTL", 900u64)?;
+        if !(60..=3600).contains(&access_ttl) {
+            return Err(ConfigError::Invalid {
+                name: "OASIS_ACCESS_TOKEN_TTL",
+                reason: "must be 60..=3600 seconds".into(),
+            });
+        }
+        let refresh_idle_ttl = config::parsed("OASIS_REFRESH_IDLE_TTL", 14 * 86_400u64)?;
+        let refresh_absolute_ttl = config::parsed("OASIS_REFRESH_ABSOLUTE_TTL", 30 * 86_400u64)?;
+        if refresh_idle_ttl == 0 || refresh_idle_ttl > refresh_absolute_ttl {
+            return Err(ConfigError::Invalid {
+                name: "OASIS_REFRESH_IDLE_TTL",
+                reason: "must be positive and at most OASIS_REFRESH_ABSOLUTE_TTL".into(),
+            });
+        }
+        Ok(Self {
+            store,
+            keys,
+            audience: config::optional("OASIS_AUDIENCE").unwrap_or_else(|| "oasis-api".into()),
+            access_ttl,
+            argon2: (
+                config::parsed("OASIS_ARGON2_M_KIB", 19_456u32)?,
+                config::parsed("OASIS_ARGON2_T", 2u32)?,
+                config::parsed("OASIS_ARGON2_P", 1u32)?,
+            ),
+            cors_origins: config::list("OASIS_CORS_ALLOWED_ORIGINS"),
+            settings: Settings {
+                issuer_url,
+                refresh_idle_ttl,
+                refresh_absolute_ttl,
+                account_lockout: LockoutPolicy::ACCOUNT,
+                ip_lockout: LockoutPolicy::SOURCE_IP,
+            },
+        })
+    }
+}

@@ -1,0 +1,163 @@
+//! The Oasis token endpoint (RFC 6749, RFC 9700, RFC 7009, RFC 8414, RFC 7517).
+//!
+//! `main.rs` builds an [`App`] once from [`Config`]; [`handle`] serves one request and is
+//! what the handler tests call with events from `events/`.
+
+mod client;
+pub mod config;
+mod error;
+mod grants;
+pub mod lockout;
+mod revoke;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use lambda_http::http::{HeaderValue, Method, StatusCode, header};
+use lambda_http::{Body, Request, Response};
+use oasis_auth::keys::KeySet;
+use oasis_auth::password::PasswordHasher;
+use oasis_auth::token::Issuer;
+use oasis_http::{Cors, RequestMeta};
+use oasis_store::Store;
+
+pub use config::Config;
+pub use error::TokenError;
+pub use lockout::LockoutPolicy;
+
+/// Name of the cookie that carries browser clients' refresh tokens. The `__Host-` prefix
+/// makes browsers insist on `Secure`, `Path=/` and no `Domain`.
+pub const REFRESH_COOKIE: &str = "__Host-oasis_rt";
+/// Token and revocation requests are small; anything larger is refused unread.
+pub const MAX_BODY_BYTES: usize = 8 * 1024;
+
+/// Lifetimes and policies of the token function.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub issuer_url: String,
+    pub refresh_idle_ttl: u64,
+    pub refresh_absolute_ttl: u64,
+    pub account_lockout: LockoutPolicy,
+    pub ip_lockout: LockoutPolicy,
+}
+
+/// Everything built once per process.
+pub struct App {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) issuer: Issuer,
+    pub(crate) hasher: PasswordHasher,
+    pub(crate) cors: Cors,
+    pub(crate) settings: Settings,
+    jwks_json: String,
+    metadata_json: String,
+}
+
+impl App {
+    pub fn new(
+        store: Arc<dyn Store>,
+        keys: &KeySet,
+        audience: &str,
+        access_ttl: u64,
+        hasher: PasswordHasher,
+        cors: Cors,
+        settings: Settings,
+    ) -> Result<Self, oasis_auth::keys::KeyError> {
+        let issuer = Issuer::new(
+            keys.signing_key()?,
+            settings.issuer_url.clone(),
+            audience,
+            access_ttl,
+        );
+        let base = settings.issuer_url.trim_end_matches('/');
+        let metadata = serde_json::json!({
+            "issuer": settings.issuer_url,
+            "token_endpoint": format!("{base}/token"),
+            "revocation_endpoint": format!("{base}/revoke"),
+            "jwks_uri": format!("{base}/.well-known/jwks.json"),
+            "grant_types_supported": ["password", "refresh_token", "client_credentials"],
+            "response_types_supported": [],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "scopes_supported": oasis_auth::scope::KNOWN,
+            "token_endpoint_auth_signing_alg_values_supported": ["ES256"],
+        });
+        Ok(Self {
+            store,
+            issuer,
+            hasher,
+            cors,
+            settings,
+            jwks_json: keys.public_jwks().to_json(),
+            metadata_json: metadata.to_string(),
+        })
+    }
+}
+
+/// Serves one request. Never fails: every error becomes its response here, and every
+/// response leaves through [`oasis_http::finish`].
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    let started = Instant::now();
+    let meta = RequestMeta::from_request(&req);
+    let span = tracing::info_span!("request", request_id = %meta.request_id, route = %route_label(&meta.path));
+    let _guard = span.enter();
+    let result = route(app, &meta, &req).await;
+    let resp = match result {
+        Ok(resp) => resp,
+        Err(e) => {
+            if e.is_server_fault() {
+                // The cause chain goes to the log; the client sees only the error code.
+                tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "request failed");
+            }
+            e.into_response()
+        }
+    };
+    let resp = oasis_http::finish(resp, &meta, &app.cors);
+    tracing::info!(
+        method = %meta.method,
+        status = resp.status().as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request served"
+    );
+    resp
+}
+
+/// A fixed label per route (never the raw path) for logs and metrics.
+fn route_label(path: &str) -> &'static str {
+    match path {
+        "/token" => "/token",
+        "/revoke" => "/revoke",
+        "/.well-known/jwks.json" => "/.well-known/jwks.json",
+        "/.well-known/oauth-authorization-server" => "/.well-known/oauth-authorization-server",
+        _ => "other",
+    }
+}
+
+async fn route(app: &App, meta: &RequestMeta, req: &Request) -> Result<Response<Body>, TokenError> {
+    const POST_HEADERS: &str = "authorization, content-type, x-requested-with";
+    match (meta.path.as_str(), &meta.method) {
+        ("/token", &Method::POST) => grants::token(app, meta, req).await,
+        ("/revoke", &Method::POST) => revoke::revoke(app, meta, req).await,
+        ("/token" | "/revoke", &Method::OPTIONS) => {
+            Ok(app.cors.preflight(meta, "POST", POST_HEADERS))
+        }
+        ("/token" | "/revoke", _) => Err(TokenError::MethodNotAllowed("POST, OPTIONS")),
+        ("/.well-known/jwks.json", &Method::GET) => {
+            Ok(public_json(app.jwks_json.clone(), "public, max-age=300"))
+        }
+        ("/.well-known/oauth-authorization-server", &Method::GET) => Ok(public_json(
+            app.metadata_json.clone(),
+            "public, max-age=3600",
+        )),
+        ("/.well-known/jwks.json" | "/.well-known/oauth-authorization-server", _) => {
+            Err(TokenError::MethodNotAllowed("GET"))
+        }
+        _ => Err(TokenError::NotFound),
+    }
+}
+
+fn public_json(body: String, cache: &'static str) -> Response<Body> {
+    let mut resp = oasis_http::raw_json(StatusCode::OK, body);
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    resp
+}

@@ -1,0 +1,226 @@
+//! Operator commands, as a library so tests (and the local run's demo seed) use exactly
+//! what the `oasis-admin` binary runs.
+
+use oasis_auth::password::{MIN_PASSWORD_CHARS, PasswordHasher};
+use oasis_auth::scope::{KNOWN, ScopeSet};
+use oasis_auth::secret::{TOKEN_BYTES, random_token, token_hash};
+use oasis_auth::username::{Username, UsernameError};
+use oasis_store::{Client, Store, StoreError, User};
+
+pub mod demo;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error(transparent)]
+    Username(#[from] UsernameError),
+    #[error("password must be at least {MIN_PASSWORD_CHARS} characters")]
+    WeakPassword,
+    #[error(
+        "password must be at most {} bytes",
+        oasis_auth::password::MAX_PASSWORD_BYTES
+    )]
+    LongPassword,
+    #[error("unknown scope {0:?} (known: {known})", known = KNOWN.join(", "))]
+    UnknownScope(String),
+    #[error("unknown grant type {0:?} (known: password, refresh_token, client_credentials)")]
+    UnknownGrant(String),
+    #[error("client id must be 3-64 characters of a-z, 0-9, '-', '_', '.'")]
+    BadClientId,
+    #[error("origin {0:?} must be an https:// origin (http:// only for localhost) without a path")]
+    BadOrigin(String),
+    #[error("{0}")]
+    Invalid(&'static str),
+    #[error("no user named {0}")]
+    NoSuchUser(String),
+    #[error("maturity must be an age from 0 to 18")]
+    BadMaturity,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Password(#[from] oasis_auth::password::PasswordError),
+    #[error(transparent)]
+    Keys(#[from] oasis_auth::keys::KeyError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn known_scopes(scopes: &[String]) -> Result<Vec<String>, AdminError> {
+    for s in scopes {
+        if !KNOWN.contains(&s.as_str()) {
+            return Err(AdminError::UnknownScope(s.clone()));
+        }
+    }
+    Ok(ScopeSet::from_known(scopes.iter().cloned())
+        .iter()
+        .map(str::to_owned)
+        .collect())
+}
+
+fn check_password(password: &str) -> Result<(), AdminError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(AdminError::WeakPassword);
+    }
+    if password.len() > oasis_auth::password::MAX_PASSWORD_BYTES {
+        return Err(AdminError::LongPassword);
+    }
+    Ok(())
+}
+
+/// What to create a user with.
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    pub scopes: Vec<String>,
+    pub maturity: u8,
+}
+
+pub async fn create_user(
+    store: &dyn Store,
+    hasher: &PasswordHasher,
+    new: NewUser<'_>,
+) -> Result<User, AdminError> {
+    let username = Username::parse(new.username)?;
+    check_password(new.password)?;
+    if new.maturity > 18 {
+        return Err(AdminError::BadMaturity);
+    }
+    let now = oasis_auth::now();
+    let user = User {
+        id: format!("usr_{}", random_token(12)),
+        username: username.to_string(),
+        password_hash: hasher.hash(new.password)?,
+        disabled: false,
+        scopes: known_scopes(&new.scopes)?,
+        maturity: new.maturity,
+        tokens_valid_after: 0,
+        created_at: now,
+    };
+    store.create_user(&user).await?;
+    Ok(user)
+}
+
+async fn find_user(store: &dyn Store, username: &str) -> Result<User, AdminError> {
+    let username = Username::parse(username)?;
+    store
+        .user_by_username(username.as_str())
+        .await?
+        .ok_or_else(|| AdminError::NoSuchUser(username.to_string()))
+}
+
+/// Cuts off every token of a user now: access tokens issued before this second are refused
+/// by the verifiers' user check, and every refresh-token family is revoked.
+pub async fn revoke_user_tokens(store: &dyn Store, username: &str) -> Result<u32, AdminError> {
+    let user = find_user(store, username).await?;
+    // +1: tokens issued in this very second are cut off too.
+    store
+        .set_tokens_valid_after(&user.id, oasis_auth::now() + 1)
+        .await?;
+    Ok(store.revoke_user_families(&user.id).await?)
+}
+
+pub async fn set_disabled(
+    store: &dyn Store,
+    username: &str,
+    disabled: bool,
+) -> Result<(), AdminError> {
+    let user = find_user(store, username).await?;
+    store.set_disabled(&user.id, disabled).await?;
+    if disabled {
+        revoke_user_tokens(store, username).await?;
+    }
+    Ok(())
+}
+
+pub async fn set_password(
+    store: &dyn Store,
+    hasher: &PasswordHasher,
+    username: &str,
+    password: &str,
+) -> Result<(), AdminError> {
+    check_password(password)?;
+    let user = find_user(store, username).await?;
+    store
+        .set_password_hash(&user.id, &hasher.hash(password)?)
+        .await?;
+    revoke_user_tokens(store, username).await?;
+    Ok(())
+}
+
+/// What to create an OAuth2 client with.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    pub client_id: String,
+    pub name: String,
+    pub confidential: bool,
+    pub first_party: bool,
+    pub grant_types: Vec<String>,
+    pub scopes: Vec<String>,
+    pub refresh_in_cookie: bool,
+    pub allowed_origins: Vec<String>,
+}
+
+fn valid_origin(o: &str) -> bool {
+    let rest = o.strip_prefix("https://").or_else(|| {
+        o.strip_prefix("http://")
+            .filter(|r| r.starts_with("localhost") || r.starts_with("127.0.0.1"))
+    });
+    rest.is_some_and(|r| {
+        !r.is_empty()
+            && !r.contains('/')
+            && r.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:".contains(&b))
+    })
+}
+
+/// Creates a client. A confidential client's secret is returned once and only its hash stored.
+pub async fn create_client(
+    store: &dyn Store,
+    new: NewClient,
+) -> Result<(Client, Option<String>), AdminError> {
+    let id_ok = (3..=64).contains(&new.client_id.len())
+        && new
+            .client_id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b));
+    if !id_ok {
+        return Err(AdminError::BadClientId);
+    }
+    for g in &new.grant_types {
+        if !["password", "refresh_token", "client_credentials"].contains(&g.as_str()) {
+            return Err(AdminError::UnknownGrant(g.clone()));
+        }
+    }
+    if new.grant_types.iter().any(|g| g == "client_credentials") && !new.confidential {
+        return Err(AdminError::Invalid(
+            "client_credentials needs a confidential client",
+        ));
+    }
+    if new.grant_types.iter().any(|g| g == "password") && !new.first_party {
+        return Err(AdminError::Invalid(
+            "the password grant is only for first-party clients (RFC 9700 §2.4)",
+        ));
+    }
+    if let Some(bad) = new.allowed_origins.iter().find(|o| !valid_origin(o)) {
+        return Err(AdminError::BadOrigin(bad.clone()));
+    }
+    if new.refresh_in_cookie && new.allowed_origins.is_empty() {
+        return Err(AdminError::Invalid(
+            "a cookie client needs at least one allowed origin",
+        ));
+    }
+    let secret = new.confidential.then(|| random_token(TOKEN_BYTES));
+    let client = Client {
+        client_id: new.client_id,
+        secret_hash: secret.as_deref().map(token_hash),
+        name: new.name,
+        first_party: new.first_party,
+        grant_types: new.grant_types,
+        scopes: known_scopes(&new.scopes)?,
+        refresh_in_cookie: new.refresh_in_cookie,
+        allowed_origins: new.allowed_origins,
+        disabled: false,
+        created_at: oasis_auth::now(),
+    };
+    store.create_client(&client).await?;
+    Ok((client, secret))
+}

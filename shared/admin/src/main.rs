@@ -1,0 +1,338 @@
+//! `oasis-admin`: users, OAuth2 clients, signing keys and demo data.
+//!
+//! Passwords are read from standard input (piped) or an interactive prompt without echo,
+//! never from the command line, where they would land in shell history and `ps`.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use oasis_admin::{AdminError, NewClient, NewUser};
+use oasis_auth::keys::{KeySet, LocalKeyFile};
+use oasis_auth::password::PasswordHasher;
+use oasis_store::sqlite::SqliteStore;
+
+const USAGE: &str = "usage: oasis-admin <command> [options]
+
+Storage and keys come from OASIS_SQLITE_PATH and OASIS_KEYS_FILE (or --db / --keys).
+
+  user create <username> [--scopes data:read,search] [--maturity 13]   password on stdin
+  user set-password <username>                                        password on stdin
+  user disable <username> | user enable <username>
+  user revoke-tokens <username>
+  client create <client_id> --name NAME [--confidential] [--first-party]
+         [--grants password,refresh_token] [--scopes search] [--cookie --origins https://app.example]
+  keys init | keys list | keys jwks
+  keys stage                      rotation phase 1: publish a new key
+  keys promote [--max-token-lifetime SECONDS]   phase 2: sign with it (default 900)
+  keys prune                      phase 3: drop retired keys whose tokens have expired
+  dev-seed --out DIR              demo clients and users for a local run (once)
+  purge                           delete expired refresh tokens and counters";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rt = match tokio::runtime::Builder::new_current_thread().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error("{0}\n\n{USAGE}")]
+    Usage(String),
+    #[error(transparent)]
+    Admin(#[from] AdminError),
+    #[error(transparent)]
+    Store(#[from] oasis_store::StoreError),
+    #[error(transparent)]
+    Keys(#[from] oasis_auth::keys::KeyError),
+    #[error(transparent)]
+    Password(#[from] oasis_auth::password::PasswordError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Options after the positional words: `--flag` or `--key value`.
+struct Opts {
+    positional: Vec<String>,
+    flags: Vec<(String, Option<String>)>,
+}
+
+const VALUED: [&str; 9] = [
+    "--db",
+    "--keys",
+    "--scopes",
+    "--maturity",
+    "--name",
+    "--grants",
+    "--origins",
+    "--out",
+    "--max-token-lifetime",
+];
+
+impl Opts {
+    fn parse(args: Vec<String>) -> Result<Self, CliError> {
+        let mut positional = vec![];
+        let mut flags = vec![];
+        let mut it = args.into_iter();
+        while let Some(a) = it.next() {
+            if a.starts_with("--") {
+                if VALUED.contains(&a.as_str()) {
+                    let v = it
+                        .next()
+                        .ok_or_else(|| CliError::Usage(format!("{a} needs a value")))?;
+                    flags.push((a, Some(v)));
+                } else if ["--confidential", "--first-party", "--cookie"].contains(&a.as_str()) {
+                    flags.push((a, None));
+                } else {
+                    return Err(CliError::Usage(format!("unknown option {a}")));
+                }
+            } else {
+                positional.push(a);
+            }
+        }
+        Ok(Self { positional, flags })
+    }
+
+    fn value(&self, name: &str) -> Option<&str> {
+        self.flags
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.as_deref())
+    }
+
+    fn flag(&self, name: &str) -> bool {
+        self.flags.iter().any(|(k, _)| k == name)
+    }
+
+    fn list(&self, name: &str, default: &[&str]) -> Vec<String> {
+        match self.value(name) {
+            Some(v) => v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            None => default.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    fn path(&self, flag: &str, env: &str) -> Result<PathBuf, CliError> {
+        self.value(flag)
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os(env).map(PathBuf::from))
+            .ok_or_else(|| CliError::Usage(format!("set {env} or pass {flag}")))
+    }
+
+    fn store(&self) -> Result<SqliteStore, CliError> {
+        Ok(SqliteStore::open(self.path("--db", "OASIS_SQLITE_PATH")?)?)
+    }
+
+    fn keys(&self) -> Result<LocalKeyFile, CliError> {
+        Ok(LocalKeyFile::new(self.path("--keys", "OASIS_KEYS_FILE")?))
+    }
+}
+
+fn read_password() -> Result<String, CliError> {
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Again: ")?;
+        if first != again {
+            return Err(CliError::Usage("passwords differ".into()));
+        }
+        first
+    } else {
+        let mut s = String::new();
+        std::io::stdin().take(4096).read_to_string(&mut s)?;
+        s.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    Ok(password)
+}
+
+fn hasher() -> Result<PasswordHasher, CliError> {
+    let get = |name: &str, default: u32| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    Ok(PasswordHasher::new(
+        get("OASIS_ARGON2_M_KIB", 19_456),
+        get("OASIS_ARGON2_T", 2),
+        get("OASIS_ARGON2_P", 1),
+    )?)
+}
+
+async fn run(args: Vec<String>) -> Result<(), CliError> {
+    let opts = Opts::parse(args)?;
+    let words: Vec<&str> = opts.positional.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        ["user", "create", username] => {
+            let maturity = match opts.value("--maturity") {
+                Some(m) => m.parse().map_err(|_| AdminError::BadMaturity)?,
+                None => 13,
+            };
+            let password = read_password()?;
+            let user = oasis_admin::create_user(
+                &opts.store()?,
+                &hasher()?,
+                NewUser {
+                    username,
+                    password: &password,
+                    scopes: opts.list("--scopes", &["data:read", "search"]),
+                    maturity,
+                },
+            )
+            .await?;
+            println!("created user {} ({})", user.username, user.id);
+        }
+        ["user", "set-password", username] => {
+            let password = read_password()?;
+            oasis_admin::set_password(&opts.store()?, &hasher()?, username, &password).await?;
+            println!("password changed for {username}; their tokens were revoked");
+        }
+        ["user", "disable", username] => {
+            oasis_admin::set_disabled(&opts.store()?, username, true).await?;
+            println!("disabled {username}; their tokens were revoked");
+        }
+        ["user", "enable", username] => {
+            oasis_admin::set_disabled(&opts.store()?, username, false).await?;
+            println!("enabled {username}");
+        }
+        ["user", "revoke-tokens", username] => {
+            let n = oasis_admin::revoke_user_tokens(&opts.store()?, username).await?;
+            println!(
+                "revoked {n} refresh-token families of {username}; older access tokens are refused"
+            );
+        }
+        ["client", "create", client_id] => {
+            let name = opts
+                .value("--name")
+                .ok_or_else(|| CliError::Usage("--name is required".into()))?;
+            let (client, secret) = oasis_admin::create_client(
+                &opts.store()?,
+                NewClient {
+                    client_id: (*client_id).to_owned(),
+                    name: name.to_owned(),
+                    confidential: opts.flag("--confidential"),
+                    first_party: opts.flag("--first-party"),
+                    grant_types: opts.list("--grants", &["refresh_token"]),
+                    scopes: opts.list("--scopes", &["search"]),
+                    refresh_in_cookie: opts.flag("--cookie"),
+                    allowed_origins: opts.list("--origins", &[]),
+                },
+            )
+            .await?;
+            println!("created client {}", client.client_id);
+            if let Some(secret) = secret {
+                println!("client secret (shown once, stored only as a hash): {secret}");
+            }
+        }
+        ["keys", "init"] => {
+            let file = opts.keys()?;
+            if file.path().exists() {
+                return Err(CliError::Usage(format!(
+                    "{} exists; use keys stage/promote to rotate",
+                    file.path().display()
+                )));
+            }
+            let set = KeySet::generate(oasis_auth::now())?;
+            file.write(&set)?;
+            println!(
+                "created {} with active key {}",
+                file.path().display(),
+                set.summary()[0].0
+            );
+        }
+        ["keys", "list"] => {
+            for (kid, status, retire_after) in opts.keys()?.read()?.summary() {
+                let until = retire_after
+                    .map(|t| format!(" (retire after {t})"))
+                    .unwrap_or_default();
+                println!("{kid}\t{status:?}{until}");
+            }
+        }
+        ["keys", "jwks"] => println!("{}", opts.keys()?.read()?.public_jwks().to_json()),
+        ["keys", "stage"] => {
+            let file = opts.keys()?;
+            let mut set = file.read()?;
+            let kid = set.stage_next(oasis_auth::now())?;
+            file.write(&set)?;
+            println!(
+                "staged {kid}: published to verifiers, not signing yet. Promote once verifiers have it."
+            );
+        }
+        ["keys", "promote"] => {
+            let lifetime: u64 = match opts.value("--max-token-lifetime") {
+                Some(v) => v
+                    .parse()
+                    .map_err(|_| CliError::Usage("--max-token-lifetime takes seconds".into()))?,
+                None => 900,
+            };
+            let file = opts.keys()?;
+            let mut set = file.read()?;
+            let kid = set.promote_next(oasis_auth::now(), lifetime)?;
+            file.write(&set)?;
+            println!("{kid} now signs; the previous key verifies for {lifetime} more seconds");
+        }
+        ["keys", "prune"] => {
+            let file = opts.keys()?;
+            let mut set = file.read()?;
+            let gone = set.prune_retired(oasis_auth::now());
+            file.write(&set)?;
+            println!("removed {} retired key(s) {gone:?}", gone.len());
+        }
+        ["dev-seed"] => {
+            let out = PathBuf::from(
+                opts.value("--out")
+                    .ok_or_else(|| CliError::Usage("--out DIR is required".into()))?,
+            );
+            let store = opts.store()?;
+            let creds = oasis_admin::demo::seed(&store, &hasher()?).await?;
+            write_private(&out.join("demo.env"), &creds.to_env())?;
+            println!(
+                "demo data created; credentials in {}",
+                out.join("demo.env").display()
+            );
+        }
+        ["purge"] => {
+            let n = opts.store()?.purge_expired(oasis_auth::now())?;
+            println!("purged {n} expired rows");
+        }
+        _ => {
+            return Err(CliError::Usage(if words.is_empty() {
+                "no command".into()
+            } else {
+                format!("unknown command {:?}", words.join(" "))
+            }));
+        }
+    }
+    Ok(())
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> Result<(), CliError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())?;
+    Ok(())
+}
