@@ -1,0 +1,30 @@
+# The two commands of the README:
+#   make dev    serve every function locally (cargo lambda watch, embedded SQLite store)
+#   make test   run every test, installing the test tools into .venv first
+SHELL := /bin/bash
+VENV := .venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: dev test tools check unit e2e
+
+$(VENV)/.installed: tests/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	touch $@
+
+tools: $(VENV)/.installed
+
+dev: tools
+	scripts/dev.sh
+
+check:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+unit:
+	cargo test --workspace
+
+e2e: tools
+	$(VENV)/bin/pytest tests/e2e
+
+test: tools check unit e2e

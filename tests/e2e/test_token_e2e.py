@@ -1,0 +1,100 @@
+"""The token function as a client sees it: over HTTP, through `cargo lambda watch`."""
+
+import json
+import subprocess
+
+from conftest import ROOT
+
+WEB_ORIGIN = "http://localhost:5173"
+
+
+def login(server, creds):
+    return server.form(
+        "/token",
+        {
+            "grant_type": "password",
+            "client_id": creds["OASIS_DEMO_CLIENT"],
+            "username": creds["OASIS_DEMO_USER"],
+            "password": creds["OASIS_DEMO_PASSWORD"],
+        },
+    )
+
+
+def test_password_grant_over_http_returns_tokens_with_no_store_and_security_headers(server):
+    r = login(server, server.creds())
+    assert r.status == 200, r.body
+    body = r.json()
+    assert body["token_type"] == "Bearer" and body["access_token"].count(".") == 2
+    assert r.header("Cache-Control") == "no-store"
+    assert r.header("Pragma") == "no-cache"
+    assert r.header("Content-Type") == "application/json"
+    assert r.header("X-Content-Type-Options") == "nosniff"
+    assert r.header("Content-Security-Policy") == "default-src 'none'; frame-ancestors 'none'"
+    assert r.header("Referrer-Policy") == "no-referrer"
+    assert r.header("Strict-Transport-Security")
+    assert r.header("X-Request-Id")
+
+
+def test_refresh_token_replay_over_http_revokes_the_family(server):
+    creds = server.creds()
+    first = login(server, creds).json()["refresh_token"]
+    form = {"grant_type": "refresh_token", "client_id": creds["OASIS_DEMO_CLIENT"]}
+    second = server.form("/token", {**form, "refresh_token": first})
+    assert second.status == 200, second.body
+    replay = server.form("/token", {**form, "refresh_token": first})
+    assert (replay.status, replay.json()["error"]) == (400, "invalid_grant")
+    after = server.form("/token", {**form, "refresh_token": second.json()["refresh_token"]})
+    assert (after.status, after.json()["error"]) == (400, "invalid_grant")
+
+
+def test_browser_cookie_refresh_over_http_needs_origin_and_custom_header(server):
+    creds = server.creds()
+    csrf = {"Origin": WEB_ORIGIN, "X-Requested-With": "fetch"}
+    r = server.form(
+        "/token",
+        {"grant_type": "password", "client_id": "oasis-web", "username": "demo", "password": creds["OASIS_DEMO_PASSWORD"]},
+        csrf,
+    )
+    assert r.status == 200, r.body
+    assert "refresh_token" not in r.json()
+    cookie = r.header("Set-Cookie").split(";")[0]
+    assert cookie.startswith("__Host-oasis_rt=")
+    assert r.header("Access-Control-Allow-Origin") == WEB_ORIGIN
+    forged = server.form("/token", {"grant_type": "refresh_token", "client_id": "oasis-web"}, {"Cookie": cookie, "Origin": "https://evil.example"})
+    assert forged.status == 403
+    ok = server.form("/token", {"grant_type": "refresh_token", "client_id": "oasis-web"}, {**csrf, "Cookie": cookie})
+    assert ok.status == 200, ok.body
+
+
+def test_every_token_event_replays_through_cargo_lambda_invoke_with_its_documented_status(server):
+    index = json.loads((ROOT / "events/index.json").read_text())
+    token_events = {f: e for f, e in index.items() if e["function"] == "token"}
+    assert len(token_events) >= 20
+    for file, want in token_events.items():
+        out = subprocess.run(
+            [str(ROOT / ".venv/bin/cargo-lambda"), "lambda", "invoke", "token", "--invoke-address", "127.0.0.1", "--invoke-port", str(server.port),
+             "--data-file", str(ROOT / "events" / file), "--output-format", "json"],
+            cwd=ROOT, capture_output=True, text=True, timeout=300,
+        )
+        assert out.returncode == 0, f"{file}: {out.stderr}"
+        resp = json.loads(out.stdout)
+        assert resp["statusCode"] == want["status"], f"{file}: {resp}"
+        if "error" in want:
+            assert json.loads(resp["body"])["error"] == want["error"], f"{file}: {resp}"
+
+
+def test_no_password_token_secret_or_cookie_reaches_the_logs(server):
+    creds = server.creds()
+    r = login(server, creds).json()
+    refreshed = server.form("/token", {"grant_type": "refresh_token", "client_id": "oasis-demo", "refresh_token": r["refresh_token"]}).json()
+    svc = server.form("/token", {"grant_type": "client_credentials", "client_id": creds["OASIS_SERVICE_CLIENT"], "client_secret": creds["OASIS_SERVICE_SECRET"]}).json()
+    secrets = [
+        creds["OASIS_DEMO_PASSWORD"], creds["OASIS_SERVICE_SECRET"], r["access_token"], r["refresh_token"],
+        refreshed["access_token"], refreshed["refresh_token"], svc["access_token"],
+    ]
+    keys = json.loads((server.state / "keys.json").read_text())
+    secrets += [k["d"] for k in keys["keys"]]
+    logs = server.logs()
+    assert "request served" in logs, "the log capture works"
+    for s in secrets:
+        assert s not in logs
