@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: dev test tools check unit e2e
+.PHONY: dev test tools check unit e2e bench
 
 $(VENV)/.installed: tests/requirements.txt
 	python3 -m venv $(VENV)
@@ -28,3 +28,7 @@ e2e: tools
 	$(VENV)/bin/pytest tests/e2e
 
 test: tools check unit e2e
+
+# In-process handler latency, release build; numbers go in the README.
+bench:
+	cargo run --quiet --release -p oasis-bench

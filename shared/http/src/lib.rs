@@ -5,6 +5,8 @@
 
 pub mod config;
 pub mod form;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use lambda_http::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use lambda_http::request::RequestContext;

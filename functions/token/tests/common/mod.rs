@@ -4,14 +4,13 @@
 
 use std::sync::Arc;
 
-use lambda_http::{Body, Request, Response};
 use oasis_admin::demo::DemoCredentials;
 use oasis_auth::keys::KeySet;
 use oasis_auth::password::PasswordHasher;
 use oasis_http::Cors;
 use oasis_store::sqlite::SqliteStore;
 use oasis_token::{App, LockoutPolicy, Settings};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 pub const ISSUER: &str = "http://localhost:9000";
 pub const AUDIENCE: &str = "oasis-api";
@@ -63,86 +62,10 @@ pub fn build_app(
     App::new(store, keys, AUDIENCE, 900, hasher, cors, settings).unwrap()
 }
 
-/// An API Gateway REST (v1 proxy) event, as API Gateway would send it.
-pub fn event(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Value {
-    let mut h = serde_json::Map::new();
-    let mut mh = serde_json::Map::new();
-    for (k, v) in headers {
-        h.insert((*k).into(), json!(v));
-        mh.insert((*k).into(), json!([v]));
-    }
-    json!({
-        "resource": path,
-        "path": path,
-        "httpMethod": method,
-        "headers": h,
-        "multiValueHeaders": mh,
-        "queryStringParameters": null,
-        "multiValueQueryStringParameters": null,
-        "pathParameters": null,
-        "stageVariables": null,
-        "requestContext": {
-            "accountId": "123456789012",
-            "resourceId": "abc123",
-            "stage": "prod",
-            "requestId": format!("req-{}", oasis_auth::secret::random_token(6)),
-            "identity": {"sourceIp": "203.0.113.10", "userAgent": "test"},
-            "resourcePath": path,
-            "httpMethod": method,
-            "path": format!("/prod{path}"),
-            "apiId": "api123",
-            "protocol": "HTTP/1.1"
-        },
-        "body": body,
-        "isBase64Encoded": false
-    })
-}
-
-pub fn request(event: &Value) -> Request {
-    lambda_http::request::from_str(&event.to_string()).expect("event parses")
-}
-
-pub struct Reply {
-    pub status: u16,
-    pub headers: lambda_http::http::HeaderMap,
-    pub text: String,
-}
-
-impl Reply {
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or(Value::Null)
-    }
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-    pub fn error(&self) -> Option<String> {
-        self.json()["error"].as_str().map(str::to_owned)
-    }
-}
-
-pub fn reply(resp: Response<Body>) -> Reply {
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let text = match resp.into_body() {
-        Body::Text(t) => t,
-        Body::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
-        _ => String::new(),
-    };
-    Reply {
-        status,
-        headers,
-        text,
-    }
-}
+pub use oasis_http::testing::{FORM, Reply, event, form, reply, request};
 
 pub async fn send(app: &App, event: &Value) -> Reply {
     reply(oasis_token::handle(app, request(event)).await)
-}
-
-pub const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
-
-pub fn form(pairs: &[(&str, &str)]) -> String {
-    serde_urlencoded::to_string(pairs).unwrap()
 }
 
 pub async fn post_form(
