@@ -224,6 +224,133 @@ pub async fn counters_are_kept_per_key(s: &dyn Store) {
     );
 }
 
+pub async fn profiles_round_trip_and_update(s: &dyn Store) {
+    let mut p = Profile {
+        user_id: "u1".into(),
+        display_name: "Alice".into(),
+        entitlements: vec!["premium".into()],
+        watchlist: vec!["tt1".into(), "tt2".into()],
+    };
+    s.put_profile(&p).await.unwrap();
+    assert_eq!(s.profile("u1").await.unwrap(), Some(p.clone()));
+    p.watchlist.clear();
+    s.put_profile(&p).await.unwrap();
+    assert_eq!(s.profile("u1").await.unwrap(), Some(p));
+    assert_eq!(s.profile("u2").await.unwrap(), None);
+}
+
+/// A small catalog with the cases that break naive search: accents, case, shared prefixes,
+/// equal titles, SQL and LIKE metacharacters, every maturity level.
+pub fn sample_catalog() -> Vec<Title> {
+    let t = |id: &str, title: &str, genre: &str, year: u16, maturity: u8| Title {
+        id: id.into(),
+        title: title.into(),
+        genre: genre.into(),
+        year,
+        maturity,
+    };
+    vec![
+        t("tt01", "The Matrix", "scifi", 1999, 16),
+        t("tt02", "The Matrix Reloaded", "scifi", 2003, 16),
+        t("tt03", "Amélie", "comedy", 2001, 13),
+        t("tt04", "AMELIE returns", "comedy", 2021, 0),
+        t("tt05", "Matryoshka", "drama", 2010, 7),
+        t("tt06", "100% Pure_Drama", "drama", 2015, 18),
+        t("tt07", "O'Brien's Café", "comedy", 1995, 0),
+        t("tt08", "Noël à Zürich", "family", 2008, 0),
+        t("tt09", "The Matrix", "scifi", 2021, 13),
+        t("tt10", "Rob'); DROP TABLE titles;--", "comedy", 2020, 7),
+        t("tt11", "Night Shift", "horror", 2019, 18),
+        t("tt12", "Nightingale", "drama", 2018, 16),
+    ]
+}
+
+fn query(terms: &[&str], max_maturity: u8) -> CatalogQuery {
+    CatalogQuery {
+        terms: terms.iter().map(|t| (*t).to_owned()).collect(),
+        genre: None,
+        year_from: None,
+        year_to: None,
+        max_maturity,
+        after: None,
+        limit: 100,
+    }
+}
+
+fn reference(q: &CatalogQuery) -> Vec<String> {
+    let mut all: Vec<Title> = sample_catalog().into_iter().filter(|t| q.matches(t)).collect();
+    all.sort_by_key(|t| (t.sort_key(), t.id.clone()));
+    all.into_iter().take(q.limit).map(|t| t.id).collect()
+}
+
+pub async fn search_matches_words_and_prefixes_ignoring_case_and_accents(s: &dyn Store) {
+    s.put_titles(&sample_catalog()).await.unwrap();
+    assert_eq!(s.title_count().await.unwrap(), 12);
+    let ids = |v: Vec<Title>| v.into_iter().map(|t| t.id).collect::<Vec<_>>();
+    let cases: Vec<(Vec<&str>, u8, Vec<&str>)> = vec![
+        (vec!["amelie"], 18, vec!["tt03", "tt04"]),
+        (vec!["matr"], 18, vec!["tt05", "tt01", "tt09", "tt02"]),
+        (vec!["matrix", "rel"], 18, vec!["tt02"]),
+        (vec!["noel", "zurich"], 18, vec!["tt08"]),
+        (vec!["cafe"], 18, vec!["tt07"]),
+        (vec!["night"], 18, vec!["tt11", "tt12"]),
+        (vec!["drop", "table"], 18, vec!["tt10"]),
+        (vec!["atrix"], 18, vec![]),
+        (vec!["%"], 18, vec![]),
+        (vec!["_"], 18, vec![]),
+        (vec!["' or 1=1 --"], 18, vec![]),
+        (vec!["matr"], 13, vec!["tt05", "tt09"]),
+        (vec!["matr"], 0, vec![]),
+    ];
+    for (terms, maturity, want) in cases {
+        let q = query(&terms, maturity);
+        let got = ids(s.search(&q).await.unwrap());
+        assert_eq!(got, want, "{terms:?} at maturity {maturity}");
+        assert_eq!(got, reference(&q), "backend disagrees with CatalogQuery::matches for {terms:?}");
+    }
+}
+
+pub async fn search_filters_by_genre_and_year_range(s: &dyn Store) {
+    s.put_titles(&sample_catalog()).await.unwrap();
+    let mut q = query(&["the"], 18);
+    q.genre = Some("scifi".into());
+    q.year_from = Some(2000);
+    q.year_to = Some(2010);
+    let got: Vec<String> = s.search(&q).await.unwrap().into_iter().map(|t| t.id).collect();
+    assert_eq!(got, vec!["tt02"]);
+    assert_eq!(got, reference(&q));
+}
+
+pub async fn search_pages_cover_every_match_once_in_order(s: &dyn Store) {
+    s.put_titles(&sample_catalog()).await.unwrap();
+    let full = reference(&query(&["the"], 18));
+    assert!(full.len() >= 3);
+    let mut seen = vec![];
+    let mut q = query(&["the"], 18);
+    q.limit = 2;
+    loop {
+        let page = s.search(&q).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        let last = page.last().unwrap();
+        q.after = Some((last.sort_key(), last.id.clone()));
+        seen.extend(page.into_iter().map(|t| t.id));
+    }
+    assert_eq!(seen, full);
+}
+
+pub async fn replacing_a_title_reindexes_it(s: &dyn Store) {
+    s.put_titles(&sample_catalog()).await.unwrap();
+    let mut renamed = sample_catalog()[0].clone();
+    renamed.title = "Completely Different".into();
+    s.put_titles(&[renamed]).await.unwrap();
+    assert_eq!(s.title_count().await.unwrap(), 12);
+    let by = |w: &str| query(&[w], 18);
+    assert!(!s.search(&by("matrix")).await.unwrap().iter().any(|t| t.id == "tt01"), "old words are gone");
+    assert_eq!(s.search(&by("complet")).await.unwrap()[0].id, "tt01");
+}
+
 /// Generates one `#[tokio::test]` per conformance check for a backend.
 /// `$make` is an async expression returning a fresh store (`impl Store`).
 #[macro_export]
@@ -240,6 +367,11 @@ macro_rules! conformance_tests {
             unknown_refresh_tokens_are_not_found,
             failure_counters_count_lock_and_expire,
             counters_are_kept_per_key,
+            profiles_round_trip_and_update,
+            search_matches_words_and_prefixes_ignoring_case_and_accents,
+            search_filters_by_genre_and_year_range,
+            search_pages_cover_every_match_once_in_order,
+            replacing_a_title_reindexes_it,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {

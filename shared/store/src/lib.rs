@@ -88,9 +88,24 @@ pub trait ThrottleStore: Send + Sync {
     async fn clear_attempts(&self, key: &str) -> StoreResult<()>;
 }
 
+#[async_trait]
+pub trait ProfileStore: Send + Sync {
+    async fn put_profile(&self, profile: &Profile) -> StoreResult<()>;
+    async fn profile(&self, user_id: &str) -> StoreResult<Option<Profile>>;
+}
+
+#[async_trait]
+pub trait CatalogStore: Send + Sync {
+    /// Inserts or replaces titles together with their search-index entries.
+    async fn put_titles(&self, titles: &[Title]) -> StoreResult<()>;
+    async fn title_count(&self) -> StoreResult<u64>;
+    /// Up to `limit` matching titles in `(sort_key, id)` order, after `after`.
+    async fn search(&self, query: &CatalogQuery) -> StoreResult<Vec<Title>>;
+}
+
 /// Everything the functions need from a backend.
-pub trait Store: UserStore + ClientStore + RefreshStore + ThrottleStore {}
-impl<T: UserStore + ClientStore + RefreshStore + ThrottleStore> Store for T {}
+pub trait Store: UserStore + ClientStore + RefreshStore + ThrottleStore + ProfileStore + CatalogStore {}
+impl<T: UserStore + ClientStore + RefreshStore + ThrottleStore + ProfileStore + CatalogStore> Store for T {}
 
 /// Which backend a deployment uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -83,3 +83,61 @@ pub struct Attempts {
     pub locked_until: u64,
     pub expires_at: u64,
 }
+
+/// What `GET /secure-data` returns besides the user's identity: private to its owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    pub user_id: String,
+    pub display_name: String,
+    /// Products the user has paid for (e.g. "premium", "sports").
+    pub entitlements: Vec<String>,
+    /// Catalog title ids the user saved.
+    pub watchlist: Vec<String>,
+}
+
+/// A catalog title.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Title {
+    pub id: String,
+    pub title: String,
+    pub genre: String,
+    pub year: u16,
+    /// Minimum viewer age: 0, 7, 13, 16 or 18.
+    pub maturity: u8,
+}
+
+impl Title {
+    /// Alphabetical, accent-insensitive order; the id breaks ties so the order is total.
+    pub fn sort_key(&self) -> String {
+        oasis_text::fold(&self.title)
+    }
+}
+
+/// A catalog search, already validated. Results are ordered by `(sort_key, id)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogQuery {
+    /// Folded words; each must prefix-match a word of the title.
+    pub terms: Vec<String>,
+    pub genre: Option<String>,
+    pub year_from: Option<u16>,
+    pub year_to: Option<u16>,
+    /// Titles rated above this are never returned.
+    pub max_maturity: u8,
+    /// Resume strictly after this `(sort_key, id)` position.
+    pub after: Option<(String, String)>,
+    pub limit: usize,
+}
+
+impl CatalogQuery {
+    /// The one definition of a match, which every backend must agree with.
+    pub fn matches(&self, t: &Title) -> bool {
+        let words = oasis_text::terms(&t.title);
+        t.maturity <= self.max_maturity
+            && self.genre.as_ref().is_none_or(|g| *g == t.genre)
+            && self.year_from.is_none_or(|y| t.year >= y)
+            && self.year_to.is_none_or(|y| t.year <= y)
+            && self.terms.iter().all(|term| words.iter().any(|w| w.starts_with(term.as_str())))
+            && self.after.as_ref().is_none_or(|(k, id)| (t.sort_key(), t.id.clone()) > (k.clone(), id.clone()))
+    }
+}

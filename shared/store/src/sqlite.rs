@@ -51,6 +51,27 @@ CREATE TABLE IF NOT EXISTS refresh_tokens (
     rotated_at INTEGER,
     expires_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS profiles (
+    user_id TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    entitlements TEXT NOT NULL,
+    watchlist TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS titles (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    sort_key TEXT NOT NULL,
+    genre TEXT NOT NULL,
+    year INTEGER NOT NULL,
+    maturity INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS titles_in_order ON titles(sort_key, id);
+-- The inverted index: one row per (folded word, title). Prefix search is a range scan.
+CREATE TABLE IF NOT EXISTS title_terms (
+    term TEXT NOT NULL,
+    title_id TEXT NOT NULL,
+    PRIMARY KEY (term, title_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS login_attempts (
     key TEXT PRIMARY KEY,
     failures INTEGER NOT NULL,
@@ -468,5 +489,116 @@ impl ThrottleStore for SqliteStore {
             .execute("DELETE FROM login_attempts WHERE key = ?1", [key])
             .map_err(classify)?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl ProfileStore for SqliteStore {
+    async fn put_profile(&self, p: &Profile) -> StoreResult<()> {
+        self.conn()
+            .execute(
+                "INSERT INTO profiles (user_id, display_name, entitlements, watchlist) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(user_id) DO UPDATE SET display_name = ?2, entitlements = ?3, watchlist = ?4",
+                params![p.user_id, p.display_name, json_list(&p.entitlements), json_list(&p.watchlist)],
+            )
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn profile(&self, user_id: &str) -> StoreResult<Option<Profile>> {
+        self.conn()
+            .query_row(
+                "SELECT user_id, display_name, entitlements, watchlist FROM profiles WHERE user_id = ?1",
+                [user_id],
+                |r| {
+                    Ok(Profile {
+                        user_id: r.get(0)?,
+                        display_name: r.get(1)?,
+                        entitlements: from_json_list(r, 2)?,
+                        watchlist: from_json_list(r, 3)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(classify)
+    }
+}
+
+/// The exclusive upper bound of all strings that start with `prefix`.
+fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
+}
+
+#[async_trait]
+impl CatalogStore for SqliteStore {
+    async fn put_titles(&self, titles: &[Title]) -> StoreResult<()> {
+        let mut c = self.conn();
+        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
+        {
+            let mut put = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO titles (id, title, sort_key, genre, year, maturity) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(classify)?;
+            let mut clear = tx.prepare_cached("DELETE FROM title_terms WHERE title_id = ?1").map_err(classify)?;
+            let mut index = tx
+                .prepare_cached("INSERT OR IGNORE INTO title_terms (term, title_id) VALUES (?1, ?2)")
+                .map_err(classify)?;
+            for t in titles {
+                put.execute(params![t.id, t.title, t.sort_key(), t.genre, t.year, t.maturity]).map_err(classify)?;
+                clear.execute([&t.id]).map_err(classify)?;
+                for term in oasis_text::terms(&t.title) {
+                    index.execute(params![term, t.id]).map_err(classify)?;
+                }
+            }
+        }
+        tx.commit().map_err(classify)
+    }
+
+    async fn title_count(&self) -> StoreResult<u64> {
+        self.conn()
+            .query_row("SELECT COUNT(*) FROM titles", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(classify)
+    }
+
+    async fn search(&self, q: &CatalogQuery) -> StoreResult<Vec<Title>> {
+        // The statement text holds only placeholders: user text is always a bound value.
+        let mut sql = String::from(
+            "SELECT id, title, genre, year, maturity FROM titles
+             WHERE maturity <= ?1
+               AND (?2 IS NULL OR genre = ?2)
+               AND (?3 IS NULL OR year >= ?3)
+               AND (?4 IS NULL OR year <= ?4)
+               AND (?5 IS NULL OR (sort_key, id) > (?5, ?6))",
+        );
+        let mut values: Vec<rusqlite::types::Value> = vec![
+            i64::from(q.max_maturity).into(),
+            q.genre.clone().into(),
+            q.year_from.map(i64::from).into(),
+            q.year_to.map(i64::from).into(),
+            q.after.as_ref().map(|(k, _)| k.clone()).into(),
+            q.after.as_ref().map(|(_, id)| id.clone()).into(),
+        ];
+        for term in &q.terms {
+            let n = values.len();
+            sql.push_str(&format!(
+                " AND id IN (SELECT title_id FROM title_terms WHERE term >= ?{} AND term < ?{})",
+                n + 1,
+                n + 2
+            ));
+            values.push(term.clone().into());
+            values.push(prefix_end(term).into());
+        }
+        sql.push_str(&format!(" ORDER BY sort_key, id LIMIT ?{}", values.len() + 1));
+        values.push(i64::try_from(q.limit).unwrap_or(i64::MAX).into());
+        let c = self.conn();
+        let mut stmt = c.prepare_cached(&sql).map_err(classify)?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(values), |r| {
+                Ok(Title { id: r.get(0)?, title: r.get(1)?, genre: r.get(2)?, year: r.get(3)?, maturity: r.get(4)? })
+            })
+            .map_err(classify)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(classify)
     }
 }
