@@ -1,6 +1,6 @@
 //! Configuration of the token function, read from the environment once at start.
 
-use oasis_http::config::{self, ConfigError};
+use oasis_http::config::{self, ConfigError, StoreConfig};
 
 use crate::{LockoutPolicy, Settings};
 
@@ -9,13 +9,6 @@ use crate::{LockoutPolicy, Settings};
 pub enum KeySourceConfig {
     /// `OASIS_KEYS_FILE`: a local key-set file (development).
     File(String),
-}
-
-/// Where state lives.
-#[derive(Debug, Clone)]
-pub enum StoreConfig {
-    /// `OASIS_SQLITE_PATH`: the embedded store.
-    Sqlite(String),
 }
 
 #[derive(Debug, Clone)]

@@ -1,20 +1,15 @@
-use std::sync::Arc;
-
 use lambda_http::{Error, service_fn};
 use oasis_auth::keys::{LocalKeyFile, SigningKeySource};
 use oasis_auth::password::PasswordHasher;
 use oasis_http::Cors;
-use oasis_store::sqlite::SqliteStore;
-use oasis_token::config::{KeySourceConfig, StoreConfig};
+use oasis_token::config::KeySourceConfig;
 use oasis_token::{App, Config};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     oasis_http::init_tracing();
     let config = Config::from_env()?;
-    let store = match &config.store {
-        StoreConfig::Sqlite(path) => Arc::new(SqliteStore::open(path)?),
-    };
+    let store = config.store.open()?;
     let keys = match &config.keys {
         KeySourceConfig::File(path) => LocalKeyFile::new(path).load_key_set().await?,
     };

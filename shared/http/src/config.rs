@@ -47,3 +47,60 @@ pub fn list(name: &'static str) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Which store a function uses: `OASIS_STORE` (default `sqlite`).
+#[derive(Debug, Clone)]
+pub enum StoreConfig {
+    /// The embedded store at `OASIS_SQLITE_PATH`.
+    Sqlite(String),
+}
+
+impl StoreConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        match optional("OASIS_STORE").as_deref().unwrap_or("sqlite") {
+            "sqlite" => Ok(StoreConfig::Sqlite(required("OASIS_SQLITE_PATH")?)),
+            other => Err(ConfigError::Invalid {
+                name: "OASIS_STORE",
+                reason: format!("unknown backend {other:?} (expected sqlite)"),
+            }),
+        }
+    }
+
+    pub fn open(&self) -> Result<std::sync::Arc<dyn oasis_store::Store>, oasis_store::StoreError> {
+        match self {
+            StoreConfig::Sqlite(path) => Ok(std::sync::Arc::new(oasis_store::sqlite::SqliteStore::open(path)?)),
+        }
+    }
+}
+
+/// What a resource function needs to verify access tokens: `OASIS_ISSUER`,
+/// `OASIS_AUDIENCE` (default `oasis-api`) and the public keys in `OASIS_JWKS_FILE`.
+#[derive(Debug, Clone)]
+pub struct VerifierConfig {
+    pub issuer: String,
+    pub audience: String,
+    pub jwks_file: String,
+}
+
+impl VerifierConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            issuer: required("OASIS_ISSUER")?,
+            audience: optional("OASIS_AUDIENCE").unwrap_or_else(|| "oasis-api".into()),
+            jwks_file: required("OASIS_JWKS_FILE")?,
+        })
+    }
+
+    /// Reads the public keys and builds the verifier; fails closed on any bad key.
+    pub fn verifier(&self) -> Result<oasis_auth::token::Verifier, oasis_auth::keys::KeyError> {
+        let text = std::fs::read_to_string(&self.jwks_file).map_err(|source| oasis_auth::keys::KeyError::Read {
+            path: self.jwks_file.clone().into(),
+            source,
+        })?;
+        let jwks = oasis_auth::keys::PublicJwks::from_json(&text)?;
+        if jwks.keys.is_empty() {
+            return Err(oasis_auth::keys::KeyError::ActiveCount(0));
+        }
+        oasis_auth::token::Verifier::new(&jwks, &self.issuer, &self.audience)
+    }
+}

@@ -3,6 +3,7 @@
 //! Every response leaves through [`finish`], which adds the security headers and the request
 //! id: a handler cannot forget them, on success or on error.
 
+pub mod bearer;
 pub mod config;
 pub mod form;
 #[cfg(feature = "testing")]

@@ -95,6 +95,13 @@ pub struct Profile {
     pub watchlist: Vec<String>,
 }
 
+/// The catalog's genres: a closed list, so a genre filter is validated, never free text.
+pub const GENRES: [&str; 10] =
+    ["action", "animation", "comedy", "documentary", "drama", "family", "horror", "romance", "scifi", "thriller"];
+
+/// Maturity ratings are minimum viewer ages.
+pub const MATURITY_LEVELS: [u8; 5] = [0, 7, 13, 16, 18];
+
 /// A catalog title.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,0 +1,322 @@
+//! Catalog search: `GET /search?q=…&genre=…&year=…&limit=…&cursor=…` and `POST /search`
+//! with the same fields as JSON (`query` for `q`; unknown fields refused).
+//!
+//! Query text goes through [`oasis_text::SearchQuery`] (NFKC, no controls or invisible
+//! characters, length and word caps) and reaches the store only as bound values. Titles
+//! above the caller's maturity ceiling are filtered in the store query itself, on every page.
+
+pub mod cursor;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use lambda_http::http::{HeaderValue, Method, StatusCode, header};
+use lambda_http::{Body, Request, RequestExt, Response};
+use oasis_auth::scope::SEARCH;
+use oasis_auth::token::Verifier;
+use oasis_http::bearer::{self, BearerError, Principal};
+use oasis_http::{Cors, RequestMeta};
+use oasis_store::{CatalogQuery, GENRES, Store, StoreError, Title};
+use oasis_text::{SearchQuery, TextError};
+use serde::{Deserialize, Serialize};
+
+pub use cursor::CursorKey;
+
+pub const DEFAULT_LIMIT: usize = 20;
+pub const MAX_LIMIT: usize = 50;
+pub const MAX_BODY_BYTES: usize = 4096;
+const YEARS: std::ops::RangeInclusive<u16> = 1888..=2100;
+
+pub struct App {
+    store: Arc<dyn Store>,
+    verifier: Verifier,
+    cursor_key: CursorKey,
+    cors: Cors,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, verifier: Verifier, cursor_key: CursorKey, cors: Cors) -> Self {
+        Self { store, verifier, cursor_key, cors }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error(transparent)]
+    Bearer(#[from] BearerError),
+    #[error("invalid request: {0}")]
+    InvalidRequest(&'static str),
+    #[error("invalid query: {0}")]
+    InvalidQuery(#[from] TextError),
+    #[error("invalid cursor")]
+    InvalidCursor,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("storage unavailable")]
+    Unavailable(#[source] StoreError),
+    #[error("storage failure")]
+    Internal(#[source] StoreError),
+}
+
+impl From<StoreError> for SearchError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => SearchError::Unavailable(e),
+            other => SearchError::Internal(other),
+        }
+    }
+}
+
+impl SearchError {
+    /// Label for logs and metrics (input rejected by reason).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            SearchError::Bearer(b) => b.reason(),
+            SearchError::InvalidRequest(_) => "invalid_request",
+            SearchError::InvalidQuery(t) => t.reason(),
+            SearchError::InvalidCursor => "invalid_cursor",
+            SearchError::UnsupportedMediaType => "unsupported_media_type",
+            SearchError::PayloadTooLarge => "too_large",
+            SearchError::NotFound => "not_found",
+            SearchError::MethodNotAllowed => "method_not_allowed",
+            SearchError::Unavailable(_) => "unavailable",
+            SearchError::Internal(_) => "internal",
+        }
+    }
+
+    fn into_response(self) -> Response<Body> {
+        let described = |status, code: &str, d: &str| {
+            oasis_http::json(status, &serde_json::json!({ "error": code, "error_description": d }))
+        };
+        let simple = |status, code: &str| oasis_http::json(status, &serde_json::json!({ "error": code }));
+        match self {
+            SearchError::Bearer(e) => e.into_response(),
+            SearchError::InvalidRequest(d) => described(StatusCode::BAD_REQUEST, "invalid_request", d),
+            SearchError::InvalidQuery(t) => described(StatusCode::BAD_REQUEST, "invalid_query", &t.to_string()),
+            SearchError::InvalidCursor => described(StatusCode::BAD_REQUEST, "invalid_cursor", "the cursor is not valid for this query"),
+            SearchError::UnsupportedMediaType => {
+                described(StatusCode::UNSUPPORTED_MEDIA_TYPE, "invalid_request", "content type must be application/json")
+            }
+            SearchError::PayloadTooLarge => described(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "request body too large"),
+            SearchError::NotFound => simple(StatusCode::NOT_FOUND, "not_found"),
+            SearchError::MethodNotAllowed => {
+                let mut r = simple(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+                r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST, OPTIONS"));
+                r
+            }
+            SearchError::Unavailable(_) => {
+                let mut r = simple(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
+                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                r
+            }
+            SearchError::Internal(_) => simple(StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
+        }
+    }
+}
+
+/// The fields of a search, as sent; validated into [`Search`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSearch {
+    query: Option<String>,
+    genre: Option<String>,
+    year: Option<YearParam>,
+    limit: Option<u64>,
+    cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum YearParam {
+    Number(u64),
+    Text(String),
+}
+
+/// A validated search.
+struct Search {
+    query: SearchQuery,
+    genre: Option<String>,
+    years: Option<(u16, u16)>,
+    limit: usize,
+    cursor: Option<String>,
+}
+
+fn parse_years(p: YearParam) -> Result<(u16, u16), SearchError> {
+    let bad = SearchError::InvalidRequest("year must be YYYY or YYYY-YYYY between 1888 and 2100");
+    let year = |s: &str| s.trim().parse::<u16>().ok().filter(|y| YEARS.contains(y));
+    let (from, to) = match p {
+        YearParam::Number(n) => {
+            let y = u16::try_from(n).ok().filter(|y| YEARS.contains(y)).ok_or(bad)?;
+            (y, y)
+        }
+        YearParam::Text(t) => match t.split_once('-') {
+            Some((a, b)) => (year(a).ok_or(SearchError::InvalidRequest("year range is malformed"))?, year(b).ok_or(bad)?),
+            None => {
+                let y = year(&t).ok_or(bad)?;
+                (y, y)
+            }
+        },
+    };
+    if from > to {
+        return Err(SearchError::InvalidRequest("year range is reversed"));
+    }
+    Ok((from, to))
+}
+
+fn validate(raw: RawSearch) -> Result<Search, SearchError> {
+    let query = SearchQuery::parse(raw.query.as_deref().ok_or(SearchError::InvalidRequest("query is required"))?)?;
+    let genre = match raw.genre {
+        Some(g) => {
+            let g = g.to_ascii_lowercase();
+            Some(GENRES.iter().find(|k| **k == g).ok_or(SearchError::InvalidRequest("unknown genre"))?.to_string())
+        }
+        None => None,
+    };
+    let limit = match raw.limit {
+        None => DEFAULT_LIMIT,
+        Some(n) if (1..=MAX_LIMIT as u64).contains(&n) => n as usize,
+        Some(_) => return Err(SearchError::InvalidRequest("limit must be between 1 and 50")),
+    };
+    Ok(Search { query, genre, years: raw.year.map(parse_years).transpose()?, limit, cursor: raw.cursor })
+}
+
+fn from_query_string(req: &Request) -> Result<RawSearch, SearchError> {
+    let mut raw = RawSearch::default();
+    let Some(params) = req.query_string_parameters_ref() else { return Ok(raw) };
+    for (name, _) in params.iter() {
+        let values = params.all(name).unwrap_or_default();
+        if values.len() > 1 {
+            return Err(SearchError::InvalidRequest("a parameter was given more than once"));
+        }
+        let value = values.first().map(|v| (*v).to_owned()).unwrap_or_default();
+        match name {
+            "q" => raw.query = Some(value),
+            "genre" => raw.genre = Some(value),
+            "year" => raw.year = Some(YearParam::Text(value)),
+            "limit" => {
+                raw.limit = Some(value.parse().map_err(|_| SearchError::InvalidRequest("limit must be between 1 and 50"))?)
+            }
+            "cursor" => raw.cursor = Some(value),
+            _ => return Err(SearchError::InvalidRequest("unknown parameter")),
+        }
+    }
+    Ok(raw)
+}
+
+fn from_json_body(req: &Request) -> Result<RawSearch, SearchError> {
+    let ctype = oasis_http::header_str(req.headers(), header::CONTENT_TYPE.as_str()).unwrap_or("");
+    if !ctype.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json") {
+        return Err(SearchError::UnsupportedMediaType);
+    }
+    let bytes: &[u8] = match req.body() {
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b,
+        _ => &[],
+    };
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(SearchError::PayloadTooLarge);
+    }
+    // Unknown fields (say, a client-chosen "maturity") are refused, not ignored.
+    serde_json::from_slice(bytes).map_err(|_| SearchError::InvalidRequest("body must be a JSON object with known fields only"))
+}
+
+#[derive(Serialize)]
+struct Hit<'a> {
+    id: &'a str,
+    title: &'a str,
+    genre: &'a str,
+    year: u16,
+    maturity: u8,
+}
+
+#[derive(Serialize)]
+struct Results<'a> {
+    results: Vec<Hit<'a>>,
+    next_cursor: Option<String>,
+}
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    let started = Instant::now();
+    let meta = RequestMeta::from_request(&req);
+    let span = tracing::info_span!("request", request_id = %meta.request_id, route = "/search");
+    let _guard = span.enter();
+    let resp = match serve(app, &meta, &req).await {
+        Ok(r) => r,
+        Err(e) => {
+            match &e {
+                SearchError::Bearer(b) => tracing::warn!(signal = "token_rejected", reason = b.reason(), "request refused"),
+                SearchError::Unavailable(_) | SearchError::Internal(_) => {
+                    tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "request failed")
+                }
+                other => tracing::warn!(signal = "input_rejected", reason = other.reason(), "request refused"),
+            }
+            e.into_response()
+        }
+    };
+    let resp = oasis_http::finish(resp, &meta, &app.cors);
+    tracing::info!(status = resp.status().as_u16(), latency_ms = started.elapsed().as_secs_f64() * 1000.0, "request served");
+    resp
+}
+
+async fn serve(app: &App, meta: &RequestMeta, req: &Request) -> Result<Response<Body>, SearchError> {
+    if meta.path != "/search" {
+        return Err(SearchError::NotFound);
+    }
+    let raw = match meta.method {
+        Method::OPTIONS => return Ok(app.cors.preflight(meta, "GET, POST", "authorization, content-type")),
+        Method::GET | Method::POST => {
+            let claims = bearer::authorize(&app.verifier, req, SEARCH)?;
+            let ceiling = match bearer::principal(app.store.as_ref(), &claims).await? {
+                Some(Principal::User(u)) => u.maturity.min(claims.maturity()),
+                Some(Principal::Client { .. }) => claims.maturity(),
+                None => return Err(BearerError::InvalidToken("revoked").into()),
+            };
+            let raw = if meta.method == Method::GET { from_query_string(req)? } else { from_json_body(req)? };
+            (raw, ceiling)
+        }
+        _ => return Err(SearchError::MethodNotAllowed),
+    };
+    let (raw, ceiling) = raw;
+    search(app, validate(raw)?, ceiling).await
+}
+
+async fn search(app: &App, s: Search, ceiling: u8) -> Result<Response<Body>, SearchError> {
+    let years = s.years.map(|(a, b)| format!("{a}-{b}")).unwrap_or_default();
+    let terms = s.query.terms().join(" ");
+    let ceiling_text = ceiling.to_string();
+    let fp = cursor::fingerprint(&[&terms, s.genre.as_deref().unwrap_or(""), &years, &ceiling_text]);
+    let after = match &s.cursor {
+        Some(c) => Some(app.cursor_key.open(c, &fp).map_err(|_| SearchError::InvalidCursor)?),
+        None => None,
+    };
+    let q = CatalogQuery {
+        terms: s.query.terms().to_vec(),
+        genre: s.genre,
+        year_from: s.years.map(|y| y.0),
+        year_to: s.years.map(|y| y.1),
+        max_maturity: ceiling,
+        after,
+        limit: s.limit + 1,
+    };
+    let mut titles: Vec<Title> = app.store.search(&q).await?;
+    let more = titles.len() > s.limit;
+    titles.truncate(s.limit);
+    let next_cursor = match (more, titles.last()) {
+        (true, Some(last)) => Some(app.cursor_key.seal(&last.sort_key(), &last.id, &fp)),
+        _ => None,
+    };
+    let body = Results {
+        results: titles
+            .iter()
+            .map(|t| Hit { id: &t.id, title: &t.title, genre: &t.genre, year: t.year, maturity: t.maturity })
+            .collect(),
+        next_cursor,
+    };
+    Ok(oasis_http::json(StatusCode::OK, &body))
+}

@@ -1,0 +1,167 @@
+//! `GET /secure-data`: the caller's own profile, entitlements and watchlist.
+//! `GET /secure-data/{user_id}`: the same for one user, served only to that user or to a
+//! caller holding the `admin` scope. Anyone else gets 404, never the data, and cannot tell
+//! whether the user exists (no object-level authorisation oracle).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use oasis_auth::scope::{ADMIN, DATA_READ};
+use oasis_auth::token::Verifier;
+use oasis_http::bearer::{self, BearerError, Principal};
+use oasis_http::{Cors, RequestMeta};
+use oasis_store::{Store, StoreError, User};
+use serde::Serialize;
+
+pub struct App {
+    store: Arc<dyn Store>,
+    verifier: Verifier,
+    cors: Cors,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, verifier: Verifier, cors: Cors) -> Self {
+        Self { store, verifier, cors }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error(transparent)]
+    Bearer(#[from] BearerError),
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("storage unavailable")]
+    Unavailable(#[source] StoreError),
+    #[error("storage failure")]
+    Internal(#[source] StoreError),
+}
+
+impl From<StoreError> for DataError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => DataError::Unavailable(e),
+            other => DataError::Internal(other),
+        }
+    }
+}
+
+impl DataError {
+    fn into_response(self) -> Response<Body> {
+        use lambda_http::http::{HeaderValue, header};
+        let simple = |status, code: &str| oasis_http::json(status, &serde_json::json!({ "error": code }));
+        match self {
+            DataError::Bearer(e) => e.into_response(),
+            DataError::NotFound => simple(StatusCode::NOT_FOUND, "not_found"),
+            DataError::MethodNotAllowed => {
+                let mut r = simple(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+                r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, OPTIONS"));
+                r
+            }
+            DataError::Unavailable(_) => {
+                let mut r = simple(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
+                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                r
+            }
+            DataError::Internal(_) => simple(StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
+        }
+    }
+}
+
+/// The response: an explicit allow-list of fields. Password hashes, token cut-off times and
+/// account flags live on [`User`] and are never copied here.
+#[derive(Debug, Serialize)]
+struct DataView {
+    user_id: String,
+    username: String,
+    display_name: String,
+    maturity: u8,
+    entitlements: Vec<String>,
+    watchlist: Vec<String>,
+    member_since: u64,
+}
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    let started = Instant::now();
+    let meta = RequestMeta::from_request(&req);
+    let route = if meta.path == "/secure-data" { "/secure-data" } else { "/secure-data/{user_id}" };
+    let span = tracing::info_span!("request", request_id = %meta.request_id, route);
+    let _guard = span.enter();
+    let resp = match serve(app, &meta, &req).await {
+        Ok(r) => r,
+        Err(e) => {
+            match &e {
+                DataError::Bearer(b) => tracing::warn!(signal = "token_rejected", reason = b.reason(), "request refused"),
+                DataError::Unavailable(_) | DataError::Internal(_) => {
+                    tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "request failed")
+                }
+                _ => {}
+            }
+            e.into_response()
+        }
+    };
+    let resp = oasis_http::finish(resp, &meta, &app.cors);
+    tracing::info!(status = resp.status().as_u16(), latency_ms = started.elapsed().as_secs_f64() * 1000.0, "request served");
+    resp
+}
+
+/// A path's user id, if it has the shape of one; anything else is simply not found.
+fn path_user_id(path: &str) -> Option<&str> {
+    let id = path.strip_prefix("/secure-data/")?;
+    let ok = id.starts_with("usr_")
+        && id.len() <= 68
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    ok.then_some(id)
+}
+
+async fn serve(app: &App, meta: &RequestMeta, req: &Request) -> Result<Response<Body>, DataError> {
+    let target = match meta.path.as_str() {
+        "/secure-data" => None,
+        p if p.starts_with("/secure-data/") => Some(path_user_id(p).ok_or(DataError::NotFound)?),
+        _ => return Err(DataError::NotFound),
+    };
+    match meta.method {
+        Method::GET => {}
+        Method::OPTIONS => return Ok(app.cors.preflight(meta, "GET", "authorization")),
+        _ => return Err(DataError::MethodNotAllowed),
+    }
+    let claims = bearer::authorize(&app.verifier, req, DATA_READ)?;
+    let caller = match bearer::principal(app.store.as_ref(), &claims).await? {
+        Some(Principal::User(u)) => u,
+        // A client acting for itself has no personal data.
+        Some(Principal::Client { .. }) => return Err(DataError::NotFound),
+        None => return Err(BearerError::InvalidToken("revoked").into()),
+    };
+    let subject = match target {
+        None => caller,
+        Some(id) if id == caller.id => caller,
+        Some(id) if claims.has_scope(ADMIN) => app.store.user_by_id(id).await?.ok_or(DataError::NotFound)?,
+        Some(_) => {
+            tracing::warn!(signal = "access_denied", "request for another user's data refused");
+            return Err(DataError::NotFound);
+        }
+    };
+    view(app, subject).await
+}
+
+async fn view(app: &App, user: User) -> Result<Response<Body>, DataError> {
+    let profile = app.store.profile(&user.id).await?;
+    let (display_name, entitlements, watchlist) = match profile {
+        Some(p) => (p.display_name, p.entitlements, p.watchlist),
+        None => (user.username.clone(), vec![], vec![]),
+    };
+    let body = DataView {
+        user_id: user.id,
+        username: user.username,
+        display_name,
+        maturity: user.maturity,
+        entitlements,
+        watchlist,
+        member_since: user.created_at,
+    };
+    Ok(oasis_http::json(StatusCode::OK, &body))
+}
