@@ -13,14 +13,24 @@ mkdir -p "$state"
 chmod 700 "$state"
 cargo build --quiet -p oasis-admin
 admin=$root/target/debug/oasis-admin
-export OASIS_SQLITE_PATH=$state/oasis.db OASIS_KEYS_FILE=$state/keys.json
+export OASIS_SQLITE_PATH=$state/oasis.db OASIS_KEYS_FILE=$state/keys.json OASIS_JWKS_FILE=$state/jwks.json
 [ -f "$OASIS_KEYS_FILE" ] || "$admin" keys init
+[ -f "$OASIS_JWKS_FILE" ] || "$admin" keys jwks > /dev/null
 [ -f "$state/demo.env" ] || "$admin" dev-seed --out "$state"
+if [ ! -f "$state/catalog.loaded" ]; then
+  "$admin" catalog load "$root/shared/admin/data/catalog.jsonl"
+  touch "$state/catalog.loaded"
+fi
+if [ ! -f "$state/cursor.key" ]; then
+  (umask 077; python3 -c 'import secrets; print(secrets.token_urlsafe(32))' > "$state/cursor.key")
+fi
 
 cat > "$state/local.env" <<ENV
 OASIS_STORE=sqlite
 OASIS_SQLITE_PATH=$state/oasis.db
 OASIS_KEYS_FILE=$state/keys.json
+OASIS_JWKS_FILE=$state/jwks.json
+OASIS_CURSOR_KEY_FILE=$state/cursor.key
 OASIS_ISSUER=http://127.0.0.1:$port
 OASIS_AUDIENCE=oasis-api
 OASIS_CORS_ALLOWED_ORIGINS=http://localhost:5173

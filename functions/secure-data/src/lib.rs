@@ -23,7 +23,11 @@ pub struct App {
 
 impl App {
     pub fn new(store: Arc<dyn Store>, verifier: Verifier, cors: Cors) -> Self {
-        Self { store, verifier, cors }
+        Self {
+            store,
+            verifier,
+            cors,
+        }
     }
 }
 
@@ -53,18 +57,21 @@ impl From<StoreError> for DataError {
 impl DataError {
     fn into_response(self) -> Response<Body> {
         use lambda_http::http::{HeaderValue, header};
-        let simple = |status, code: &str| oasis_http::json(status, &serde_json::json!({ "error": code }));
+        let simple =
+            |status, code: &str| oasis_http::json(status, &serde_json::json!({ "error": code }));
         match self {
             DataError::Bearer(e) => e.into_response(),
             DataError::NotFound => simple(StatusCode::NOT_FOUND, "not_found"),
             DataError::MethodNotAllowed => {
                 let mut r = simple(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
-                r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, OPTIONS"));
+                r.headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static("GET, OPTIONS"));
                 r
             }
             DataError::Unavailable(_) => {
                 let mut r = simple(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
-                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 r
             }
             DataError::Internal(_) => simple(StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
@@ -88,14 +95,22 @@ struct DataView {
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     let started = Instant::now();
     let meta = RequestMeta::from_request(&req);
-    let route = if meta.path == "/secure-data" { "/secure-data" } else { "/secure-data/{user_id}" };
+    let route = if meta.path == "/secure-data" {
+        "/secure-data"
+    } else {
+        "/secure-data/{user_id}"
+    };
     let span = tracing::info_span!("request", request_id = %meta.request_id, route);
     let _guard = span.enter();
     let resp = match serve(app, &meta, &req).await {
         Ok(r) => r,
         Err(e) => {
             match &e {
-                DataError::Bearer(b) => tracing::warn!(signal = "token_rejected", reason = b.reason(), "request refused"),
+                DataError::Bearer(b) => tracing::warn!(
+                    signal = "token_rejected",
+                    reason = b.reason(),
+                    "request refused"
+                ),
                 DataError::Unavailable(_) | DataError::Internal(_) => {
                     tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "request failed")
                 }
@@ -105,7 +120,11 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         }
     };
     let resp = oasis_http::finish(resp, &meta, &app.cors);
-    tracing::info!(status = resp.status().as_u16(), latency_ms = started.elapsed().as_secs_f64() * 1000.0, "request served");
+    tracing::info!(
+        status = resp.status().as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request served"
+    );
     resp
 }
 
@@ -114,7 +133,9 @@ fn path_user_id(path: &str) -> Option<&str> {
     let id = path.strip_prefix("/secure-data/")?;
     let ok = id.starts_with("usr_")
         && id.len() <= 68
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     ok.then_some(id)
 }
 
@@ -139,9 +160,14 @@ async fn serve(app: &App, meta: &RequestMeta, req: &Request) -> Result<Response<
     let subject = match target {
         None => caller,
         Some(id) if id == caller.id => caller,
-        Some(id) if claims.has_scope(ADMIN) => app.store.user_by_id(id).await?.ok_or(DataError::NotFound)?,
+        Some(id) if claims.has_scope(ADMIN) => {
+            app.store.user_by_id(id).await?.ok_or(DataError::NotFound)?
+        }
         Some(_) => {
-            tracing::warn!(signal = "access_denied", "request for another user's data refused");
+            tracing::warn!(
+                signal = "access_denied",
+                "request for another user's data refused"
+            );
             return Err(DataError::NotFound);
         }
     };

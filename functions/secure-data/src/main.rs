@@ -8,7 +8,14 @@ async fn main() -> Result<(), Error> {
     oasis_http::init_tracing();
     let store = StoreConfig::from_env()?.open()?;
     let verifier = VerifierConfig::from_env()?.verifier()?;
-    let app = App::new(store, verifier, Cors::new(config::list("OASIS_CORS_ALLOWED_ORIGINS")));
+    let app = App::new(
+        store,
+        verifier,
+        Cors::new(config::list("OASIS_CORS_ALLOWED_ORIGINS")),
+    );
     let app = &app;
-    lambda_http::run(service_fn(move |req| async move { Ok::<_, Error>(oasis_secure_data::handle(app, req).await) })).await
+    lambda_http::run(service_fn(move |req| async move {
+        Ok::<_, Error>(oasis_secure_data::handle(app, req).await)
+    }))
+    .await
 }

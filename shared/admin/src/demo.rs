@@ -5,7 +5,7 @@
 use oasis_auth::password::PasswordHasher;
 use oasis_auth::scope::{ADMIN, DATA_READ, SEARCH};
 use oasis_auth::secret::random_token;
-use oasis_store::Store;
+use oasis_store::{Profile, Store};
 
 use crate::{AdminError, NewClient, NewUser, create_client, create_user};
 
@@ -86,7 +86,7 @@ pub async fn seed(
         admin_password: random_token(15),
         service_secret: secret.unwrap_or_default(),
     };
-    create_user(
+    let demo = create_user(
         store,
         hasher,
         NewUser {
@@ -97,6 +97,14 @@ pub async fn seed(
         },
     )
     .await?;
+    store
+        .put_profile(&Profile {
+            user_id: demo.id,
+            display_name: "Demo Viewer".into(),
+            entitlements: all(&["basic", "hd"]),
+            watchlist: all(&["tt000002", "tt000003"]),
+        })
+        .await?;
     create_user(
         store,
         hasher,

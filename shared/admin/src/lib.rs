@@ -7,7 +7,10 @@ use oasis_auth::secret::{TOKEN_BYTES, random_token, token_hash};
 use oasis_auth::username::{Username, UsernameError};
 use oasis_store::{Client, Store, StoreError, User};
 
+pub mod catalog;
 pub mod demo;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -42,6 +45,8 @@ pub enum AdminError {
     Keys(#[from] oasis_auth::keys::KeyError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("catalog line {line}: {why}")]
+    Catalog { line: usize, why: String },
 }
 
 fn known_scopes(scopes: &[String]) -> Result<Vec<String>, AdminError> {
@@ -96,6 +101,14 @@ pub async fn create_user(
         created_at: now,
     };
     store.create_user(&user).await?;
+    store
+        .put_profile(&oasis_store::Profile {
+            user_id: user.id.clone(),
+            display_name: user.username.clone(),
+            entitlements: vec!["basic".into()],
+            watchlist: vec![],
+        })
+        .await?;
     Ok(user)
 }
 

@@ -14,7 +14,9 @@ use oasis_store::sqlite::SqliteStore;
 
 const USAGE: &str = "usage: oasis-admin <command> [options]
 
-Storage and keys come from OASIS_SQLITE_PATH and OASIS_KEYS_FILE (or --db / --keys).
+Storage and keys come from OASIS_SQLITE_PATH and OASIS_KEYS_FILE (or --db / --keys). When
+OASIS_JWKS_FILE (or --jwks) is set, every key change also rewrites that public JWKS, which
+the verifying functions read.
 
   user create <username> [--scopes data:read,search] [--maturity 13]   password on stdin
   user set-password <username>                                        password on stdin
@@ -26,6 +28,8 @@ Storage and keys come from OASIS_SQLITE_PATH and OASIS_KEYS_FILE (or --db / --ke
   keys stage                      rotation phase 1: publish a new key
   keys promote [--max-token-lifetime SECONDS]   phase 2: sign with it (default 900)
   keys prune                      phase 3: drop retired keys whose tokens have expired
+  catalog generate [--count 10000] [--seed 42]   JSON Lines on stdout
+  catalog load FILE               validate and load titles (batched, with progress)
   dev-seed --out DIR              demo clients and users for a local run (once)
   purge                           delete expired refresh tokens and counters";
 
@@ -142,6 +146,15 @@ impl Opts {
     fn keys(&self) -> Result<LocalKeyFile, CliError> {
         Ok(LocalKeyFile::new(self.path("--keys", "OASIS_KEYS_FILE")?))
     }
+
+    /// Writes the key set, and the public JWKS next to it when one is configured.
+    fn save_keys(&self, file: &LocalKeyFile, set: &KeySet) -> Result<(), CliError> {
+        file.write(set)?;
+        if let Ok(jwks) = self.path("--jwks", "OASIS_JWKS_FILE") {
+            write_private(&jwks, &set.public_jwks().to_json())?;
+        }
+        Ok(())
+    }
 }
 
 fn read_password() -> Result<String, CliError> {
@@ -248,7 +261,7 @@ async fn run(args: Vec<String>) -> Result<(), CliError> {
                 )));
             }
             let set = KeySet::generate(oasis_auth::now())?;
-            file.write(&set)?;
+            opts.save_keys(&file, &set)?;
             println!(
                 "created {} with active key {}",
                 file.path().display(),
@@ -263,12 +276,17 @@ async fn run(args: Vec<String>) -> Result<(), CliError> {
                 println!("{kid}\t{status:?}{until}");
             }
         }
-        ["keys", "jwks"] => println!("{}", opts.keys()?.read()?.public_jwks().to_json()),
+        ["keys", "jwks"] => {
+            let file = opts.keys()?;
+            let set = file.read()?;
+            opts.save_keys(&file, &set)?;
+            println!("{}", set.public_jwks().to_json());
+        }
         ["keys", "stage"] => {
             let file = opts.keys()?;
             let mut set = file.read()?;
             let kid = set.stage_next(oasis_auth::now())?;
-            file.write(&set)?;
+            opts.save_keys(&file, &set)?;
             println!(
                 "staged {kid}: published to verifiers, not signing yet. Promote once verifiers have it."
             );
@@ -283,15 +301,40 @@ async fn run(args: Vec<String>) -> Result<(), CliError> {
             let file = opts.keys()?;
             let mut set = file.read()?;
             let kid = set.promote_next(oasis_auth::now(), lifetime)?;
-            file.write(&set)?;
+            opts.save_keys(&file, &set)?;
             println!("{kid} now signs; the previous key verifies for {lifetime} more seconds");
         }
         ["keys", "prune"] => {
             let file = opts.keys()?;
             let mut set = file.read()?;
             let gone = set.prune_retired(oasis_auth::now());
-            file.write(&set)?;
+            opts.save_keys(&file, &set)?;
             println!("removed {} retired key(s) {gone:?}", gone.len());
+        }
+        ["catalog", "generate"] => {
+            let number = |flag: &str, default: u64| -> Result<u64, CliError> {
+                opts.value(flag).map_or(Ok(default), |v| {
+                    v.parse()
+                        .map_err(|_| CliError::Usage(format!("{flag} takes a number")))
+                })
+            };
+            let count = number("--count", oasis_admin::catalog::DEFAULT_COUNT as u64)? as usize;
+            let titles = oasis_admin::catalog::generate(
+                count,
+                number("--seed", oasis_admin::catalog::DEFAULT_SEED)?,
+            );
+            print!("{}", oasis_admin::catalog::to_jsonl(&titles));
+        }
+        ["catalog", "load", file] => {
+            let reader = std::io::BufReader::new(std::fs::File::open(file)?);
+            let titles = oasis_admin::catalog::parse(reader)?;
+            let store = opts.store()?;
+            oasis_admin::catalog::load(&store, &titles, |done, total| {
+                eprint!("\rloaded {done}/{total} titles")
+            })
+            .await?;
+            eprintln!();
+            println!("catalog loaded: {} titles", titles.len());
         }
         ["dev-seed"] => {
             let out = PathBuf::from(

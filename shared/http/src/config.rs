@@ -68,7 +68,9 @@ impl StoreConfig {
 
     pub fn open(&self) -> Result<std::sync::Arc<dyn oasis_store::Store>, oasis_store::StoreError> {
         match self {
-            StoreConfig::Sqlite(path) => Ok(std::sync::Arc::new(oasis_store::sqlite::SqliteStore::open(path)?)),
+            StoreConfig::Sqlite(path) => Ok(std::sync::Arc::new(
+                oasis_store::sqlite::SqliteStore::open(path)?,
+            )),
         }
     }
 }
@@ -93,9 +95,11 @@ impl VerifierConfig {
 
     /// Reads the public keys and builds the verifier; fails closed on any bad key.
     pub fn verifier(&self) -> Result<oasis_auth::token::Verifier, oasis_auth::keys::KeyError> {
-        let text = std::fs::read_to_string(&self.jwks_file).map_err(|source| oasis_auth::keys::KeyError::Read {
-            path: self.jwks_file.clone().into(),
-            source,
+        let text = std::fs::read_to_string(&self.jwks_file).map_err(|source| {
+            oasis_auth::keys::KeyError::Read {
+                path: self.jwks_file.clone().into(),
+                source,
+            }
         })?;
         let jwks = oasis_auth::keys::PublicJwks::from_json(&text)?;
         if jwks.keys.is_empty() {

@@ -24,7 +24,11 @@ pub fn event(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&s
             let mut multi = serde_json::Map::new();
             for (k, v) in pairs {
                 single.insert(k.clone(), json!(v));
-                multi.entry(k).or_insert_with(|| json!([])).as_array_mut().map(|a| a.push(json!(v)));
+                multi
+                    .entry(k)
+                    .or_insert_with(|| json!([]))
+                    .as_array_mut()
+                    .map(|a| a.push(json!(v)));
             }
             (Value::Object(single), Value::Object(multi))
         }
@@ -89,7 +93,11 @@ pub fn reply(resp: Response<Body>) -> Reply {
         Body::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
         _ => String::new(),
     };
-    Reply { status, headers, text }
+    Reply {
+        status,
+        headers,
+        text,
+    }
 }
 
 pub const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");

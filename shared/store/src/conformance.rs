@@ -278,7 +278,10 @@ fn query(terms: &[&str], max_maturity: u8) -> CatalogQuery {
 }
 
 fn reference(q: &CatalogQuery) -> Vec<String> {
-    let mut all: Vec<Title> = sample_catalog().into_iter().filter(|t| q.matches(t)).collect();
+    let mut all: Vec<Title> = sample_catalog()
+        .into_iter()
+        .filter(|t| q.matches(t))
+        .collect();
     all.sort_by_key(|t| (t.sort_key(), t.id.clone()));
     all.into_iter().take(q.limit).map(|t| t.id).collect()
 }
@@ -306,7 +309,11 @@ pub async fn search_matches_words_and_prefixes_ignoring_case_and_accents(s: &dyn
         let q = query(&terms, maturity);
         let got = ids(s.search(&q).await.unwrap());
         assert_eq!(got, want, "{terms:?} at maturity {maturity}");
-        assert_eq!(got, reference(&q), "backend disagrees with CatalogQuery::matches for {terms:?}");
+        assert_eq!(
+            got,
+            reference(&q),
+            "backend disagrees with CatalogQuery::matches for {terms:?}"
+        );
     }
 }
 
@@ -316,7 +323,13 @@ pub async fn search_filters_by_genre_and_year_range(s: &dyn Store) {
     q.genre = Some("scifi".into());
     q.year_from = Some(2000);
     q.year_to = Some(2010);
-    let got: Vec<String> = s.search(&q).await.unwrap().into_iter().map(|t| t.id).collect();
+    let got: Vec<String> = s
+        .search(&q)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
     assert_eq!(got, vec!["tt02"]);
     assert_eq!(got, reference(&q));
 }
@@ -347,7 +360,14 @@ pub async fn replacing_a_title_reindexes_it(s: &dyn Store) {
     s.put_titles(&[renamed]).await.unwrap();
     assert_eq!(s.title_count().await.unwrap(), 12);
     let by = |w: &str| query(&[w], 18);
-    assert!(!s.search(&by("matrix")).await.unwrap().iter().any(|t| t.id == "tt01"), "old words are gone");
+    assert!(
+        !s.search(&by("matrix"))
+            .await
+            .unwrap()
+            .iter()
+            .any(|t| t.id == "tt01"),
+        "old words are gone"
+    );
     assert_eq!(s.search(&by("complet")).await.unwrap()[0].id, "tt01");
 }
 

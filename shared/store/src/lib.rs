@@ -104,8 +104,14 @@ pub trait CatalogStore: Send + Sync {
 }
 
 /// Everything the functions need from a backend.
-pub trait Store: UserStore + ClientStore + RefreshStore + ThrottleStore + ProfileStore + CatalogStore {}
-impl<T: UserStore + ClientStore + RefreshStore + ThrottleStore + ProfileStore + CatalogStore> Store for T {}
+pub trait Store:
+    UserStore + ClientStore + RefreshStore + ThrottleStore + ProfileStore + CatalogStore
+{
+}
+impl<T: UserStore + ClientStore + RefreshStore + ThrottleStore + ProfileStore + CatalogStore> Store
+    for T
+{
+}
 
 /// Which backend a deployment uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -533,19 +533,33 @@ fn prefix_end(prefix: &str) -> String {
 impl CatalogStore for SqliteStore {
     async fn put_titles(&self, titles: &[Title]) -> StoreResult<()> {
         let mut c = self.conn();
-        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
+        let tx = c
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(classify)?;
         {
             let mut put = tx
                 .prepare_cached(
                     "INSERT OR REPLACE INTO titles (id, title, sort_key, genre, year, maturity) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .map_err(classify)?;
-            let mut clear = tx.prepare_cached("DELETE FROM title_terms WHERE title_id = ?1").map_err(classify)?;
+            let mut clear = tx
+                .prepare_cached("DELETE FROM title_terms WHERE title_id = ?1")
+                .map_err(classify)?;
             let mut index = tx
-                .prepare_cached("INSERT OR IGNORE INTO title_terms (term, title_id) VALUES (?1, ?2)")
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO title_terms (term, title_id) VALUES (?1, ?2)",
+                )
                 .map_err(classify)?;
             for t in titles {
-                put.execute(params![t.id, t.title, t.sort_key(), t.genre, t.year, t.maturity]).map_err(classify)?;
+                put.execute(params![
+                    t.id,
+                    t.title,
+                    t.sort_key(),
+                    t.genre,
+                    t.year,
+                    t.maturity
+                ])
+                .map_err(classify)?;
                 clear.execute([&t.id]).map_err(classify)?;
                 for term in oasis_text::terms(&t.title) {
                     index.execute(params![term, t.id]).map_err(classify)?;
@@ -590,13 +604,22 @@ impl CatalogStore for SqliteStore {
             values.push(term.clone().into());
             values.push(prefix_end(term).into());
         }
-        sql.push_str(&format!(" ORDER BY sort_key, id LIMIT ?{}", values.len() + 1));
+        sql.push_str(&format!(
+            " ORDER BY sort_key, id LIMIT ?{}",
+            values.len() + 1
+        ));
         values.push(i64::try_from(q.limit).unwrap_or(i64::MAX).into());
         let c = self.conn();
         let mut stmt = c.prepare_cached(&sql).map_err(classify)?;
         let rows = stmt
             .query_map(rusqlite::params_from_iter(values), |r| {
-                Ok(Title { id: r.get(0)?, title: r.get(1)?, genre: r.get(2)?, year: r.get(3)?, maturity: r.get(4)? })
+                Ok(Title {
+                    id: r.get(0)?,
+                    title: r.get(1)?,
+                    genre: r.get(2)?,
+                    year: r.get(3)?,
+                    maturity: r.get(4)?,
+                })
             })
             .map_err(classify)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(classify)

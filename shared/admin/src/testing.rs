@@ -1,0 +1,60 @@
+//! A seeded world for handler tests and benchmarks: a real SQLite store with the demo
+//! clients, users and catalog, a real key set, and access tokens issued by the real issuer.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use oasis_auth::keys::KeySet;
+use oasis_auth::password::PasswordHasher;
+use oasis_auth::scope::ScopeSet;
+use oasis_auth::token::{Grant, Issuer, Verifier};
+use oasis_store::sqlite::SqliteStore;
+use oasis_store::{User, UserStore};
+
+use crate::demo::DemoCredentials;
+
+pub const ISSUER: &str = "http://localhost:9000";
+pub const AUDIENCE: &str = "oasis-api";
+
+pub struct World {
+    pub store: Arc<SqliteStore>,
+    pub keys: KeySet,
+    pub creds: DemoCredentials,
+    pub demo: User,
+    pub admin: User,
+}
+
+impl World {
+    /// The demo data and the first `titles` titles of the committed catalog, in memory.
+    pub async fn new(titles: usize) -> Self {
+        Self::on(SqliteStore::open_in_memory().expect("sqlite"), titles).await
+    }
+
+    pub async fn on(store: SqliteStore, titles: usize) -> Self {
+        let store = Arc::new(store);
+        let hasher = PasswordHasher::default_params().expect("argon2");
+        let creds = crate::demo::seed(store.as_ref(), &hasher).await.expect("seed");
+        let catalog = crate::catalog::generate(titles, crate::catalog::DEFAULT_SEED);
+        crate::catalog::load(store.as_ref(), &catalog, |_, _| {}).await.expect("catalog");
+        let demo = store.user_by_username(crate::demo::DEMO_USER).await.unwrap().expect("demo user");
+        let admin = store.user_by_username(crate::demo::ADMIN_USER).await.unwrap().expect("admin user");
+        let keys = KeySet::generate(oasis_auth::now()).expect("keys");
+        Self { store, keys, creds, demo, admin }
+    }
+
+    pub fn verifier(&self) -> Verifier {
+        Verifier::new(&self.keys.public_jwks(), ISSUER, AUDIENCE).expect("verifier")
+    }
+
+    /// An access token as the token function would issue it to `user` for `scope`.
+    pub fn token(&self, user: &User, scope: &str) -> String {
+        self.token_with(ISSUER, AUDIENCE, &user.id, "oasis-demo", scope, Some(user.maturity))
+    }
+
+    pub fn token_with(&self, iss: &str, aud: &str, sub: &str, client_id: &str, scope: &str, maturity: Option<u8>) -> String {
+        let issuer = Issuer::new(self.keys.signing_key().unwrap(), iss, aud, 900);
+        let scope = if scope.is_empty() { ScopeSet::default() } else { ScopeSet::parse(scope).unwrap() };
+        let grant = Grant { subject: sub, client_id, scope: &scope, maturity };
+        issuer.issue(&grant, oasis_auth::now()).unwrap().token
+    }
+}
