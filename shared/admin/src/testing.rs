@@ -33,13 +33,31 @@ impl World {
     pub async fn on(store: SqliteStore, titles: usize) -> Self {
         let store = Arc::new(store);
         let hasher = PasswordHasher::default_params().expect("argon2");
-        let creds = crate::demo::seed(store.as_ref(), &hasher).await.expect("seed");
+        let creds = crate::demo::seed(store.as_ref(), &hasher)
+            .await
+            .expect("seed");
         let catalog = crate::catalog::generate(titles, crate::catalog::DEFAULT_SEED);
-        crate::catalog::load(store.as_ref(), &catalog, |_, _| {}).await.expect("catalog");
-        let demo = store.user_by_username(crate::demo::DEMO_USER).await.unwrap().expect("demo user");
-        let admin = store.user_by_username(crate::demo::ADMIN_USER).await.unwrap().expect("admin user");
+        crate::catalog::load(store.as_ref(), &catalog, |_, _| {})
+            .await
+            .expect("catalog");
+        let demo = store
+            .user_by_username(crate::demo::DEMO_USER)
+            .await
+            .unwrap()
+            .expect("demo user");
+        let admin = store
+            .user_by_username(crate::demo::ADMIN_USER)
+            .await
+            .unwrap()
+            .expect("admin user");
         let keys = KeySet::generate(oasis_auth::now()).expect("keys");
-        Self { store, keys, creds, demo, admin }
+        Self {
+            store,
+            keys,
+            creds,
+            demo,
+            admin,
+        }
     }
 
     pub fn verifier(&self) -> Verifier {
@@ -48,13 +66,111 @@ impl World {
 
     /// An access token as the token function would issue it to `user` for `scope`.
     pub fn token(&self, user: &User, scope: &str) -> String {
-        self.token_with(ISSUER, AUDIENCE, &user.id, "oasis-demo", scope, Some(user.maturity))
+        self.token_with(
+            ISSUER,
+            AUDIENCE,
+            &user.id,
+            "oasis-demo",
+            scope,
+            Some(user.maturity),
+        )
     }
 
-    pub fn token_with(&self, iss: &str, aud: &str, sub: &str, client_id: &str, scope: &str, maturity: Option<u8>) -> String {
+    pub fn token_with(
+        &self,
+        iss: &str,
+        aud: &str,
+        sub: &str,
+        client_id: &str,
+        scope: &str,
+        maturity: Option<u8>,
+    ) -> String {
         let issuer = Issuer::new(self.keys.signing_key().unwrap(), iss, aud, 900);
-        let scope = if scope.is_empty() { ScopeSet::default() } else { ScopeSet::parse(scope).unwrap() };
-        let grant = Grant { subject: sub, client_id, scope: &scope, maturity };
+        let scope = if scope.is_empty() {
+            ScopeSet::default()
+        } else {
+            ScopeSet::parse(scope).unwrap()
+        };
+        let grant = Grant {
+            subject: sub,
+            client_id,
+            scope: &scope,
+            maturity,
+        };
         issuer.issue(&grant, oasis_auth::now()).unwrap().token
+    }
+}
+
+/// A sample event from `events/` with the outcome `events/index.json` documents for it.
+pub struct EventCase {
+    pub file: String,
+    pub status: u16,
+    pub error: Option<String>,
+    /// The event JSON, with `ACCESS_TOKEN` replaced by a fresh token when the entry asks.
+    pub json: String,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexEntry {
+    pub function: String,
+    pub status: u16,
+    pub error: Option<String>,
+    pub description: String,
+    pub auth: Option<EventAuth>,
+}
+
+/// Whose token an event needs: a user (by name) or a client acting for itself.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventAuth {
+    pub user: Option<String>,
+    pub client: Option<String>,
+    pub scope: String,
+}
+
+pub fn events_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events")
+}
+
+pub fn event_index() -> std::collections::BTreeMap<String, IndexEntry> {
+    let text = std::fs::read_to_string(events_dir().join("index.json")).expect("events/index.json");
+    serde_json::from_str(&text).expect("events/index.json is well-formed")
+}
+
+impl World {
+    /// Every documented event for `function`, ready to replay.
+    pub fn event_cases(&self, function: &str) -> Vec<EventCase> {
+        event_index()
+            .into_iter()
+            .filter(|(_, e)| e.function == function)
+            .map(|(file, e)| {
+                let mut json =
+                    std::fs::read_to_string(events_dir().join(&file)).expect("event file");
+                if let Some(auth) = &e.auth {
+                    let token = match (&auth.user, &auth.client) {
+                        (Some(u), None) => {
+                            let user = if u == crate::demo::ADMIN_USER {
+                                &self.admin
+                            } else {
+                                &self.demo
+                            };
+                            self.token(user, &auth.scope)
+                        }
+                        (None, Some(c)) => {
+                            self.token_with(ISSUER, AUDIENCE, c, c, &auth.scope, None)
+                        }
+                        _ => panic!("{file}: auth names exactly one of user or client"),
+                    };
+                    json = json.replace("ACCESS_TOKEN", &token);
+                }
+                EventCase {
+                    file,
+                    status: e.status,
+                    error: e.error,
+                    json,
+                }
+            })
+            .collect()
     }
 }

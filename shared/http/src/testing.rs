@@ -24,11 +24,9 @@ pub fn event(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&s
             let mut multi = serde_json::Map::new();
             for (k, v) in pairs {
                 single.insert(k.clone(), json!(v));
-                multi
-                    .entry(k)
-                    .or_insert_with(|| json!([]))
-                    .as_array_mut()
-                    .map(|a| a.push(json!(v)));
+                if let Some(a) = multi.entry(k).or_insert_with(|| json!([])).as_array_mut() {
+                    a.push(json!(v));
+                }
             }
             (Value::Object(single), Value::Object(multi))
         }
