@@ -154,6 +154,39 @@ async fn token_rows() -> Vec<Row> {
     rows
 }
 
+async fn resource_rows() -> Vec<Row> {
+    let store = SqliteStore::open(temp_db("resources")).expect("sqlite");
+    let w = oasis_admin::testing::World::on(store, oasis_admin::catalog::DEFAULT_COUNT).await;
+    let data = oasis_secure_data::App::new(w.store.clone(), w.verifier(), Cors::default());
+    let key = oasis_search::CursorKey::new(&[7u8; 32]).expect("key");
+    let search = oasis_search::App::new(w.store.clone(), w.verifier(), key, Cors::default());
+    let auth = format!("Bearer {}", w.token(&w.admin, "data:read search"));
+    let (data, search, auth) = (&data, &search, auth.as_str());
+    let get = |path: &str| request(&event("GET", path, &[("Authorization", auth)], None));
+    let mut rows = vec![];
+    rows.push(
+        measure("secure-data: GET /secure-data", 5000, || {
+            let req = get("/secure-data");
+            async move { reply(oasis_secure_data::handle(data, req).await).status }
+        })
+        .await,
+    );
+    for (name, query) in [
+        ("search: one word, 10,000 titles (q=matrix)", "/search?q=matrix"),
+        ("search: prefix, 10,000 titles (q=the%20matr)", "/search?q=the%20matr"),
+        ("search: broad prefix + genre + years (q=th&genre=drama&year=1980-2000)", "/search?q=th&genre=drama&year=1980-2000"),
+    ] {
+        rows.push(
+            measure(name, 2000, || {
+                let req = get(query);
+                async move { reply(oasis_search::handle(search, req).await).status }
+            })
+            .await,
+        );
+    }
+    rows
+}
+
 fn temp_db(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("oasis-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -165,7 +198,8 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let rows = rt.block_on(token_rows());
+    let mut rows = rt.block_on(token_rows());
+    rows.extend(rt.block_on(resource_rows()));
     println!("| handler (in-process, warm, embedded SQLite) | n | p50 ms | p99 ms |");
     println!("|---|---:|---:|---:|");
     let _ = std::fs::remove_dir_all(
