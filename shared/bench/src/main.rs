@@ -172,9 +172,18 @@ async fn resource_rows() -> Vec<Row> {
         .await,
     );
     for (name, query) in [
-        ("search: one word, 10,000 titles (q=matrix)", "/search?q=matrix"),
-        ("search: prefix, 10,000 titles (q=the%20matr)", "/search?q=the%20matr"),
-        ("search: broad prefix + genre + years (q=th&genre=drama&year=1980-2000)", "/search?q=th&genre=drama&year=1980-2000"),
+        (
+            "search: one word, 10,000 titles (q=matrix)",
+            "/search?q=matrix",
+        ),
+        (
+            "search: prefix, 10,000 titles (q=the%20matr)",
+            "/search?q=the%20matr",
+        ),
+        (
+            "search: broad prefix + genre + years (q=th&genre=drama&year=1980-2000)",
+            "/search?q=th&genre=drama&year=1980-2000",
+        ),
     ] {
         rows.push(
             measure(name, 2000, || {
