@@ -21,8 +21,9 @@ check:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-unit:
-	cargo test --workspace
+# The DynamoDB tests run against moto_server on 127.0.0.1, started and stopped by the script.
+unit: tools
+	scripts/with-moto.sh cargo test --workspace
 
 e2e: tools
 	$(VENV)/bin/pytest tests/e2e

@@ -10,6 +10,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub mod conformance;
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
 mod model;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;

@@ -1,0 +1,1017 @@
+//! The DynamoDB backend. Every user value reaches DynamoDB as an expression attribute value
+//! (never inside an expression string); correctness-critical updates are conditional writes
+//! or transactions; throttling, timeouts and outages map to [`StoreError::Unavailable`].
+
+pub mod schema;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, DeleteRequest, KeysAndAttributes, Put, PutRequest, ReturnValue,
+    TransactWriteItem, Update, WriteRequest,
+};
+
+use crate::*;
+pub use schema::TableNames;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// Per-attempt and total time limits, below a function's own timeout so a slow store is
+/// answered with 503 rather than a Lambda timeout.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+pub const MAX_ATTEMPTS: u32 = 3;
+
+/// Where the tables are: a name prefix and, for local servers, an endpoint.
+#[derive(Debug, Clone)]
+pub struct DynamoConfig {
+    pub table_prefix: String,
+    pub endpoint: Option<String>,
+}
+
+pub struct DynamoStore {
+    client: Client,
+    t: TableNames,
+}
+
+/// Builds an SDK config with Oasis's retry and timeout policy.
+pub async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
+    use aws_config::retry::RetryConfig;
+    use aws_config::timeout::TimeoutConfig;
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .operation_timeout(OPERATION_TIMEOUT)
+                .build(),
+        );
+    if let Some(e) = endpoint {
+        loader = loader.endpoint_url(e);
+    }
+    loader.load().await
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table_prefix: &str) -> Self {
+        Self {
+            client,
+            t: TableNames::with_prefix(table_prefix),
+        }
+    }
+
+    pub async fn connect(cfg: &DynamoConfig) -> Self {
+        let sdk = sdk_config(cfg.endpoint.as_deref()).await;
+        Self::new(Client::new(&sdk), &cfg.table_prefix)
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn tables(&self) -> &TableNames {
+        &self.t
+    }
+
+    /// Creates the tables as Terraform does (for local servers and tests).
+    pub async fn create_tables(&self) -> StoreResult<()> {
+        use aws_sdk_dynamodb::types::*;
+        for spec in schema::ALL {
+            let name = format!(
+                "{}-{}",
+                self.t.users.trim_end_matches("-users"),
+                spec.suffix
+            );
+            let mut attrs = vec![spec.hash_key];
+            attrs.extend(spec.range_key);
+            attrs.extend(spec.indexes.iter().map(|(_, k)| *k));
+            let mut req = self
+                .client
+                .create_table()
+                .table_name(&name)
+                .billing_mode(BillingMode::PayPerRequest);
+            for a in attrs {
+                req = req.attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name(a)
+                        .attribute_type(ScalarAttributeType::S)
+                        .build()
+                        .map_err(backend)?,
+                );
+            }
+            req = req.key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(spec.hash_key)
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .map_err(backend)?,
+            );
+            if let Some(r) = spec.range_key {
+                req = req.key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name(r)
+                        .key_type(KeyType::Range)
+                        .build()
+                        .map_err(backend)?,
+                );
+            }
+            for (index, key) in spec.indexes {
+                req = req.global_secondary_indexes(
+                    GlobalSecondaryIndex::builder()
+                        .index_name(*index)
+                        .key_schema(
+                            KeySchemaElement::builder()
+                                .attribute_name(*key)
+                                .key_type(KeyType::Hash)
+                                .build()
+                                .map_err(backend)?,
+                        )
+                        .projection(
+                            Projection::builder()
+                                .projection_type(ProjectionType::All)
+                                .build(),
+                        )
+                        .build()
+                        .map_err(backend)?,
+                );
+            }
+            req.send().await.map_err(classify)?;
+            if let Some(ttl) = spec.ttl_attribute {
+                self.client
+                    .update_time_to_live()
+                    .table_name(&name)
+                    .time_to_live_specification(
+                        TimeToLiveSpecification::builder()
+                            .attribute_name(ttl)
+                            .enabled(true)
+                            .build()
+                            .map_err(backend)?,
+                    )
+                    .send()
+                    .await
+                    .map_err(classify)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Backend(Box::new(e))
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("malformed item: {0}")]
+struct Malformed(&'static str);
+
+/// Throttling, timeouts, dispatch failures and 5xx are transient; everything else is ours.
+fn classify<E, R>(e: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let transient = match &e {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(se) => matches!(
+            se.err().code(),
+            Some(
+                "ProvisionedThroughputExceededException"
+                    | "ThrottlingException"
+                    | "RequestLimitExceeded"
+                    | "InternalServerError"
+                    | "ServiceUnavailable"
+                    | "TransactionConflictException"
+            )
+        ),
+        _ => false,
+    };
+    if transient {
+        StoreError::Unavailable(Box::new(e))
+    } else {
+        StoreError::Backend(Box::new(e))
+    }
+}
+
+fn is_code<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>, code: &str) -> bool {
+    matches!(e, SdkError::ServiceError(se) if se.err().code() == Some(code))
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+fn n(v: u64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+fn list(v: &[String]) -> AttributeValue {
+    AttributeValue::L(v.iter().map(|x| s(x.clone())).collect())
+}
+
+fn get_s(item: &Item, k: &'static str) -> StoreResult<String> {
+    item.get(k)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .ok_or_else(|| backend(Malformed(k)))
+}
+fn opt_s(item: &Item, k: &str) -> Option<String> {
+    item.get(k).and_then(|v| v.as_s().ok()).cloned()
+}
+fn get_n(item: &Item, k: &'static str) -> StoreResult<u64> {
+    item.get(k)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| backend(Malformed(k)))
+}
+fn opt_n(item: &Item, k: &str) -> Option<u64> {
+    item.get(k)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+}
+fn get_b(item: &Item, k: &'static str) -> StoreResult<bool> {
+    item.get(k)
+        .and_then(|v| v.as_bool().ok())
+        .copied()
+        .ok_or_else(|| backend(Malformed(k)))
+}
+fn get_l(item: &Item, k: &'static str) -> StoreResult<Vec<String>> {
+    let l = item
+        .get(k)
+        .and_then(|v| v.as_l().ok())
+        .ok_or_else(|| backend(Malformed(k)))?;
+    l.iter()
+        .map(|v| v.as_s().cloned().map_err(|_| backend(Malformed(k))))
+        .collect()
+}
+fn small<T: TryFrom<u64>>(v: u64, k: &'static str) -> StoreResult<T> {
+    T::try_from(v).map_err(|_| backend(Malformed(k)))
+}
+
+fn user_item(u: &User) -> Item {
+    HashMap::from([
+        ("pk".into(), s(format!("u#{}", u.id))),
+        ("id".into(), s(&u.id)),
+        ("username".into(), s(&u.username)),
+        ("password_hash".into(), s(&u.password_hash)),
+        ("disabled".into(), AttributeValue::Bool(u.disabled)),
+        ("scopes".into(), list(&u.scopes)),
+        ("maturity".into(), n(u64::from(u.maturity))),
+        ("tokens_valid_after".into(), n(u.tokens_valid_after)),
+        ("created_at".into(), n(u.created_at)),
+    ])
+}
+
+fn user_from(item: &Item) -> StoreResult<User> {
+    Ok(User {
+        id: get_s(item, "id")?,
+        username: get_s(item, "username")?,
+        password_hash: get_s(item, "password_hash")?,
+        disabled: get_b(item, "disabled")?,
+        scopes: get_l(item, "scopes")?,
+        maturity: small(get_n(item, "maturity")?, "maturity")?,
+        tokens_valid_after: get_n(item, "tokens_valid_after")?,
+        created_at: get_n(item, "created_at")?,
+    })
+}
+
+fn put(table: &str, item: Item, condition: Option<&str>) -> StoreResult<TransactWriteItem> {
+    let p = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .set_condition_expression(condition.map(str::to_owned));
+    Ok(TransactWriteItem::builder()
+        .put(p.build().map_err(backend)?)
+        .build())
+}
+
+/// A transaction cancelled because a condition failed, as opposed to a transient conflict.
+fn condition_failed<R>(
+    e: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> bool {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    match e {
+        SdkError::ServiceError(se) => match se.err() {
+            TransactWriteItemsError::TransactionCanceledException(c) => c
+                .cancellation_reasons()
+                .iter()
+                .any(|r| r.code() == Some("ConditionalCheckFailed")),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+impl DynamoStore {
+    async fn get(&self, table: &str, key: Item) -> StoreResult<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.item)
+    }
+
+    async fn get_pk(&self, table: &str, pk: String) -> StoreResult<Option<Item>> {
+        self.get(table, HashMap::from([("pk".into(), s(pk))])).await
+    }
+
+    async fn update_user(&self, id: &str, expr: &str, values: Item) -> StoreResult<()> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.t.users)
+            .key("pk", s(format!("u#{id}")))
+            .update_expression(expr)
+            .condition_expression("attribute_exists(pk)")
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            // Updating a user that does not exist changes nothing, as in SQL.
+            Err(e) if is_code(&e, "ConditionalCheckFailedException") => Ok(()),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    /// BatchWriteItem in chunks of 25, retrying unprocessed items with backoff.
+    async fn batch_write(&self, table: &str, requests: Vec<WriteRequest>) -> StoreResult<()> {
+        for chunk in requests.chunks(25) {
+            let mut pending: Vec<WriteRequest> = chunk.to_vec();
+            let mut delay = Duration::from_millis(50);
+            for attempt in 0.. {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(table, pending.clone())
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(table))
+                    .unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt >= 8 {
+                    return Err(StoreError::Unavailable(Box::new(Malformed(
+                        "unprocessed items after retries",
+                    ))));
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl UserStore for DynamoStore {
+    async fn create_user(&self, u: &User) -> StoreResult<()> {
+        let name = HashMap::from([
+            ("pk".into(), s(format!("n#{}", u.username))),
+            ("user_id".into(), s(&u.id)),
+        ]);
+        let r = self
+            .client
+            .transact_write_items()
+            .transact_items(put(
+                &self.t.users,
+                user_item(u),
+                Some("attribute_not_exists(pk)"),
+            )?)
+            .transact_items(put(&self.t.users, name, Some("attribute_not_exists(pk)"))?)
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Err(StoreError::AlreadyExists("user")),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        let Some(name) = self.get_pk(&self.t.users, format!("n#{username}")).await? else {
+            return Ok(None);
+        };
+        self.user_by_id(&get_s(&name, "user_id")?).await
+    }
+
+    async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
+        self.get_pk(&self.t.users, format!("u#{id}"))
+            .await?
+            .map(|i| user_from(&i))
+            .transpose()
+    }
+
+    async fn set_password_hash(&self, id: &str, hash: &str) -> StoreResult<()> {
+        self.update_user(
+            id,
+            "SET password_hash = :h",
+            HashMap::from([(":h".into(), s(hash))]),
+        )
+        .await
+    }
+
+    async fn set_disabled(&self, id: &str, disabled: bool) -> StoreResult<()> {
+        self.update_user(
+            id,
+            "SET disabled = :d",
+            HashMap::from([(":d".into(), AttributeValue::Bool(disabled))]),
+        )
+        .await
+    }
+
+    async fn set_tokens_valid_after(&self, id: &str, at: u64) -> StoreResult<()> {
+        self.update_user(
+            id,
+            "SET tokens_valid_after = :t",
+            HashMap::from([(":t".into(), n(at))]),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl ClientStore for DynamoStore {
+    async fn create_client(&self, c: &Client_) -> StoreResult<()> {
+        let mut item = HashMap::from([
+            ("pk".into(), s(&c.client_id)),
+            ("name".into(), s(&c.name)),
+            ("first_party".into(), AttributeValue::Bool(c.first_party)),
+            ("grant_types".into(), list(&c.grant_types)),
+            ("scopes".into(), list(&c.scopes)),
+            (
+                "refresh_in_cookie".into(),
+                AttributeValue::Bool(c.refresh_in_cookie),
+            ),
+            ("allowed_origins".into(), list(&c.allowed_origins)),
+            ("disabled".into(), AttributeValue::Bool(c.disabled)),
+            ("created_at".into(), n(c.created_at)),
+        ]);
+        if let Some(h) = &c.secret_hash {
+            item.insert("secret_hash".into(), s(h));
+        }
+        let r = self
+            .client
+            .put_item()
+            .table_name(&self.t.clients)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if is_code(&e, "ConditionalCheckFailedException") => {
+                Err(StoreError::AlreadyExists("client"))
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn client(&self, client_id: &str) -> StoreResult<Option<Client_>> {
+        let Some(i) = self.get_pk(&self.t.clients, client_id.to_owned()).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Client_ {
+            client_id: get_s(&i, "pk")?,
+            secret_hash: opt_s(&i, "secret_hash"),
+            name: get_s(&i, "name")?,
+            first_party: get_b(&i, "first_party")?,
+            grant_types: get_l(&i, "grant_types")?,
+            scopes: get_l(&i, "scopes")?,
+            refresh_in_cookie: get_b(&i, "refresh_in_cookie")?,
+            allowed_origins: get_l(&i, "allowed_origins")?,
+            disabled: get_b(&i, "disabled")?,
+            created_at: get_n(&i, "created_at")?,
+        }))
+    }
+}
+
+fn token_item(t: &RefreshToken) -> Item {
+    let mut item = HashMap::from([
+        ("pk".into(), s(format!("t#{}", t.token_hash))),
+        ("family_id".into(), s(&t.family_id)),
+        ("issued_at".into(), n(t.issued_at)),
+        ("idle_expires_at".into(), n(t.idle_expires_at)),
+        ("expires_at".into(), n(t.expires_at)),
+    ]);
+    if let Some(r) = t.rotated_at {
+        item.insert("rotated_at".into(), n(r));
+    }
+    item
+}
+
+fn family_from(i: &Item) -> StoreResult<RefreshFamily> {
+    Ok(RefreshFamily {
+        family_id: get_s(i, "family_id")?,
+        user_id: get_s(i, "user_id")?,
+        client_id: get_s(i, "client_id")?,
+        scope: get_s(i, "scope")?,
+        created_at: get_n(i, "created_at")?,
+        expires_at: get_n(i, "expires_at")?,
+        revoked: get_b(i, "revoked")?,
+    })
+}
+
+#[async_trait]
+impl RefreshStore for DynamoStore {
+    async fn create_family(&self, f: &RefreshFamily, first: &RefreshToken) -> StoreResult<()> {
+        let family = HashMap::from([
+            ("pk".into(), s(format!("f#{}", f.family_id))),
+            ("family_id".into(), s(&f.family_id)),
+            ("user_id".into(), s(&f.user_id)),
+            ("client_id".into(), s(&f.client_id)),
+            ("scope".into(), s(&f.scope)),
+            ("created_at".into(), n(f.created_at)),
+            ("expires_at".into(), n(f.expires_at)),
+            ("revoked".into(), AttributeValue::Bool(f.revoked)),
+        ]);
+        let r = self
+            .client
+            .transact_write_items()
+            .transact_items(put(
+                &self.t.refresh,
+                family,
+                Some("attribute_not_exists(pk)"),
+            )?)
+            .transact_items(put(
+                &self.t.refresh,
+                token_item(first),
+                Some("attribute_not_exists(pk)"),
+            )?)
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Err(StoreError::AlreadyExists("refresh family")),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn refresh_token(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<(RefreshToken, RefreshFamily)>> {
+        let Some(t) = self
+            .get_pk(&self.t.refresh, format!("t#{token_hash}"))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let family_id = get_s(&t, "family_id")?;
+        let Some(f) = self
+            .get_pk(&self.t.refresh, format!("f#{family_id}"))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let token = RefreshToken {
+            token_hash: token_hash.to_owned(),
+            family_id,
+            issued_at: get_n(&t, "issued_at")?,
+            idle_expires_at: get_n(&t, "idle_expires_at")?,
+            rotated_at: opt_n(&t, "rotated_at"),
+            expires_at: get_n(&t, "expires_at")?,
+        };
+        Ok(Some((token, family_from(&f)?)))
+    }
+
+    async fn rotate(&self, old_hash: &str, new: &RefreshToken, now: u64) -> StoreResult<Rotation> {
+        // One transaction: the old token is marked only if not yet rotated, the family must not
+        // be revoked, and the new token is written — all or nothing.
+        let mark = Update::builder()
+            .table_name(&self.t.refresh)
+            .key("pk", s(format!("t#{old_hash}")))
+            .update_expression("SET rotated_at = :now")
+            .condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(rotated_at) AND family_id = :f",
+            )
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":f", s(&new.family_id))
+            .build()
+            .map_err(backend)?;
+        let family_ok = ConditionCheck::builder()
+            .table_name(&self.t.refresh)
+            .key("pk", s(format!("f#{}", new.family_id)))
+            .condition_expression("revoked = :no")
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .build()
+            .map_err(backend)?;
+        let r = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(mark).build())
+            .transact_items(
+                TransactWriteItem::builder()
+                    .condition_check(family_ok)
+                    .build(),
+            )
+            .transact_items(put(
+                &self.t.refresh,
+                token_item(new),
+                Some("attribute_not_exists(pk)"),
+            )?)
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(Rotation::Rotated),
+            Err(e) if condition_failed(&e) => Ok(Rotation::AlreadyUsed),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn revoke_family(&self, family_id: &str) -> StoreResult<()> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.t.refresh)
+            .key("pk", s(format!("f#{family_id}")))
+            .update_expression("SET revoked = :yes")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if is_code(&e, "ConditionalCheckFailedException") => Ok(()),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn revoke_user_families(&self, user_id: &str) -> StoreResult<u32> {
+        let mut count = 0;
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.t.refresh)
+                .index_name("by_user")
+                .key_condition_expression("user_id = :u")
+                .expression_attribute_values(":u", s(user_id))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in out.items() {
+                if !get_b(item, "revoked")? {
+                    self.revoke_family(&get_s(item, "family_id")?).await?;
+                    count += 1;
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => break,
+            }
+        }
+        Ok(count)
+    }
+}
+
+fn attempts_from(i: &Item) -> StoreResult<Attempts> {
+    Ok(Attempts {
+        failures: small(get_n(i, "failures")?, "failures")?,
+        locked_until: opt_n(i, "locked_until").unwrap_or(0),
+        expires_at: get_n(i, "expires_at")?,
+    })
+}
+
+#[async_trait]
+impl ThrottleStore for DynamoStore {
+    async fn attempts(&self, key: &str, now: u64) -> StoreResult<Option<Attempts>> {
+        // TTL deletes lazily (hours later), so an expired counter may still be there.
+        let item = self.get_pk(&self.t.attempts, key.to_owned()).await?;
+        Ok(item
+            .map(|i| attempts_from(&i))
+            .transpose()?
+            .filter(|a| a.expires_at > now))
+    }
+
+    async fn record_failure(&self, key: &str, now: u64, expires_at: u64) -> StoreResult<Attempts> {
+        for _ in 0..3 {
+            let added = self
+                .client
+                .update_item()
+                .table_name(&self.t.attempts)
+                .key("pk", s(key))
+                .update_expression("ADD failures :one SET expires_at = :exp")
+                .condition_expression("attribute_not_exists(pk) OR expires_at > :now")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":exp", n(expires_at))
+                .expression_attribute_values(":now", n(now))
+                .return_values(ReturnValue::AllNew)
+                .send()
+                .await;
+            match added {
+                Ok(out) => return attempts_from(&out.attributes.unwrap_or_default()),
+                Err(e) if is_code(&e, "ConditionalCheckFailedException") => {
+                    // The counter expired but TTL has not removed it yet: start again at one.
+                    let fresh = HashMap::from([
+                        ("pk".into(), s(key)),
+                        ("failures".into(), n(1)),
+                        ("locked_until".into(), n(0)),
+                        ("expires_at".into(), n(expires_at)),
+                    ]);
+                    let r = self
+                        .client
+                        .put_item()
+                        .table_name(&self.t.attempts)
+                        .set_item(Some(fresh))
+                        .condition_expression("expires_at <= :now")
+                        .expression_attribute_values(":now", n(now))
+                        .send()
+                        .await;
+                    match r {
+                        Ok(_) => {
+                            return Ok(Attempts {
+                                failures: 1,
+                                locked_until: 0,
+                                expires_at,
+                            });
+                        }
+                        // Someone else restarted it first; count on top of theirs.
+                        Err(e) if is_code(&e, "ConditionalCheckFailedException") => continue,
+                        Err(e) => return Err(classify(e)),
+                    }
+                }
+                Err(e) => return Err(classify(e)),
+            }
+        }
+        Err(StoreError::Unavailable(Box::new(Malformed(
+            "counter contention",
+        ))))
+    }
+
+    async fn set_locked_until(
+        &self,
+        key: &str,
+        locked_until: u64,
+        expires_at: u64,
+    ) -> StoreResult<()> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.t.attempts)
+            .key("pk", s(key))
+            .update_expression("SET locked_until = :l, expires_at = :e")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":l", n(locked_until))
+            .expression_attribute_values(":e", n(expires_at))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if is_code(&e, "ConditionalCheckFailedException") => Ok(()),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn clear_attempts(&self, key: &str) -> StoreResult<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.t.attempts)
+            .key("pk", s(key))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ProfileStore for DynamoStore {
+    async fn put_profile(&self, p: &Profile) -> StoreResult<()> {
+        let item = HashMap::from([
+            ("pk".into(), s(&p.user_id)),
+            ("display_name".into(), s(&p.display_name)),
+            ("entitlements".into(), list(&p.entitlements)),
+            ("watchlist".into(), list(&p.watchlist)),
+        ]);
+        self.client
+            .put_item()
+            .table_name(&self.t.profiles)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn profile(&self, user_id: &str) -> StoreResult<Option<Profile>> {
+        let Some(i) = self.get_pk(&self.t.profiles, user_id.to_owned()).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Profile {
+            user_id: get_s(&i, "pk")?,
+            display_name: get_s(&i, "display_name")?,
+            entitlements: get_l(&i, "entitlements")?,
+            watchlist: get_l(&i, "watchlist")?,
+        }))
+    }
+}
+
+/// The partition of a term in `title_terms`: its first character.
+fn shard(term: &str) -> String {
+    term.chars().next().map(String::from).unwrap_or_default()
+}
+
+fn term_key(term: &str, t: &Title) -> Item {
+    HashMap::from([
+        ("pk".into(), s(shard(term))),
+        ("sk".into(), s(format!("{term}#{}#{}", t.sort_key(), t.id))),
+    ])
+}
+
+fn title_fields(t: &Title) -> Item {
+    HashMap::from([
+        ("id".into(), s(&t.id)),
+        ("title".into(), s(&t.title)),
+        ("genre".into(), s(&t.genre)),
+        ("year".into(), n(u64::from(t.year))),
+        ("maturity".into(), n(u64::from(t.maturity))),
+    ])
+}
+
+fn title_from(i: &Item) -> StoreResult<Title> {
+    Ok(Title {
+        id: get_s(i, "id")?,
+        title: get_s(i, "title")?,
+        genre: get_s(i, "genre")?,
+        year: small(get_n(i, "year")?, "year")?,
+        maturity: small(get_n(i, "maturity")?, "maturity")?,
+    })
+}
+
+#[async_trait]
+impl CatalogStore for DynamoStore {
+    async fn put_titles(&self, titles: &[Title]) -> StoreResult<()> {
+        // Index items of a title being replaced must go: read what is stored first.
+        let mut old: HashMap<String, Title> = HashMap::new();
+        for chunk in titles.chunks(100) {
+            let keys: Vec<Item> = chunk
+                .iter()
+                .map(|t| HashMap::from([("pk".into(), s(&t.id))]))
+                .collect();
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(backend)?,
+            );
+            while let Some(req) = request.take() {
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.t.titles, req)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                for item in out
+                    .responses
+                    .and_then(|mut r| r.remove(&self.t.titles))
+                    .unwrap_or_default()
+                {
+                    let t = title_from(&item)?;
+                    old.insert(t.id.clone(), t);
+                }
+                request = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.t.titles))
+                    .filter(|k| !k.keys().is_empty());
+            }
+        }
+        let mut deletes = vec![];
+        let mut term_puts = vec![];
+        let mut title_puts = vec![];
+        for t in titles {
+            if let Some(o) = old.get(&t.id) {
+                for term in oasis_text::terms(&o.title) {
+                    deletes.push(
+                        WriteRequest::builder()
+                            .delete_request(
+                                DeleteRequest::builder()
+                                    .set_key(Some(term_key(&term, o)))
+                                    .build()
+                                    .map_err(backend)?,
+                            )
+                            .build(),
+                    );
+                }
+            }
+            let mut item = title_fields(t);
+            item.insert("pk".into(), s(&t.id));
+            title_puts.push(
+                WriteRequest::builder()
+                    .put_request(
+                        PutRequest::builder()
+                            .set_item(Some(item))
+                            .build()
+                            .map_err(backend)?,
+                    )
+                    .build(),
+            );
+            for term in oasis_text::terms(&t.title) {
+                let mut item = title_fields(t);
+                item.extend(term_key(&term, t));
+                term_puts.push(
+                    WriteRequest::builder()
+                        .put_request(
+                            PutRequest::builder()
+                                .set_item(Some(item))
+                                .build()
+                                .map_err(backend)?,
+                        )
+                        .build(),
+                );
+            }
+        }
+        self.batch_write(&self.t.title_terms, deletes).await?;
+        self.batch_write(&self.t.title_terms, term_puts).await?;
+        self.batch_write(&self.t.titles, title_puts).await
+    }
+
+    async fn title_count(&self) -> StoreResult<u64> {
+        let mut count = 0u64;
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.t.titles)
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            count += u64::try_from(out.count).unwrap_or(0);
+            match out.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => return Ok(count),
+            }
+        }
+    }
+
+    async fn search(&self, q: &CatalogQuery) -> StoreResult<Vec<Title>> {
+        // Candidates come from the most selective (longest) term's index range; the shared
+        // definition in `CatalogQuery::matches` then applies every rule, as SQLite's query does.
+        let mut candidates: HashMap<String, Title> = HashMap::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = match q.terms.iter().max_by_key(|t| t.chars().count()) {
+                Some(term) => self
+                    .client
+                    .query()
+                    .table_name(&self.t.title_terms)
+                    .key_condition_expression("pk = :shard AND begins_with(sk, :prefix)")
+                    .expression_attribute_values(":shard", s(shard(term)))
+                    .expression_attribute_values(":prefix", s(term.clone()))
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map(|o| (o.items, o.last_evaluated_key))
+                    .map_err(classify)?,
+                None => self
+                    .client
+                    .scan()
+                    .table_name(&self.t.titles)
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map(|o| (o.items, o.last_evaluated_key))
+                    .map_err(classify)?,
+            };
+            for item in page.0.unwrap_or_default() {
+                let t = title_from(&item)?;
+                if q.matches(&t) {
+                    candidates.insert(t.id.clone(), t);
+                }
+            }
+            match page.1 {
+                Some(k) => start = Some(k),
+                None => break,
+            }
+        }
+        let mut hits: Vec<(String, Title)> = candidates
+            .into_values()
+            .map(|t| (t.sort_key(), t))
+            .collect();
+        hits.sort_by(|a, b| (&a.0, &a.1.id).cmp(&(&b.0, &b.1.id)));
+        Ok(hits.into_iter().take(q.limit).map(|(_, t)| t).collect())
+    }
+}
+
+use crate::Client as Client_;

@@ -1,0 +1,111 @@
+//! The DynamoDB table design: the one definition the backend, the tests (which create the
+//! tables against a local DynamoDB-API server) and the Terraform consistency test share.
+//!
+//! | table | key | item kinds | TTL | why |
+//! |---|---|---|---|---|
+//! | `users` | `pk` | `u#<id>` user, `n#<username>` → id | – | login by name and lookup by id both strongly consistent; the name item makes usernames unique in the same transaction |
+//! | `clients` | `pk` = client id | client | – | one read per token request |
+//! | `refresh` | `pk` | `f#<family>` family, `t#<hash>` token | `expires_at` | rotation is one transaction: mark the old token, check the family, put the new token; GSI `by_user` (families only) revokes a user's families |
+//! | `attempts` | `pk` = `acct:…`/`ip:…` | counter | `expires_at` | atomic `ADD`; TTL deletion is lazy, so reads also check `expires_at` |
+//! | `profiles` | `pk` = user id | profile | – | |
+//! | `titles` | `pk` = title id | title with its index terms | – | replacing a title knows which index items to delete |
+//! | `title_terms` | `pk` = first character of a term, `sk` = `term#sort_key#id` | a full copy of the title per word | – | prefix search is one `Query` with `begins_with(sk, :prefix)`; the copy answers without reading `titles` |
+
+/// A table's shape, as the code uses it and Terraform must create it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableSpec {
+    /// Appended to the deployment prefix: `<prefix>-<suffix>`.
+    pub suffix: &'static str,
+    pub hash_key: &'static str,
+    pub range_key: Option<&'static str>,
+    /// Global secondary indexes: (name, hash key); projection ALL.
+    pub indexes: &'static [(&'static str, &'static str)],
+    pub ttl_attribute: Option<&'static str>,
+}
+
+pub const USERS: TableSpec = TableSpec {
+    suffix: "users",
+    hash_key: "pk",
+    range_key: None,
+    indexes: &[],
+    ttl_attribute: None,
+};
+pub const CLIENTS: TableSpec = TableSpec {
+    suffix: "clients",
+    hash_key: "pk",
+    range_key: None,
+    indexes: &[],
+    ttl_attribute: None,
+};
+pub const REFRESH: TableSpec = TableSpec {
+    suffix: "refresh",
+    hash_key: "pk",
+    range_key: None,
+    indexes: &[("by_user", "user_id")],
+    ttl_attribute: Some("expires_at"),
+};
+pub const ATTEMPTS: TableSpec = TableSpec {
+    suffix: "attempts",
+    hash_key: "pk",
+    range_key: None,
+    indexes: &[],
+    ttl_attribute: Some("expires_at"),
+};
+pub const PROFILES: TableSpec = TableSpec {
+    suffix: "profiles",
+    hash_key: "pk",
+    range_key: None,
+    indexes: &[],
+    ttl_attribute: None,
+};
+pub const TITLES: TableSpec = TableSpec {
+    suffix: "titles",
+    hash_key: "pk",
+    range_key: None,
+    indexes: &[],
+    ttl_attribute: None,
+};
+pub const TITLE_TERMS: TableSpec = TableSpec {
+    suffix: "title_terms",
+    hash_key: "pk",
+    range_key: Some("sk"),
+    indexes: &[],
+    ttl_attribute: None,
+};
+
+pub const ALL: [TableSpec; 7] = [
+    USERS,
+    CLIENTS,
+    REFRESH,
+    ATTEMPTS,
+    PROFILES,
+    TITLES,
+    TITLE_TERMS,
+];
+
+/// Full table names for one deployment.
+#[derive(Debug, Clone)]
+pub struct TableNames {
+    pub users: String,
+    pub clients: String,
+    pub refresh: String,
+    pub attempts: String,
+    pub profiles: String,
+    pub titles: String,
+    pub title_terms: String,
+}
+
+impl TableNames {
+    pub fn with_prefix(prefix: &str) -> Self {
+        let n = |t: TableSpec| format!("{prefix}-{}", t.suffix);
+        Self {
+            users: n(USERS),
+            clients: n(CLIENTS),
+            refresh: n(REFRESH),
+            attempts: n(ATTEMPTS),
+            profiles: n(PROFILES),
+            titles: n(TITLES),
+            title_terms: n(TITLE_TERMS),
+        }
+    }
+}
