@@ -2,10 +2,26 @@
 # Serves every function locally with `cargo lambda watch` on the embedded SQLite store,
 # creating dev signing keys and demo data on first run. State lives in .oasis/ (ignored by
 # git); set OASIS_DEV_DIR and PORT to run a second, separate instance.
+#
+# OASIS_STORE=dynamodb OASIS_AWS_ENDPOINT=http://127.0.0.1:8000 uses DynamoDB tables on a local
+# DynamoDB-API server instead (e.g. `.venv/bin/moto_server -H 127.0.0.1 -p 8000`); state then
+# lives in .oasis/dynamodb/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-state=${OASIS_DEV_DIR:-$root/.oasis}
+backend=${OASIS_STORE:-sqlite}
+case "$backend" in
+  sqlite) state=${OASIS_DEV_DIR:-$root/.oasis} ;;
+  dynamodb)
+    state=${OASIS_DEV_DIR:-$root/.oasis/dynamodb}
+    : "${OASIS_AWS_ENDPOINT:?OASIS_STORE=dynamodb needs OASIS_AWS_ENDPOINT, a local DynamoDB-API server such as .venv/bin/moto_server -H 127.0.0.1 -p 8000}"
+    export OASIS_TABLE_PREFIX=${OASIS_TABLE_PREFIX:-oasis-local}
+    # A local server accepts any credentials; fixed dummies keep real ones out of the SDK
+    # (and out of the env file below).
+    export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+    ;;
+  *) echo "OASIS_STORE must be sqlite or dynamodb" >&2; exit 2 ;;
+esac
 port=${PORT:-9000}
 command -v cargo-lambda >/dev/null || { echo "cargo-lambda not found: run 'make dev' (it installs it into .venv)" >&2; exit 1; }
 
@@ -13,20 +29,18 @@ mkdir -p "$state"
 chmod 700 "$state"
 cargo build --quiet -p oasis-admin
 admin=$root/target/debug/oasis-admin
-export OASIS_SQLITE_PATH=$state/oasis.db OASIS_KEYS_FILE=$state/keys.json OASIS_JWKS_FILE=$state/jwks.json
+export OASIS_STORE=$backend OASIS_SQLITE_PATH=$state/oasis.db OASIS_KEYS_FILE=$state/keys.json OASIS_JWKS_FILE=$state/jwks.json
+if [ "$backend" = dynamodb ]; then "$admin" tables create; fi
 [ -f "$OASIS_KEYS_FILE" ] || "$admin" keys init
 [ -f "$OASIS_JWKS_FILE" ] || "$admin" keys jwks > /dev/null
-[ -f "$state/demo.env" ] || "$admin" dev-seed --out "$state"
-if [ ! -f "$state/catalog.loaded" ]; then
-  "$admin" catalog load "$root/shared/admin/data/catalog.jsonl"
-  touch "$state/catalog.loaded"
-fi
+"$admin" dev-seed --out "$state"
+"$admin" catalog load --if-empty "$root/shared/admin/data/catalog.jsonl"
 if [ ! -f "$state/cursor.key" ]; then
   (umask 077; python3 -c 'import secrets; print(secrets.token_urlsafe(32))' > "$state/cursor.key")
 fi
 
 cat > "$state/local.env" <<ENV
-OASIS_STORE=sqlite
+OASIS_STORE=$backend
 OASIS_SQLITE_PATH=$state/oasis.db
 OASIS_KEYS_FILE=$state/keys.json
 OASIS_JWKS_FILE=$state/jwks.json
@@ -36,6 +50,16 @@ OASIS_AUDIENCE=oasis-api
 OASIS_CORS_ALLOWED_ORIGINS=http://localhost:5173
 RUST_LOG=info
 ENV
+if [ "$backend" = dynamodb ]; then
+  cat >> "$state/local.env" <<ENV
+OASIS_TABLE_PREFIX=$OASIS_TABLE_PREFIX
+OASIS_AWS_ENDPOINT=$OASIS_AWS_ENDPOINT
+AWS_ACCESS_KEY_ID=local
+AWS_SECRET_ACCESS_KEY=local
+AWS_REGION=us-east-1
+AWS_EC2_METADATA_DISABLED=true
+ENV
+fi
 
 echo "Oasis on http://127.0.0.1:$port (demo credentials: $state/demo.env)"
 # shellcheck disable=SC2086 # OASIS_WATCH_ARGS is a list of extra flags

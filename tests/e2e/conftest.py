@@ -69,32 +69,76 @@ class Server:
         return self.log.read_text(errors="replace")
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    state = tmp_path_factory.mktemp("oasis-state")
+def wait_until(ready, proc, describe, timeout=900):
+    deadline = time.time() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{describe} exited with {proc.returncode}")
+        try:
+            if ready():
+                return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            pass
+        if time.time() > deadline:
+            raise RuntimeError(f"{describe} not ready after {timeout} s")
+        time.sleep(0.5)
+
+
+def start_local_run(state, extra_env=None):
+    """`scripts/dev.sh` (what `make dev` runs) on a free port with private state."""
     log = state / "watch.log"
     port = free_port()
     # The venv that `make tools` fills holds cargo-lambda.
     path = f"{ROOT / '.venv/bin'}{os.pathsep}{os.environ.get('PATH', '')}"
     env = dict(os.environ, PATH=path, OASIS_DEV_DIR=str(state), PORT=str(port), OASIS_WATCH_ARGS="--ignore-changes")
+    env.update(extra_env or {})
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [str(ROOT / "scripts/dev.sh")], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     srv = Server(f"http://127.0.0.1:{port}", state, log, port)
-    deadline = time.time() + 900
     try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"local run exited with {proc.returncode}:\n{srv.logs()[-4000:]}")
-            try:
-                if srv.request("GET", "/.well-known/jwks.json").status == 200:
-                    break
-            except (urllib.error.URLError, ConnectionError, OSError):
-                pass
-            if time.time() > deadline:
-                raise RuntimeError(f"local run not ready after 900 s:\n{srv.logs()[-4000:]}")
-            time.sleep(1)
+        wait_until(lambda: srv.request("GET", "/.well-known/jwks.json").status == 200, proc, "local run")
+    except RuntimeError as e:
+        stop(proc)
+        raise RuntimeError(f"{e}:\n{srv.logs()[-4000:]}") from None
+    return srv, proc
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    srv, proc = start_local_run(tmp_path_factory.mktemp("oasis-state"))
+    try:
+        yield srv
+    finally:
+        stop(proc)
+
+
+@pytest.fixture(scope="session")
+def moto(tmp_path_factory):
+    """A DynamoDB-API server (moto) on loopback; the test fails if it cannot start."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([str(ROOT / ".venv/bin/moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+
+    def up():
+        with urllib.request.urlopen(url + "/moto-api/", timeout=2) as r:
+            return r.status == 200
+
+    try:
+        wait_until(up, proc, "moto_server", timeout=60)
+        yield url
+    finally:
+        stop(proc)
+
+
+@pytest.fixture(scope="session")
+def dynamodb_server(tmp_path_factory, moto):
+    srv, proc = start_local_run(tmp_path_factory.mktemp("oasis-dynamodb"), {"OASIS_STORE": "dynamodb", "OASIS_AWS_ENDPOINT": moto})
+    try:
         yield srv
     finally:
         stop(proc)

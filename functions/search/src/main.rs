@@ -8,7 +8,7 @@ use oasis_search::{App, CursorKey};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     oasis_http::init_tracing();
-    let store = StoreConfig::from_env()?.open()?;
+    let store = StoreConfig::from_env()?.open().await?;
     let verifier = VerifierConfig::from_env()?.verifier()?;
     let key_file = config::required("OASIS_CURSOR_KEY_FILE")?;
     let key_text = std::fs::read_to_string(&key_file)

@@ -6,7 +6,7 @@ use oasis_secure_data::App;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     oasis_http::init_tracing();
-    let store = StoreConfig::from_env()?.open()?;
+    let store = StoreConfig::from_env()?.open().await?;
     let verifier = VerifierConfig::from_env()?.verifier()?;
     let app = App::new(
         store,

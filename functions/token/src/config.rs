@@ -24,18 +24,7 @@ pub struct Config {
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let store = match config::optional("OASIS_STORE")
-            .as_deref()
-            .unwrap_or("sqlite")
-        {
-            "sqlite" => StoreConfig::Sqlite(config::required("OASIS_SQLITE_PATH")?),
-            other => {
-                return Err(ConfigError::Invalid {
-                    name: "OASIS_STORE",
-                    reason: format!("unknown backend {other:?} (expected sqlite)"),
-                });
-            }
-        };
+        let store = StoreConfig::from_env()?;
         let keys = KeySourceConfig::File(config::required("OASIS_KEYS_FILE")?);
         let issuer_url = config::required("OASIS_ISSUER")?;
         let access_ttl = config::parsed("OASIS_ACCESS_TOKEN_TTL", 900u64)?;

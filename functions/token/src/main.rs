@@ -9,7 +9,7 @@ use oasis_token::{App, Config};
 async fn main() -> Result<(), Error> {
     oasis_http::init_tracing();
     let config = Config::from_env()?;
-    let store = config.store.open()?;
+    let store = config.store.open().await?;
     let keys = match &config.keys {
         KeySourceConfig::File(path) => LocalKeyFile::new(path).load_key_set().await?,
     };

@@ -10,11 +10,17 @@ use std::process::ExitCode;
 use oasis_admin::{AdminError, NewClient, NewUser};
 use oasis_auth::keys::{KeySet, LocalKeyFile};
 use oasis_auth::password::PasswordHasher;
+use std::sync::Arc;
+
+use oasis_store::Store;
+use oasis_store::dynamodb::{DynamoConfig, DynamoStore};
 use oasis_store::sqlite::SqliteStore;
 
 const USAGE: &str = "usage: oasis-admin <command> [options]
 
-Storage and keys come from OASIS_SQLITE_PATH and OASIS_KEYS_FILE (or --db / --keys). When
+Storage: OASIS_STORE=sqlite (default) with OASIS_SQLITE_PATH (or --db), or OASIS_STORE=dynamodb
+with OASIS_TABLE_PREFIX and, for a local server, OASIS_AWS_ENDPOINT (or --store, --table-prefix,
+--endpoint). Keys come from OASIS_KEYS_FILE (or --keys). When
 OASIS_JWKS_FILE (or --jwks) is set, every key change also rewrites that public JWKS, which
 the verifying functions read.
 
@@ -29,13 +35,17 @@ the verifying functions read.
   keys promote [--max-token-lifetime SECONDS]   phase 2: sign with it (default 900)
   keys prune                      phase 3: drop retired keys whose tokens have expired
   catalog generate [--count 10000] [--seed 42]   JSON Lines on stdout
-  catalog load FILE               validate and load titles (batched, with progress)
-  dev-seed --out DIR              demo clients and users for a local run (once)
-  purge                           delete expired refresh tokens and counters";
+  catalog load FILE [--if-empty]  validate and load titles (batched, with progress)
+  dev-seed --out DIR              demo clients and users for a local run (skipped when present)
+  tables create                   create the DynamoDB tables (local servers; Terraform does it in AWS)
+  purge                           delete expired refresh tokens and counters (SQLite)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let rt = match tokio::runtime::Builder::new_current_thread().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: {e}");
@@ -97,7 +107,9 @@ impl Opts {
                         .next()
                         .ok_or_else(|| CliError::Usage(format!("{a} needs a value")))?;
                     flags.push((a, Some(v)));
-                } else if ["--confidential", "--first-party", "--cookie"].contains(&a.as_str()) {
+                } else if ["--confidential", "--first-party", "--cookie", "--if-empty"]
+                    .contains(&a.as_str())
+                {
                     flags.push((a, None));
                 } else {
                     return Err(CliError::Usage(format!("unknown option {a}")));
@@ -139,7 +151,42 @@ impl Opts {
             .ok_or_else(|| CliError::Usage(format!("set {env} or pass {flag}")))
     }
 
-    fn store(&self) -> Result<SqliteStore, CliError> {
+    fn setting(&self, flag: &str, env: &str) -> Option<String> {
+        self.value(flag)
+            .map(str::to_owned)
+            .or_else(|| std::env::var(env).ok())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn dynamodb(&self) -> Result<Option<DynamoConfig>, CliError> {
+        match self
+            .setting("--store", "OASIS_STORE")
+            .as_deref()
+            .unwrap_or("sqlite")
+        {
+            "sqlite" => Ok(None),
+            "dynamodb" => Ok(Some(DynamoConfig {
+                table_prefix: self
+                    .setting("--table-prefix", "OASIS_TABLE_PREFIX")
+                    .ok_or_else(|| {
+                        CliError::Usage("set OASIS_TABLE_PREFIX or pass --table-prefix".into())
+                    })?,
+                endpoint: self.setting("--endpoint", "OASIS_AWS_ENDPOINT"),
+            })),
+            other => Err(CliError::Usage(format!(
+                "unknown store {other:?} (sqlite or dynamodb)"
+            ))),
+        }
+    }
+
+    async fn store(&self) -> Result<Arc<dyn Store>, CliError> {
+        Ok(match self.dynamodb()? {
+            Some(cfg) => Arc::new(DynamoStore::connect(&cfg).await),
+            None => Arc::new(self.sqlite()?),
+        })
+    }
+
+    fn sqlite(&self) -> Result<SqliteStore, CliError> {
         Ok(SqliteStore::open(self.path("--db", "OASIS_SQLITE_PATH")?)?)
     }
 
@@ -198,7 +245,7 @@ async fn run(args: Vec<String>) -> Result<(), CliError> {
             };
             let password = read_password()?;
             let user = oasis_admin::create_user(
-                &opts.store()?,
+                opts.store().await?.as_ref(),
                 &hasher()?,
                 NewUser {
                     username,
@@ -212,19 +259,25 @@ async fn run(args: Vec<String>) -> Result<(), CliError> {
         }
         ["user", "set-password", username] => {
             let password = read_password()?;
-            oasis_admin::set_password(&opts.store()?, &hasher()?, username, &password).await?;
+            oasis_admin::set_password(
+                opts.store().await?.as_ref(),
+                &hasher()?,
+                username,
+                &password,
+            )
+            .await?;
             println!("password changed for {username}; their tokens were revoked");
         }
         ["user", "disable", username] => {
-            oasis_admin::set_disabled(&opts.store()?, username, true).await?;
+            oasis_admin::set_disabled(opts.store().await?.as_ref(), username, true).await?;
             println!("disabled {username}; their tokens were revoked");
         }
         ["user", "enable", username] => {
-            oasis_admin::set_disabled(&opts.store()?, username, false).await?;
+            oasis_admin::set_disabled(opts.store().await?.as_ref(), username, false).await?;
             println!("enabled {username}");
         }
         ["user", "revoke-tokens", username] => {
-            let n = oasis_admin::revoke_user_tokens(&opts.store()?, username).await?;
+            let n = oasis_admin::revoke_user_tokens(opts.store().await?.as_ref(), username).await?;
             println!(
                 "revoked {n} refresh-token families of {username}; older access tokens are refused"
             );
@@ -234,7 +287,7 @@ async fn run(args: Vec<String>) -> Result<(), CliError> {
                 .value("--name")
                 .ok_or_else(|| CliError::Usage("--name is required".into()))?;
             let (client, secret) = oasis_admin::create_client(
-                &opts.store()?,
+                opts.store().await?.as_ref(),
                 NewClient {
                     client_id: (*client_id).to_owned(),
                     name: name.to_owned(),
@@ -328,8 +381,12 @@ async fn run(args: Vec<String>) -> Result<(), CliError> {
         ["catalog", "load", file] => {
             let reader = std::io::BufReader::new(std::fs::File::open(file)?);
             let titles = oasis_admin::catalog::parse(reader)?;
-            let store = opts.store()?;
-            oasis_admin::catalog::load(&store, &titles, |done, total| {
+            let store = opts.store().await?;
+            if opts.flag("--if-empty") && store.title_count().await? > 0 {
+                println!("catalog already loaded");
+                return Ok(());
+            }
+            oasis_admin::catalog::load(store.as_ref(), &titles, |done, total| {
                 eprint!("\rloaded {done}/{total} titles")
             })
             .await?;
@@ -341,16 +398,37 @@ async fn run(args: Vec<String>) -> Result<(), CliError> {
                 opts.value("--out")
                     .ok_or_else(|| CliError::Usage("--out DIR is required".into()))?,
             );
-            let store = opts.store()?;
-            let creds = oasis_admin::demo::seed(&store, &hasher()?).await?;
+            let store = opts.store().await?;
+            if store
+                .client(oasis_admin::demo::DEMO_CLIENT)
+                .await?
+                .is_some()
+            {
+                if out.join("demo.env").exists() {
+                    println!("demo data already present");
+                    return Ok(());
+                }
+                return Err(CliError::Usage(format!(
+                    "demo data exists but {} is missing: start from empty tables or a new database",
+                    out.join("demo.env").display()
+                )));
+            }
+            let creds = oasis_admin::demo::seed(store.as_ref(), &hasher()?).await?;
             write_private(&out.join("demo.env"), &creds.to_env())?;
             println!(
                 "demo data created; credentials in {}",
                 out.join("demo.env").display()
             );
         }
+        ["tables", "create"] => {
+            let cfg = opts.dynamodb()?.ok_or_else(|| {
+                CliError::Usage("tables create is for OASIS_STORE=dynamodb".into())
+            })?;
+            DynamoStore::connect(&cfg).await.create_tables().await?;
+            println!("tables with prefix {} are ready", cfg.table_prefix);
+        }
         ["purge"] => {
-            let n = opts.store()?.purge_expired(oasis_auth::now())?;
+            let n = opts.sqlite()?.purge_expired(oasis_auth::now())?;
             println!("purged {n} expired rows");
         }
         _ => {

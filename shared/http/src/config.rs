@@ -48,29 +48,66 @@ pub fn list(name: &'static str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Which store a function uses: `OASIS_STORE` (default `sqlite`).
+/// Which store a function uses: `OASIS_STORE` = `sqlite` (default) or `dynamodb`.
 #[derive(Debug, Clone)]
 pub enum StoreConfig {
     /// The embedded store at `OASIS_SQLITE_PATH`.
     Sqlite(String),
+    /// DynamoDB tables named `OASIS_TABLE_PREFIX-…`; `OASIS_AWS_ENDPOINT` points at a local
+    /// DynamoDB-API server instead of AWS.
+    Dynamodb {
+        table_prefix: String,
+        endpoint: Option<String>,
+    },
 }
 
 impl StoreConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
         match optional("OASIS_STORE").as_deref().unwrap_or("sqlite") {
             "sqlite" => Ok(StoreConfig::Sqlite(required("OASIS_SQLITE_PATH")?)),
+            "dynamodb" => {
+                let table_prefix = required("OASIS_TABLE_PREFIX")?;
+                let ok = table_prefix.len() <= 200
+                    && table_prefix
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+                if !ok {
+                    return Err(ConfigError::Invalid {
+                        name: "OASIS_TABLE_PREFIX",
+                        reason: "use letters, digits, '-', '_' and '.' only".into(),
+                    });
+                }
+                Ok(StoreConfig::Dynamodb {
+                    table_prefix,
+                    endpoint: optional("OASIS_AWS_ENDPOINT"),
+                })
+            }
             other => Err(ConfigError::Invalid {
                 name: "OASIS_STORE",
-                reason: format!("unknown backend {other:?} (expected sqlite)"),
+                reason: format!("unknown backend {other:?} (expected sqlite or dynamodb)"),
             }),
         }
     }
 
-    pub fn open(&self) -> Result<std::sync::Arc<dyn oasis_store::Store>, oasis_store::StoreError> {
+    pub async fn open(
+        &self,
+    ) -> Result<std::sync::Arc<dyn oasis_store::Store>, oasis_store::StoreError> {
         match self {
             StoreConfig::Sqlite(path) => Ok(std::sync::Arc::new(
                 oasis_store::sqlite::SqliteStore::open(path)?,
             )),
+            StoreConfig::Dynamodb {
+                table_prefix,
+                endpoint,
+            } => {
+                let cfg = oasis_store::dynamodb::DynamoConfig {
+                    table_prefix: table_prefix.clone(),
+                    endpoint: endpoint.clone(),
+                };
+                Ok(std::sync::Arc::new(
+                    oasis_store::dynamodb::DynamoStore::connect(&cfg).await,
+                ))
+            }
         }
     }
 }

@@ -79,7 +79,7 @@ impl DynamoStore {
         &self.t
     }
 
-    /// Creates the tables as Terraform does (for local servers and tests).
+    /// Creates the tables as Terraform does (for local servers and tests); existing ones are kept.
     pub async fn create_tables(&self) -> StoreResult<()> {
         use aws_sdk_dynamodb::types::*;
         for spec in schema::ALL {
@@ -141,7 +141,12 @@ impl DynamoStore {
                         .map_err(backend)?,
                 );
             }
-            req.send().await.map_err(classify)?;
+            match req.send().await {
+                Ok(_) => {}
+                // Already there (a second local run, or tables made by Terraform): leave it.
+                Err(e) if is_code(&e, "ResourceInUseException") => continue,
+                Err(e) => return Err(classify(e)),
+            }
             if let Some(ttl) = spec.ttl_attribute {
                 self.client
                     .update_time_to_live()
