@@ -4,7 +4,7 @@ use oasis_admin::testing::{AUDIENCE, ISSUER, World};
 use oasis_http::Cors;
 use oasis_http::testing::{Reply, event, reply, request};
 use oasis_search::{App, CursorKey};
-use oasis_store::{CatalogQuery, CatalogStore, Title};
+use oasis_store::{CatalogQuery, Title};
 use serde_json::{Value, json};
 
 const TITLES: usize = 2_000;

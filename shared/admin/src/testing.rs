@@ -9,7 +9,7 @@ use oasis_auth::password::PasswordHasher;
 use oasis_auth::scope::ScopeSet;
 use oasis_auth::token::{Grant, Issuer, Verifier};
 use oasis_store::sqlite::SqliteStore;
-use oasis_store::{User, UserStore};
+use oasis_store::{Store, User};
 
 use crate::demo::DemoCredentials;
 
@@ -17,7 +17,7 @@ pub const ISSUER: &str = "http://localhost:9000";
 pub const AUDIENCE: &str = "oasis-api";
 
 pub struct World {
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store>,
     pub keys: KeySet,
     pub creds: DemoCredentials,
     pub demo: User,
@@ -27,11 +27,14 @@ pub struct World {
 impl World {
     /// The demo data and the first `titles` titles of the committed catalog, in memory.
     pub async fn new(titles: usize) -> Self {
-        Self::on(SqliteStore::open_in_memory().expect("sqlite"), titles).await
+        Self::on(
+            Arc::new(SqliteStore::open_in_memory().expect("sqlite")),
+            titles,
+        )
+        .await
     }
 
-    pub async fn on(store: SqliteStore, titles: usize) -> Self {
-        let store = Arc::new(store);
+    pub async fn on(store: Arc<dyn Store>, titles: usize) -> Self {
         let hasher = PasswordHasher::default_params().expect("argon2");
         let creds = crate::demo::seed(store.as_ref(), &hasher)
             .await

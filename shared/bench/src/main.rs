@@ -155,7 +155,7 @@ async fn token_rows() -> Vec<Row> {
 }
 
 async fn resource_rows() -> Vec<Row> {
-    let store = SqliteStore::open(temp_db("resources")).expect("sqlite");
+    let store = Arc::new(SqliteStore::open(temp_db("resources")).expect("sqlite"));
     let w = oasis_admin::testing::World::on(store, oasis_admin::catalog::DEFAULT_COUNT).await;
     let data = oasis_secure_data::App::new(w.store.clone(), w.verifier(), Cors::default());
     let key = oasis_search::CursorKey::new(&[7u8; 32]).expect("key");

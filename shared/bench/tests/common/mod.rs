@@ -1,0 +1,101 @@
+//! DynamoDB-backed worlds for cross-function tests, against the server that
+//! `scripts/with-moto.sh` starts (fails loudly without one).
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use oasis_admin::testing::World;
+use oasis_auth::password::PasswordHasher;
+use oasis_http::Cors;
+use oasis_http::testing::{FORM, Reply, event, form, reply, request};
+use oasis_store::dynamodb::DynamoStore;
+use oasis_token::{App, LockoutPolicy, Settings};
+
+pub fn endpoint() -> String {
+    std::env::var("OASIS_TEST_AWS_ENDPOINT").expect(
+        "OASIS_TEST_AWS_ENDPOINT is not set: these tests need a DynamoDB-API server. \
+         Run them with `make test` or `scripts/with-moto.sh cargo test`.",
+    )
+}
+
+pub fn unique_prefix(tag: &str) -> String {
+    format!(
+        "{tag}{}-{}",
+        std::process::id(),
+        oasis_auth::secret::random_token(4)
+            .to_lowercase()
+            .replace(['-', '_'], "x")
+    )
+}
+
+/// A DynamoDB store through `endpoint`, with an optional interceptor, tables created.
+pub async fn dynamo(
+    endpoint: &str,
+    prefix: &str,
+    intercept: Option<aws_sdk_dynamodb::config::SharedInterceptor>,
+) -> Arc<DynamoStore> {
+    let sdk = oasis_store::dynamodb::sdk_config(Some(endpoint)).await;
+    let mut conf = aws_sdk_dynamodb::config::Builder::from(&sdk);
+    if let Some(i) = intercept {
+        conf = conf.interceptor(i);
+    }
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(conf.build()), prefix);
+    store.create_tables().await.expect("tables");
+    Arc::new(store)
+}
+
+pub fn token_app(w: &World) -> App {
+    let settings = Settings {
+        issuer_url: oasis_admin::testing::ISSUER.into(),
+        refresh_idle_ttl: 3600,
+        refresh_absolute_ttl: 86_400,
+        account_lockout: LockoutPolicy::ACCOUNT,
+        ip_lockout: LockoutPolicy::SOURCE_IP,
+    };
+    let hasher = PasswordHasher::default_params().unwrap();
+    App::new(
+        w.store.clone(),
+        &w.keys,
+        oasis_admin::testing::AUDIENCE,
+        900,
+        hasher,
+        Cors::default(),
+        settings,
+    )
+    .unwrap()
+}
+
+pub async fn post_token(app: &App, pairs: &[(&str, &str)]) -> Reply {
+    reply(
+        oasis_token::handle(
+            app,
+            request(&event("POST", "/token", &[FORM], Some(&form(pairs)))),
+        )
+        .await,
+    )
+}
+
+pub async fn login(app: &App, w: &World) -> Reply {
+    post_token(
+        app,
+        &[
+            ("grant_type", "password"),
+            ("client_id", "oasis-demo"),
+            ("username", "demo"),
+            ("password", &w.creds.demo_password),
+        ],
+    )
+    .await
+}
+
+pub async fn refresh(app: &App, token: &str) -> Reply {
+    post_token(
+        app,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "oasis-demo"),
+            ("refresh_token", token),
+        ],
+    )
+    .await
+}

@@ -1,0 +1,166 @@
+//! DynamoDB requests per route, counted at the SDK (every HTTP attempt, by operation).
+//! The expected tables here are the README's cost figures: if the code's access pattern
+//! changes, this fails until the README is updated with it.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents, SharedInterceptor};
+use aws_sdk_dynamodb::error::BoxError;
+use common::*;
+use oasis_admin::testing::World;
+use oasis_http::Cors;
+use oasis_http::testing::{FORM, event, form, reply, request};
+
+#[derive(Debug, Clone, Default)]
+struct Counter(Arc<Mutex<BTreeMap<String, u32>>>);
+
+impl Intercept for Counter {
+    fn name(&self) -> &'static str {
+        "request-counter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        ctx: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let op = ctx
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .and_then(|t| t.rsplit('.').next())
+            .unwrap_or("?")
+            .to_owned();
+        *self.0.lock().unwrap().entry(op).or_default() += 1;
+        Ok(())
+    }
+}
+
+impl Counter {
+    fn take(&self) -> BTreeMap<String, u32> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+fn ops(pairs: &[(&str, u32)]) -> BTreeMap<String, u32> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
+}
+
+#[tokio::test]
+async fn dynamodb_requests_per_route_are_what_the_readme_says() {
+    let counter = Counter::default();
+    let store = dynamo(
+        &endpoint(),
+        &unique_prefix("cost"),
+        Some(SharedInterceptor::new(counter.clone())),
+    )
+    .await;
+    let w = World::on(store, 200).await;
+    let token = token_app(&w);
+    let data = oasis_secure_data::App::new(w.store.clone(), w.verifier(), Cors::default());
+    let key = oasis_search::CursorKey::new(&[3u8; 32]).unwrap();
+    let search = oasis_search::App::new(w.store.clone(), w.verifier(), key, Cors::default());
+    counter.take();
+
+    let mut measured: Vec<(&str, BTreeMap<String, u32>)> = vec![];
+    let r = login(&token, &w).await;
+    assert_eq!(r.status, 200);
+    measured.push(("POST /token password", counter.take()));
+    let rt = r.json()["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(refresh(&token, &rt).await.status, 200);
+    measured.push(("POST /token refresh_token", counter.take()));
+    let cc = post_token(
+        &token,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", "oasis-demo-service"),
+            ("client_secret", &w.creds.service_secret),
+        ],
+    )
+    .await;
+    assert_eq!(cc.status, 200);
+    measured.push(("POST /token client_credentials", counter.take()));
+    let bad = post_token(
+        &token,
+        &[
+            ("grant_type", "password"),
+            ("client_id", "oasis-demo"),
+            ("username", "demo"),
+            ("password", "wrong"),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+    measured.push(("POST /token password, wrong", counter.take()));
+    let rv = reply(
+        oasis_token::handle(
+            &token,
+            request(&event(
+                "POST",
+                "/revoke",
+                &[FORM],
+                Some(&form(&[("client_id", "oasis-demo"), ("token", &rt)])),
+            )),
+        )
+        .await,
+    );
+    assert_eq!(rv.status, 200);
+    measured.push(("POST /revoke", counter.take()));
+    let auth = format!("Bearer {}", w.token(&w.demo, "data:read search"));
+    let sd = reply(
+        oasis_secure_data::handle(
+            &data,
+            request(&event(
+                "GET",
+                "/secure-data",
+                &[("Authorization", &auth)],
+                None,
+            )),
+        )
+        .await,
+    );
+    assert_eq!(sd.status, 200);
+    measured.push(("GET /secure-data", counter.take()));
+    let s = reply(
+        oasis_search::handle(
+            &search,
+            request(&event(
+                "GET",
+                "/search?q=matrix",
+                &[("Authorization", &auth)],
+                None,
+            )),
+        )
+        .await,
+    );
+    assert_eq!(s.status, 200, "{}", s.text);
+    measured.push(("GET /search?q=matrix", counter.take()));
+
+    for (route, got) in &measured {
+        println!("{route}: {got:?}");
+    }
+    let want: Vec<(&str, BTreeMap<String, u32>)> = vec![
+        (
+            "POST /token password",
+            ops(&[("DeleteItem", 1), ("GetItem", 5), ("TransactWriteItems", 1)]),
+        ),
+        (
+            "POST /token refresh_token",
+            ops(&[("GetItem", 4), ("TransactWriteItems", 1)]),
+        ),
+        ("POST /token client_credentials", ops(&[("GetItem", 1)])),
+        (
+            "POST /token password, wrong",
+            ops(&[("GetItem", 5), ("UpdateItem", 2)]),
+        ),
+        ("POST /revoke", ops(&[("GetItem", 3), ("UpdateItem", 1)])),
+        ("GET /secure-data", ops(&[("GetItem", 2)])),
+        ("GET /search?q=matrix", ops(&[("GetItem", 1), ("Query", 1)])),
+    ];
+    assert_eq!(measured, want);
+}
