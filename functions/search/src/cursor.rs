@@ -38,11 +38,7 @@ impl CursorKey {
     }
 
     pub fn seal(&self, sort_key: &str, id: &str, fingerprint: &str) -> String {
-        let payload = Payload {
-            k: sort_key.to_owned(),
-            i: id.to_owned(),
-            q: fingerprint.to_owned(),
-        };
+        let payload = Payload { k: sort_key.to_owned(), i: id.to_owned(), q: fingerprint.to_owned() };
         let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&payload).unwrap_or_default());
         let tag = URL_SAFE_NO_PAD.encode(hmac::sign(&self.0, body.as_bytes()));
         format!("{body}.{tag}")
@@ -83,10 +79,7 @@ mod tests {
     #[test]
     fn a_sealed_cursor_opens_for_its_own_query_only() {
         let c = key().seal("the matrix", "tt1", "fp-a");
-        assert_eq!(
-            key().open(&c, "fp-a"),
-            Ok(("the matrix".into(), "tt1".into()))
-        );
+        assert_eq!(key().open(&c, "fp-a"), Ok(("the matrix".into(), "tt1".into())));
         assert_eq!(key().open(&c, "fp-b"), Err(CursorError));
     }
 
@@ -106,11 +99,7 @@ mod tests {
             assert_eq!(key().open(&bad, "fp"), Err(CursorError), "{bad}");
         }
         let other = CursorKey::new(&[8u8; 32]).unwrap();
-        assert_eq!(
-            other.open(&c, "fp"),
-            Err(CursorError),
-            "another key's cursor"
-        );
+        assert_eq!(other.open(&c, "fp"), Err(CursorError), "another key's cursor");
     }
 
     #[test]

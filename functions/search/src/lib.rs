@@ -13,7 +13,7 @@ use std::time::Instant;
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use oasis_auth::scope::SEARCH;
-use oasis_auth::token::Verifier;
+use oasis_auth::keyring::KeyRing;
 use oasis_http::bearer::{self, BearerError, Principal};
 use oasis_http::{Cors, RequestMeta};
 use oasis_store::{CatalogQuery, GENRES, Store, StoreError, Title};
@@ -29,24 +29,14 @@ const YEARS: std::ops::RangeInclusive<u16> = 1888..=2100;
 
 pub struct App {
     store: Arc<dyn Store>,
-    verifier: Verifier,
+    keys: KeyRing,
     cursor_key: CursorKey,
     cors: Cors,
 }
 
 impl App {
-    pub fn new(
-        store: Arc<dyn Store>,
-        verifier: Verifier,
-        cursor_key: CursorKey,
-        cors: Cors,
-    ) -> Self {
-        Self {
-            store,
-            verifier,
-            cursor_key,
-            cors,
-        }
+    pub fn new(store: Arc<dyn Store>, keys: KeyRing, cursor_key: CursorKey, cors: Cors) -> Self {
+        Self { store, keys, cursor_key, cors }
     }
 }
 
@@ -102,49 +92,33 @@ impl SearchError {
 
     fn into_response(self) -> Response<Body> {
         let described = |status, code: &str, d: &str| {
-            oasis_http::json(
-                status,
-                &serde_json::json!({ "error": code, "error_description": d }),
-            )
+            oasis_http::json(status, &serde_json::json!({ "error": code, "error_description": d }))
         };
-        let simple =
-            |status, code: &str| oasis_http::json(status, &serde_json::json!({ "error": code }));
+        let simple = |status, code: &str| oasis_http::json(status, &serde_json::json!({ "error": code }));
         match self {
             SearchError::Bearer(e) => e.into_response(),
-            SearchError::InvalidRequest(d) => {
-                described(StatusCode::BAD_REQUEST, "invalid_request", d)
+            SearchError::InvalidRequest(d) => described(StatusCode::BAD_REQUEST, "invalid_request", d),
+            SearchError::InvalidQuery(t) => described(StatusCode::BAD_REQUEST, "invalid_query", &t.to_string()),
+            SearchError::InvalidCursor => {
+                described(StatusCode::BAD_REQUEST, "invalid_cursor", "the cursor is not valid for this query")
             }
-            SearchError::InvalidQuery(t) => {
-                described(StatusCode::BAD_REQUEST, "invalid_query", &t.to_string())
-            }
-            SearchError::InvalidCursor => described(
-                StatusCode::BAD_REQUEST,
-                "invalid_cursor",
-                "the cursor is not valid for this query",
-            ),
             SearchError::UnsupportedMediaType => described(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "invalid_request",
                 "content type must be application/json",
             ),
-            SearchError::PayloadTooLarge => described(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "invalid_request",
-                "request body too large",
-            ),
+            SearchError::PayloadTooLarge => {
+                described(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "request body too large")
+            }
             SearchError::NotFound => simple(StatusCode::NOT_FOUND, "not_found"),
             SearchError::MethodNotAllowed => {
                 let mut r = simple(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
-                r.headers_mut().insert(
-                    header::ALLOW,
-                    HeaderValue::from_static("GET, POST, OPTIONS"),
-                );
+                r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST, OPTIONS"));
                 r
             }
             SearchError::Unavailable(_) => {
                 let mut r = simple(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
-                r.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 r
             }
             SearchError::Internal(_) => simple(StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
@@ -184,17 +158,13 @@ fn parse_years(p: YearParam) -> Result<(u16, u16), SearchError> {
     let year = |s: &str| s.trim().parse::<u16>().ok().filter(|y| YEARS.contains(y));
     let (from, to) = match p {
         YearParam::Number(n) => {
-            let y = u16::try_from(n)
-                .ok()
-                .filter(|y| YEARS.contains(y))
-                .ok_or(bad)?;
+            let y = u16::try_from(n).ok().filter(|y| YEARS.contains(y)).ok_or(bad)?;
             (y, y)
         }
         YearParam::Text(t) => match t.split_once('-') {
-            Some((a, b)) => (
-                year(a).ok_or(SearchError::InvalidRequest("year range is malformed"))?,
-                year(b).ok_or(bad)?,
-            ),
+            Some((a, b)) => {
+                (year(a).ok_or(SearchError::InvalidRequest("year range is malformed"))?, year(b).ok_or(bad)?)
+            }
             None => {
                 let y = year(&t).ok_or(bad)?;
                 (y, y)
@@ -208,21 +178,11 @@ fn parse_years(p: YearParam) -> Result<(u16, u16), SearchError> {
 }
 
 fn validate(raw: RawSearch) -> Result<Search, SearchError> {
-    let query = SearchQuery::parse(
-        raw.query
-            .as_deref()
-            .ok_or(SearchError::InvalidRequest("query is required"))?,
-    )?;
+    let query = SearchQuery::parse(raw.query.as_deref().ok_or(SearchError::InvalidRequest("query is required"))?)?;
     let genre = match raw.genre {
         Some(g) => {
             let g = g.to_ascii_lowercase();
-            Some(
-                GENRES
-                    .iter()
-                    .find(|k| **k == g)
-                    .ok_or(SearchError::InvalidRequest("unknown genre"))?
-                    .to_string(),
-            )
+            Some(GENRES.iter().find(|k| **k == g).ok_or(SearchError::InvalidRequest("unknown genre"))?.to_string())
         }
         None => None,
     };
@@ -230,18 +190,10 @@ fn validate(raw: RawSearch) -> Result<Search, SearchError> {
         None => DEFAULT_LIMIT,
         Some(n) if (1..=MAX_LIMIT as u64).contains(&n) => n as usize,
         Some(_) => {
-            return Err(SearchError::InvalidRequest(
-                "limit must be between 1 and 50",
-            ));
+            return Err(SearchError::InvalidRequest("limit must be between 1 and 50"));
         }
     };
-    Ok(Search {
-        query,
-        genre,
-        years: raw.year.map(parse_years).transpose()?,
-        limit,
-        cursor: raw.cursor,
-    })
+    Ok(Search { query, genre, years: raw.year.map(parse_years).transpose()?, limit, cursor: raw.cursor })
 }
 
 fn from_query_string(req: &Request) -> Result<RawSearch, SearchError> {
@@ -252,9 +204,7 @@ fn from_query_string(req: &Request) -> Result<RawSearch, SearchError> {
     for (name, _) in params.iter() {
         let values = params.all(name).unwrap_or_default();
         if values.len() > 1 {
-            return Err(SearchError::InvalidRequest(
-                "a parameter was given more than once",
-            ));
+            return Err(SearchError::InvalidRequest("a parameter was given more than once"));
         }
         let value = values.first().map(|v| (*v).to_owned()).unwrap_or_default();
         match name {
@@ -263,9 +213,7 @@ fn from_query_string(req: &Request) -> Result<RawSearch, SearchError> {
             "year" => raw.year = Some(YearParam::Text(value)),
             "limit" => {
                 raw.limit =
-                    Some(value.parse().map_err(|_| {
-                        SearchError::InvalidRequest("limit must be between 1 and 50")
-                    })?)
+                    Some(value.parse().map_err(|_| SearchError::InvalidRequest("limit must be between 1 and 50"))?)
             }
             "cursor" => raw.cursor = Some(value),
             _ => return Err(SearchError::InvalidRequest("unknown parameter")),
@@ -276,13 +224,7 @@ fn from_query_string(req: &Request) -> Result<RawSearch, SearchError> {
 
 fn from_json_body(req: &Request) -> Result<RawSearch, SearchError> {
     let ctype = oasis_http::header_str(req.headers(), header::CONTENT_TYPE.as_str()).unwrap_or("");
-    if !ctype
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .eq_ignore_ascii_case("application/json")
-    {
+    if !ctype.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json") {
         return Err(SearchError::UnsupportedMediaType);
     }
     let bytes: &[u8] = match req.body() {
@@ -294,9 +236,8 @@ fn from_json_body(req: &Request) -> Result<RawSearch, SearchError> {
         return Err(SearchError::PayloadTooLarge);
     }
     // Unknown fields (say, a client-chosen "maturity") are refused, not ignored.
-    serde_json::from_slice(bytes).map_err(|_| {
-        SearchError::InvalidRequest("body must be a JSON object with known fields only")
-    })
+    serde_json::from_slice(bytes)
+        .map_err(|_| SearchError::InvalidRequest("body must be a JSON object with known fields only"))
 }
 
 #[derive(Serialize)]
@@ -323,19 +264,13 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         Ok(r) => r,
         Err(e) => {
             match &e {
-                SearchError::Bearer(b) => tracing::warn!(
-                    signal = "token_rejected",
-                    reason = b.reason(),
-                    "request refused"
-                ),
+                SearchError::Bearer(b) => {
+                    tracing::warn!(signal = "token_rejected", reason = b.reason(), "request refused")
+                }
                 SearchError::Unavailable(_) | SearchError::Internal(_) => {
                     tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "request failed")
                 }
-                other => tracing::warn!(
-                    signal = "input_rejected",
-                    reason = other.reason(),
-                    "request refused"
-                ),
+                other => tracing::warn!(signal = "input_rejected", reason = other.reason(), "request refused"),
             }
             e.into_response()
         }
@@ -349,32 +284,22 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     resp
 }
 
-async fn serve(
-    app: &App,
-    meta: &RequestMeta,
-    req: &Request,
-) -> Result<Response<Body>, SearchError> {
+async fn serve(app: &App, meta: &RequestMeta, req: &Request) -> Result<Response<Body>, SearchError> {
     if meta.path != "/search" {
         return Err(SearchError::NotFound);
     }
     let raw = match meta.method {
         Method::OPTIONS => {
-            return Ok(app
-                .cors
-                .preflight(meta, "GET, POST", "authorization, content-type"));
+            return Ok(app.cors.preflight(meta, "GET, POST", "authorization, content-type"));
         }
         Method::GET | Method::POST => {
-            let claims = bearer::authorize(&app.verifier, req, SEARCH)?;
+            let claims = bearer::authorize(&app.keys, req, SEARCH).await?;
             let ceiling = match bearer::principal(app.store.as_ref(), &claims).await? {
                 Some(Principal::User(u)) => u.maturity.min(claims.maturity()),
                 Some(Principal::Client { .. }) => claims.maturity(),
                 None => return Err(BearerError::InvalidToken("revoked").into()),
             };
-            let raw = if meta.method == Method::GET {
-                from_query_string(req)?
-            } else {
-                from_json_body(req)?
-            };
+            let raw = if meta.method == Method::GET { from_query_string(req)? } else { from_json_body(req)? };
             (raw, ceiling)
         }
         _ => return Err(SearchError::MethodNotAllowed),
@@ -387,18 +312,9 @@ async fn search(app: &App, s: Search, ceiling: u8) -> Result<Response<Body>, Sea
     let years = s.years.map(|(a, b)| format!("{a}-{b}")).unwrap_or_default();
     let terms = s.query.terms().join(" ");
     let ceiling_text = ceiling.to_string();
-    let fp = cursor::fingerprint(&[
-        &terms,
-        s.genre.as_deref().unwrap_or(""),
-        &years,
-        &ceiling_text,
-    ]);
+    let fp = cursor::fingerprint(&[&terms, s.genre.as_deref().unwrap_or(""), &years, &ceiling_text]);
     let after = match &s.cursor {
-        Some(c) => Some(
-            app.cursor_key
-                .open(c, &fp)
-                .map_err(|_| SearchError::InvalidCursor)?,
-        ),
+        Some(c) => Some(app.cursor_key.open(c, &fp).map_err(|_| SearchError::InvalidCursor)?),
         None => None,
     };
     let q = CatalogQuery {
@@ -420,13 +336,7 @@ async fn search(app: &App, s: Search, ceiling: u8) -> Result<Response<Body>, Sea
     let body = Results {
         results: titles
             .iter()
-            .map(|t| Hit {
-                id: &t.id,
-                title: &t.title,
-                genre: &t.genre,
-                year: t.year,
-                maturity: t.maturity,
-            })
+            .map(|t| Hit { id: &t.id, title: &t.title, genre: &t.genre, year: t.year, maturity: t.maturity })
             .collect(),
         next_cursor,
     };

@@ -23,26 +23,12 @@ struct Harness {
 }
 
 fn harness() -> Harness {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let world = rt.block_on(World::new(TITLES));
-    let app = App::new(
-        world.store.clone(),
-        world.verifier(),
-        CursorKey::new(&[9u8; 32]).unwrap(),
-        Cors::default(),
-    );
+    let app = App::new(world.store.clone(), world.verifier(), CursorKey::new(&[9u8; 32]).unwrap(), Cors::default());
     let token = world.token(&world.demo, "search");
     let catalog = oasis_admin::catalog::generate(TITLES, oasis_admin::catalog::DEFAULT_SEED);
-    Harness {
-        rt,
-        world,
-        app,
-        catalog,
-        token,
-    }
+    Harness { rt, world, app, catalog, token }
 }
 
 impl Harness {
@@ -50,24 +36,15 @@ impl Harness {
     fn check(&self, query: &str) -> Result<u16, String> {
         let body = json!({ "query": query, "limit": LIMIT }).to_string();
         let auth = format!("Bearer {}", self.token);
-        let headers = [
-            ("Authorization", auth.as_str()),
-            ("Content-Type", "application/json"),
-        ];
+        let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
         let r = self.rt.block_on(async {
-            reply(
-                oasis_search::handle(
-                    &self.app,
-                    request(&event("POST", "/search", &headers, Some(&body))),
-                )
-                .await,
-            )
+            reply(oasis_search::handle(&self.app, request(&event("POST", "/search", &headers, Some(&body)))).await)
         });
         match r.status {
             400 | 413 => Ok(r.status),
             200 => {
-                let parsed = SearchQuery::parse(query)
-                    .map_err(|e| format!("200 for a query the parser refuses: {e}"))?;
+                let parsed =
+                    SearchQuery::parse(query).map_err(|e| format!("200 for a query the parser refuses: {e}"))?;
                 let model = CatalogQuery {
                     terms: parsed.terms().to_vec(),
                     genre: None,
@@ -77,8 +54,7 @@ impl Harness {
                     after: None,
                     limit: LIMIT,
                 };
-                let mut want: Vec<&Title> =
-                    self.catalog.iter().filter(|t| model.matches(t)).collect();
+                let mut want: Vec<&Title> = self.catalog.iter().filter(|t| model.matches(t)).collect();
                 want.sort_by_key(|t| (t.sort_key(), t.id.clone()));
                 let want: Vec<&str> = want.iter().take(LIMIT).map(|t| t.id.as_str()).collect();
                 let got: Vec<String> = r.json()["results"]
@@ -87,11 +63,7 @@ impl Harness {
                     .iter()
                     .map(|h| h["id"].as_str().unwrap().to_owned())
                     .collect();
-                if got == want {
-                    Ok(200)
-                } else {
-                    Err(format!("{query:?}: got {got:?}, literal matches {want:?}"))
-                }
+                if got == want { Ok(200) } else { Err(format!("{query:?}: got {got:?}, literal matches {want:?}")) }
             }
             other => Err(format!("{query:?}: status {other}: {}", r.text)),
         }
@@ -119,7 +91,7 @@ fn a_corpus_of_hostile_queries_gets_400_or_only_literal_matches() {
         "\0".into(),
         "mat\u{0}rix".into(),
         "\u{FFFD}\u{FFFD}".into(),
-        "аmelie".into(), // Cyrillic а: a homoglyph, searched literally (no match)
+        "аmelie".into(),       // Cyrillic а: a homoglyph, searched literally (no match)
         "ａｍｅｌｉｅ".into(), // fullwidth: NFKC makes it plain "amelie"
         "amé\u{301}lie".into(),
         "the\u{202E}xirtam".into(),
@@ -139,10 +111,7 @@ fn a_corpus_of_hostile_queries_gets_400_or_only_literal_matches() {
     for q in &corpus {
         statuses.push(h.check(q).unwrap_or_else(|e| panic!("{e}")));
     }
-    assert!(
-        statuses.contains(&200) && statuses.contains(&400),
-        "{statuses:?}"
-    );
+    assert!(statuses.contains(&200) && statuses.contains(&400), "{statuses:?}");
     assert_eq!(h.check("ａｍｅｌｉｅ"), Ok(200));
 }
 
@@ -162,11 +131,7 @@ fn any_query_string_is_refused_with_400_or_answered_with_literal_matches_only() 
         "[\\x00-\\x{10FFFF}]{1,3}",
     ];
     let query = proptest::collection::vec(words, 0..6).prop_map(|w| w.join(" "));
-    let mut runner = TestRunner::new(Config {
-        cases: 300,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = TestRunner::new(Config { cases: 300, failure_persistence: None, ..Config::default() });
     runner
         .run(&query, |q| {
             h.check(&q).map_err(TestCaseError::fail)?;

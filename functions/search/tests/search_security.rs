@@ -11,12 +11,7 @@ const TITLES: usize = 2_000;
 
 async fn world() -> (World, App) {
     let w = World::new(TITLES).await;
-    let app = App::new(
-        w.store.clone(),
-        w.verifier(),
-        CursorKey::new(&[42u8; 32]).unwrap(),
-        Cors::default(),
-    );
+    let app = App::new(w.store.clone(), w.verifier(), CursorKey::new(&[42u8; 32]).unwrap(), Cors::default());
     (w, app)
 }
 
@@ -25,12 +20,7 @@ async fn get(app: &App, query: &str, token: &str) -> Reply {
     reply(
         oasis_search::handle(
             app,
-            request(&event(
-                "GET",
-                &format!("/search?{query}"),
-                &[("Authorization", &auth)],
-                None,
-            )),
+            request(&event("GET", &format!("/search?{query}"), &[("Authorization", &auth)], None)),
         )
         .await,
     )
@@ -38,26 +28,12 @@ async fn get(app: &App, query: &str, token: &str) -> Reply {
 
 async fn post(app: &App, body: &Value, token: &str) -> Reply {
     let auth = format!("Bearer {token}");
-    let headers = [
-        ("Authorization", auth.as_str()),
-        ("Content-Type", "application/json"),
-    ];
-    reply(
-        oasis_search::handle(
-            app,
-            request(&event("POST", "/search", &headers, Some(&body.to_string()))),
-        )
-        .await,
-    )
+    let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
+    reply(oasis_search::handle(app, request(&event("POST", "/search", &headers, Some(&body.to_string())))).await)
 }
 
 fn titles(r: &Reply) -> Vec<String> {
-    r.json()["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["title"].as_str().unwrap().to_owned())
-        .collect()
+    r.json()["results"].as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap().to_owned()).collect()
 }
 
 fn q(s: &str) -> String {
@@ -70,15 +46,8 @@ async fn word_and_prefix_search_ignores_case_and_accents() {
     let t = w.token(&w.admin, "search");
     assert!(titles(&get(&app, &q("amelie"), &t).await).contains(&"Amélie".to_owned()));
     let matr = titles(&get(&app, &format!("{}&limit=50", q("the matr")), &t).await);
-    assert!(
-        matr.contains(&"The Matrix".to_owned()) && matr.contains(&"The Matrix Reloaded".to_owned()),
-        "{matr:?}"
-    );
-    assert!(
-        titles(&get(&app, &q("CRÈME brû"), &t).await)
-            .iter()
-            .all(|t| t.to_lowercase().contains("crème"))
-    );
+    assert!(matr.contains(&"The Matrix".to_owned()) && matr.contains(&"The Matrix Reloaded".to_owned()), "{matr:?}");
+    assert!(titles(&get(&app, &q("CRÈME brû"), &t).await).iter().all(|t| t.to_lowercase().contains("crème")));
     let post_r = post(&app, &json!({"query": "the matr", "limit": 50}), &t).await;
     assert_eq!(titles(&post_r), matr, "GET and POST search alike");
 }
@@ -87,12 +56,7 @@ async fn word_and_prefix_search_ignores_case_and_accents() {
 async fn filters_narrow_by_genre_and_year_range() {
     let (w, app) = world().await;
     let t = w.token(&w.admin, "search");
-    let r = get(
-        &app,
-        &format!("{}&genre=scifi&year=1990-2005&limit=50", q("the")),
-        &t,
-    )
-    .await;
+    let r = get(&app, &format!("{}&genre=scifi&year=1990-2005&limit=50", q("the")), &t).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let results = r.json()["results"].as_array().unwrap().clone();
     assert!(!results.is_empty());
@@ -100,18 +64,10 @@ async fn filters_narrow_by_genre_and_year_range() {
         assert_eq!(hit["genre"], "scifi");
         assert!((1990..=2005).contains(&hit["year"].as_u64().unwrap()));
     }
-    let exact = post(
-        &app,
-        &json!({"query": "matrix", "year": 1999, "genre": "scifi"}),
-        &t,
-    )
-    .await;
+    let exact = post(&app, &json!({"query": "matrix", "year": 1999, "genre": "scifi"}), &t).await;
     assert!(titles(&exact).contains(&"The Matrix".to_owned()));
     for hit in exact.json()["results"].as_array().unwrap() {
-        assert_eq!(
-            (hit["year"].as_u64(), hit["genre"].as_str()),
-            (Some(1999), Some("scifi"))
-        );
+        assert_eq!((hit["year"].as_u64(), hit["genre"].as_str()), (Some(1999), Some("scifi")));
     }
 }
 
@@ -143,15 +99,9 @@ async fn maturity_bypass_is_impossible_on_any_page() {
     let r = post(&app, &json!({"query": "night shift", "maturity": 18}), &t).await;
     assert_eq!(r.status, 400);
     let r = post(&app, &json!({"query": "night shift"}), &t).await;
-    assert!(
-        !titles(&r).contains(&"Night Shift".to_owned()),
-        "rated 18, hidden from a 13 ceiling"
-    );
+    assert!(!titles(&r).contains(&"Night Shift".to_owned()), "rated 18, hidden from a 13 ceiling");
     let adult = w.token(&w.admin, "search");
-    assert!(
-        titles(&post(&app, &json!({"query": "night shift"}), &adult).await)
-            .contains(&"Night Shift".to_owned())
-    );
+    assert!(titles(&post(&app, &json!({"query": "night shift"}), &adult).await).contains(&"Night Shift".to_owned()));
 }
 
 #[tokio::test]
@@ -163,13 +113,7 @@ async fn pages_cover_every_match_exactly_once_in_a_stable_order() {
     loop {
         let r = post(&app, &body, &t).await;
         assert_eq!(r.status, 200, "{}", r.text);
-        all.extend(
-            r.json()["results"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|h| h["id"].as_str().unwrap().to_owned()),
-        );
+        all.extend(r.json()["results"].as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap().to_owned()));
         match r.json()["next_cursor"].as_str() {
             Some(c) => body["cursor"] = c.into(),
             None => break,
@@ -205,30 +149,15 @@ async fn cursor_tampering_or_reuse_with_another_query_gets_400() {
     for (name, query) in [
         ("altered", format!("{}&limit=2&cursor={flipped}", q("the"))),
         ("garbage", format!("{}&cursor=not-a-cursor", q("the"))),
-        (
-            "from another query",
-            format!("{}&limit=2&cursor={cursor}", q("matrix")),
-        ),
-        (
-            "from another filter",
-            format!("{}&genre=drama&limit=2&cursor={cursor}", q("the")),
-        ),
+        ("from another query", format!("{}&limit=2&cursor={cursor}", q("matrix"))),
+        ("from another filter", format!("{}&genre=drama&limit=2&cursor={cursor}", q("the"))),
     ] {
         let r = get(&app, &query, &t).await;
-        assert_eq!(
-            (r.status, r.error().as_deref()),
-            (400, Some("invalid_cursor")),
-            "{name}"
-        );
+        assert_eq!((r.status, r.error().as_deref()), (400, Some("invalid_cursor")), "{name}");
     }
     // And a cursor minted for the adult ceiling does not carry over to a child's token.
     let child = w.token(&w.demo, "search");
-    let r = get(
-        &app,
-        &format!("{}&limit=2&cursor={cursor}", q("the")),
-        &child,
-    )
-    .await;
+    let r = get(&app, &format!("{}&limit=2&cursor={cursor}", q("the")), &child).await;
     assert_eq!(r.status, 400);
 }
 
@@ -244,11 +173,7 @@ async fn bopla_via_extra_json_fields_is_refused() {
         json!("x"),
     ] {
         let r = post(&app, &body, &t).await;
-        assert_eq!(
-            (r.status, r.error().as_deref()),
-            (400, Some("invalid_request")),
-            "{body}"
-        );
+        assert_eq!((r.status, r.error().as_deref()), (400, Some("invalid_request")), "{body}");
     }
     let r = get(&app, &format!("{}&debug=1", q("x")), &t).await;
     assert_eq!(r.status, 400, "unknown query parameters too");
@@ -275,12 +200,7 @@ async fn oversized_and_out_of_range_input_gets_a_clear_400() {
     ];
     for (query, error) in cases {
         let r = get(&app, &query, &t).await;
-        assert_eq!(
-            (r.status, r.error().as_deref()),
-            (400, Some(error)),
-            "{}",
-            &query[..query.len().min(60)]
-        );
+        assert_eq!((r.status, r.error().as_deref()), (400, Some(error)), "{}", &query[..query.len().min(60)]);
         assert!(r.text.len() < 200, "errors never echo the input");
     }
     let big = json!({"query": "x".repeat(100_000)});
@@ -304,53 +224,27 @@ async fn oversized_and_out_of_range_input_gets_a_clear_400() {
 #[tokio::test]
 async fn tokens_from_another_audience_or_without_the_search_scope_are_refused() {
     let (w, app) = world().await;
-    let foreign = w.token_with(
-        ISSUER,
-        "another-api",
-        &w.demo.id,
-        "oasis-demo",
-        "search",
-        Some(13),
-    );
+    let foreign = w.token_with(ISSUER, "another-api", &w.demo.id, "oasis-demo", "search", Some(13));
     assert_eq!(get(&app, &q("x"), &foreign).await.status, 401);
     let r = get(&app, &q("x"), &w.token(&w.demo, "data:read")).await;
-    assert_eq!(
-        (r.status, r.error().as_deref()),
-        (403, Some("insufficient_scope"))
-    );
-    let r =
-        reply(oasis_search::handle(&app, request(&event("GET", "/search?q=x", &[], None))).await);
+    assert_eq!((r.status, r.error().as_deref()), (403, Some("insufficient_scope")));
+    let r = reply(oasis_search::handle(&app, request(&event("GET", "/search?q=x", &[], None))).await);
     assert_eq!(r.status, 401);
 }
 
 #[tokio::test]
 async fn partner_clients_search_with_an_all_ages_ceiling() {
     let (w, app) = world().await;
-    let t = w.token_with(
-        ISSUER,
-        AUDIENCE,
-        "oasis-demo-service",
-        "oasis-demo-service",
-        "search",
-        None,
-    );
+    let t = w.token_with(ISSUER, AUDIENCE, "oasis-demo-service", "oasis-demo-service", "search", None);
     let r = get(&app, &format!("{}&limit=50", q("the")), &t).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert!(
-        r.json()["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|h| h["maturity"] == 0)
-    );
+    assert!(r.json()["results"].as_array().unwrap().iter().all(|h| h["maturity"] == 0));
 }
 
 #[tokio::test]
 async fn a_cut_off_user_cannot_search() {
     let (w, app) = world().await;
     let t = w.token(&w.demo, "search");
-    oasis_admin::revoke_user_tokens(w.store.as_ref(), "demo")
-        .await
-        .unwrap();
+    oasis_admin::revoke_user_tokens(w.store.as_ref(), "demo").await.unwrap();
     assert_eq!(get(&app, &q("x"), &t).await.status, 401);
 }

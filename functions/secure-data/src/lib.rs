@@ -9,7 +9,7 @@ use std::time::Instant;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use oasis_auth::scope::{ADMIN, DATA_READ};
-use oasis_auth::token::Verifier;
+use oasis_auth::keyring::KeyRing;
 use oasis_http::bearer::{self, BearerError, Principal};
 use oasis_http::{Cors, RequestMeta};
 use oasis_store::{Store, StoreError, User};
@@ -17,17 +17,13 @@ use serde::Serialize;
 
 pub struct App {
     store: Arc<dyn Store>,
-    verifier: Verifier,
+    keys: KeyRing,
     cors: Cors,
 }
 
 impl App {
-    pub fn new(store: Arc<dyn Store>, verifier: Verifier, cors: Cors) -> Self {
-        Self {
-            store,
-            verifier,
-            cors,
-        }
+    pub fn new(store: Arc<dyn Store>, keys: KeyRing, cors: Cors) -> Self {
+        Self { store, keys, cors }
     }
 }
 
@@ -57,21 +53,18 @@ impl From<StoreError> for DataError {
 impl DataError {
     fn into_response(self) -> Response<Body> {
         use lambda_http::http::{HeaderValue, header};
-        let simple =
-            |status, code: &str| oasis_http::json(status, &serde_json::json!({ "error": code }));
+        let simple = |status, code: &str| oasis_http::json(status, &serde_json::json!({ "error": code }));
         match self {
             DataError::Bearer(e) => e.into_response(),
             DataError::NotFound => simple(StatusCode::NOT_FOUND, "not_found"),
             DataError::MethodNotAllowed => {
                 let mut r = simple(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
-                r.headers_mut()
-                    .insert(header::ALLOW, HeaderValue::from_static("GET, OPTIONS"));
+                r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, OPTIONS"));
                 r
             }
             DataError::Unavailable(_) => {
                 let mut r = simple(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
-                r.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 r
             }
             DataError::Internal(_) => simple(StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
@@ -95,22 +88,16 @@ struct DataView {
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     let started = Instant::now();
     let meta = RequestMeta::from_request(&req);
-    let route = if meta.path == "/secure-data" {
-        "/secure-data"
-    } else {
-        "/secure-data/{user_id}"
-    };
+    let route = if meta.path == "/secure-data" { "/secure-data" } else { "/secure-data/{user_id}" };
     let span = tracing::info_span!("request", request_id = %meta.request_id, route);
     let _guard = span.enter();
     let resp = match serve(app, &meta, &req).await {
         Ok(r) => r,
         Err(e) => {
             match &e {
-                DataError::Bearer(b) => tracing::warn!(
-                    signal = "token_rejected",
-                    reason = b.reason(),
-                    "request refused"
-                ),
+                DataError::Bearer(b) => {
+                    tracing::warn!(signal = "token_rejected", reason = b.reason(), "request refused")
+                }
                 DataError::Unavailable(_) | DataError::Internal(_) => {
                     tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "request failed")
                 }
@@ -133,9 +120,7 @@ fn path_user_id(path: &str) -> Option<&str> {
     let id = path.strip_prefix("/secure-data/")?;
     let ok = id.starts_with("usr_")
         && id.len() <= 68
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     ok.then_some(id)
 }
 
@@ -150,7 +135,7 @@ async fn serve(app: &App, meta: &RequestMeta, req: &Request) -> Result<Response<
         Method::OPTIONS => return Ok(app.cors.preflight(meta, "GET", "authorization")),
         _ => return Err(DataError::MethodNotAllowed),
     }
-    let claims = bearer::authorize(&app.verifier, req, DATA_READ)?;
+    let claims = bearer::authorize(&app.keys, req, DATA_READ).await?;
     let caller = match bearer::principal(app.store.as_ref(), &claims).await? {
         Some(Principal::User(u)) => u,
         // A client acting for itself has no personal data.
@@ -160,14 +145,9 @@ async fn serve(app: &App, meta: &RequestMeta, req: &Request) -> Result<Response<
     let subject = match target {
         None => caller,
         Some(id) if id == caller.id => caller,
-        Some(id) if claims.has_scope(ADMIN) => {
-            app.store.user_by_id(id).await?.ok_or(DataError::NotFound)?
-        }
+        Some(id) if claims.has_scope(ADMIN) => app.store.user_by_id(id).await?.ok_or(DataError::NotFound)?,
         Some(_) => {
-            tracing::warn!(
-                signal = "access_denied",
-                "request for another user's data refused"
-            );
+            tracing::warn!(signal = "access_denied", "request for another user's data refused");
             return Err(DataError::NotFound);
         }
     };

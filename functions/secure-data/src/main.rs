@@ -6,16 +6,15 @@ use oasis_secure_data::App;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     oasis_http::init_tracing();
-    let store = StoreConfig::from_env()?.open().await?;
-    let verifier = VerifierConfig::from_env()?.verifier()?;
-    let app = App::new(
-        store,
-        verifier,
-        Cors::new(config::list("OASIS_CORS_ALLOWED_ORIGINS")),
-    );
+    let store_config = StoreConfig::from_env()?;
+    let verifier_config = VerifierConfig::from_env()?;
+    let sdk = match store_config.uses_aws() || verifier_config.uses_aws() {
+        true => Some(config::aws_sdk().await),
+        false => None,
+    };
+    let store = store_config.open(sdk.as_ref()).await?;
+    let keys = verifier_config.key_ring(sdk.as_ref()).await?;
+    let app = App::new(store, keys, Cors::new(config::list("OASIS_CORS_ALLOWED_ORIGINS")));
     let app = &app;
-    lambda_http::run(service_fn(move |req| async move {
-        Ok::<_, Error>(oasis_secure_data::handle(app, req).await)
-    }))
-    .await
+    lambda_http::run(service_fn(move |req| async move { Ok::<_, Error>(oasis_secure_data::handle(app, req).await) })).await
 }

@@ -6,15 +6,11 @@ use oasis_http::testing::{reply, request};
 #[tokio::test]
 async fn every_secure_data_event_gets_the_status_its_index_entry_documents() {
     let w = World::new(10).await;
-    let app =
-        oasis_secure_data::App::new(w.store.clone(), w.verifier(), oasis_http::Cors::default());
+    let app = oasis_secure_data::App::new(w.store.clone(), w.verifier(), oasis_http::Cors::default());
     let cases = w.event_cases("secure-data");
     assert!(cases.len() >= 7);
     for case in cases {
-        let got = reply(
-            oasis_secure_data::handle(&app, request(&serde_json::from_str(&case.json).unwrap()))
-                .await,
-        );
+        let got = reply(oasis_secure_data::handle(&app, request(&serde_json::from_str(&case.json).unwrap())).await);
         assert_eq!(got.status, case.status, "{}: {}", case.file, got.text);
         assert_eq!(got.error(), case.error, "{}: {}", case.file, got.text);
     }

@@ -29,22 +29,9 @@ async fn the_owner_reads_their_own_profile_entitlements_and_watchlist() {
     assert_eq!(b["display_name"], "Demo Viewer");
     assert_eq!(b["entitlements"], serde_json::json!(["basic", "hd"]));
     assert_eq!(b["watchlist"], serde_json::json!(["tt000002", "tt000003"]));
-    assert_eq!(
-        r.header("cache-control"),
-        Some("no-store"),
-        "private data is never cached"
-    );
-    let own_path = get(
-        &app,
-        &format!("/secure-data/{}", w.demo.id),
-        Some(&w.token(&w.demo, "data:read")),
-    )
-    .await;
-    assert_eq!(
-        own_path.json(),
-        b,
-        "the owner may also address their own id"
-    );
+    assert_eq!(r.header("cache-control"), Some("no-store"), "private data is never cached");
+    let own_path = get(&app, &format!("/secure-data/{}", w.demo.id), Some(&w.token(&w.demo, "data:read"))).await;
+    assert_eq!(own_path.json(), b, "the owner may also address their own id");
 }
 
 #[tokio::test]
@@ -52,25 +39,8 @@ async fn excessive_data_exposure_is_prevented_by_an_explicit_field_allow_list() 
     let (w, app) = world().await;
     let r = get(&app, "/secure-data", Some(&w.token(&w.demo, "data:read"))).await;
     let keys: Vec<String> = r.json().as_object().unwrap().keys().cloned().collect();
-    assert_eq!(
-        keys,
-        [
-            "display_name",
-            "entitlements",
-            "maturity",
-            "member_since",
-            "user_id",
-            "username",
-            "watchlist"
-        ]
-    );
-    for leak in [
-        "argon2",
-        "password",
-        "tokens_valid_after",
-        "disabled",
-        "scopes",
-    ] {
+    assert_eq!(keys, ["display_name", "entitlements", "maturity", "member_since", "user_id", "username", "watchlist"]);
+    for leak in ["argon2", "password", "tokens_valid_after", "disabled", "scopes"] {
         assert!(!r.text.contains(leak), "{leak} in {}", r.text);
     }
 }
@@ -78,25 +48,11 @@ async fn excessive_data_exposure_is_prevented_by_an_explicit_field_allow_list() 
 #[tokio::test]
 async fn bola_another_users_id_gets_404_and_never_the_data() {
     let (w, app) = world().await;
-    let r = get(
-        &app,
-        &format!("/secure-data/{}", w.admin.id),
-        Some(&w.token(&w.demo, "data:read search")),
-    )
-    .await;
+    let r = get(&app, &format!("/secure-data/{}", w.admin.id), Some(&w.token(&w.demo, "data:read search"))).await;
     assert_eq!(r.status, 404);
-    assert!(
-        !r.text.contains("demo-admin") && !r.text.contains(&w.admin.id),
-        "{}",
-        r.text
-    );
+    assert!(!r.text.contains("demo-admin") && !r.text.contains(&w.admin.id), "{}", r.text);
     // Not existing looks exactly the same as not allowed: no existence oracle.
-    let ghost = get(
-        &app,
-        "/secure-data/usr_doesnotexist",
-        Some(&w.token(&w.demo, "data:read")),
-    )
-    .await;
+    let ghost = get(&app, "/secure-data/usr_doesnotexist", Some(&w.token(&w.demo, "data:read"))).await;
     assert_eq!((ghost.status, ghost.text), (r.status, r.text));
 }
 
@@ -107,12 +63,7 @@ async fn the_admin_scope_reads_any_user_and_unknown_users_are_404() {
     let r = get(&app, &format!("/secure-data/{}", w.demo.id), Some(&admin)).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json()["username"], "demo");
-    assert_eq!(
-        get(&app, "/secure-data/usr_doesnotexist", Some(&admin))
-            .await
-            .status,
-        404
-    );
+    assert_eq!(get(&app, "/secure-data/usr_doesnotexist", Some(&admin)).await.status, 404);
 }
 
 #[tokio::test]
@@ -135,10 +86,7 @@ async fn missing_token_gets_401_with_a_bare_bearer_challenge() {
     let (_, app) = world().await;
     let r = get(&app, "/secure-data", None).await;
     assert_eq!(r.status, 401);
-    assert_eq!(
-        r.header("www-authenticate"),
-        Some(r#"Bearer realm="oasis""#)
-    );
+    assert_eq!(r.header("www-authenticate"), Some(r#"Bearer realm="oasis""#));
 }
 
 #[tokio::test]
@@ -148,40 +96,19 @@ async fn forged_expired_or_foreign_tokens_get_401_invalid_token() {
     let cases = [
         (
             "token from another audience",
-            w.token_with(
-                ISSUER,
-                "another-api",
-                &w.demo.id,
-                "oasis-demo",
-                "data:read",
-                Some(13),
-            ),
+            w.token_with(ISSUER, "another-api", &w.demo.id, "oasis-demo", "data:read", Some(13)),
         ),
         (
             "token from another issuer",
-            w.token_with(
-                "https://evil.example",
-                AUDIENCE,
-                &w.demo.id,
-                "oasis-demo",
-                "data:read",
-                Some(13),
-            ),
+            w.token_with("https://evil.example", AUDIENCE, &w.demo.id, "oasis-demo", "data:read", Some(13)),
         ),
-        (
-            "token signed by another key",
-            other.token(&w.demo, "data:read"),
-        ),
+        ("token signed by another key", other.token(&w.demo, "data:read")),
         ("not a jwt", "not.a.jwt".to_owned()),
     ];
     for (name, token) in cases {
         let r = get(&app, "/secure-data", Some(&token)).await;
         assert_eq!(r.status, 401, "{name}");
-        assert_eq!(
-            r.header("www-authenticate"),
-            Some(r#"Bearer realm="oasis", error="invalid_token""#),
-            "{name}"
-        );
+        assert_eq!(r.header("www-authenticate"), Some(r#"Bearer realm="oasis", error="invalid_token""#), "{name}");
         assert_eq!(r.error().as_deref(), Some("invalid_token"));
     }
 }
@@ -191,20 +118,13 @@ async fn a_token_without_the_data_scope_gets_403_insufficient_scope() {
     let (w, app) = world().await;
     let r = get(&app, "/secure-data", Some(&w.token(&w.demo, "search"))).await;
     assert_eq!(r.status, 403);
-    assert!(
-        r.header("www-authenticate")
-            .unwrap()
-            .contains(r#"error="insufficient_scope", scope="data:read""#)
-    );
+    assert!(r.header("www-authenticate").unwrap().contains(r#"error="insufficient_scope", scope="data:read""#));
 }
 
 #[tokio::test]
 async fn tokens_in_the_query_string_are_refused_not_used() {
     let (w, app) = world().await;
-    let path = format!(
-        "/secure-data?access_token={}",
-        w.token(&w.demo, "data:read")
-    );
+    let path = format!("/secure-data?access_token={}", w.token(&w.demo, "data:read"));
     let r = get(&app, &path, None).await;
     assert_eq!(r.status, 400);
     assert_eq!(r.error().as_deref(), Some("invalid_request"));
@@ -215,38 +135,22 @@ async fn a_cut_off_user_is_refused_at_once_before_the_token_expires() {
     let (w, app) = world().await;
     let token = w.token(&w.demo, "data:read");
     assert_eq!(get(&app, "/secure-data", Some(&token)).await.status, 200);
-    oasis_admin::revoke_user_tokens(w.store.as_ref(), "demo")
-        .await
-        .unwrap();
+    oasis_admin::revoke_user_tokens(w.store.as_ref(), "demo").await.unwrap();
     let r = get(&app, "/secure-data", Some(&token)).await;
-    assert_eq!(
-        (r.status, r.error().as_deref()),
-        (401, Some("invalid_token"))
-    );
+    assert_eq!((r.status, r.error().as_deref()), (401, Some("invalid_token")));
 
     let (w, app) = world().await;
     let token = w.token(&w.demo, "data:read");
-    oasis_admin::set_disabled(w.store.as_ref(), "demo", false)
-        .await
-        .unwrap();
+    oasis_admin::set_disabled(w.store.as_ref(), "demo", false).await.unwrap();
     assert_eq!(get(&app, "/secure-data", Some(&token)).await.status, 200);
-    oasis_admin::set_disabled(w.store.as_ref(), "demo", true)
-        .await
-        .unwrap();
+    oasis_admin::set_disabled(w.store.as_ref(), "demo", true).await.unwrap();
     assert_eq!(get(&app, "/secure-data", Some(&token)).await.status, 401);
 }
 
 #[tokio::test]
 async fn a_client_acting_for_itself_has_no_personal_data() {
     let (w, app) = world().await;
-    let t = w.token_with(
-        ISSUER,
-        AUDIENCE,
-        "oasis-demo-service",
-        "oasis-demo-service",
-        "data:read",
-        None,
-    );
+    let t = w.token_with(ISSUER, AUDIENCE, "oasis-demo-service", "oasis-demo-service", "data:read", None);
     assert_eq!(get(&app, "/secure-data", Some(&t)).await.status, 404);
 }
 
@@ -255,16 +159,8 @@ async fn only_get_is_allowed() {
     let (w, app) = world().await;
     let auth = format!("Bearer {}", w.token(&w.demo, "data:read"));
     let r = reply(
-        oasis_secure_data::handle(
-            &app,
-            request(&event(
-                "DELETE",
-                "/secure-data",
-                &[("Authorization", &auth)],
-                None,
-            )),
-        )
-        .await,
+        oasis_secure_data::handle(&app, request(&event("DELETE", "/secure-data", &[("Authorization", &auth)], None)))
+            .await,
     );
     assert_eq!(r.status, 405);
     assert_eq!(r.header("allow"), Some("GET, OPTIONS"));

@@ -23,25 +23,19 @@ enum Presented {
 fn presented(req: &Request, form: &Form) -> Result<Presented, TokenError> {
     let auth = oasis_http::header_str(req.headers(), header::AUTHORIZATION.as_str());
     if let Some(auth) = auth {
-        let (scheme, value) = auth
-            .split_once(' ')
-            .ok_or(TokenError::InvalidClient { basic: true })?;
+        let (scheme, value) = auth.split_once(' ').ok_or(TokenError::InvalidClient { basic: true })?;
         if !scheme.eq_ignore_ascii_case("basic") {
             return Err(TokenError::InvalidClient { basic: true });
         }
         if form.has("client_secret") {
-            return Err(TokenError::InvalidRequest(
-                "more than one client authentication method",
-            ));
+            return Err(TokenError::InvalidRequest("more than one client authentication method"));
         }
         let decoded = STANDARD
             .decode(value.trim())
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or(TokenError::InvalidClient { basic: true })?;
-        let (id, secret) = decoded
-            .split_once(':')
-            .ok_or(TokenError::InvalidClient { basic: true })?;
+        let (id, secret) = decoded.split_once(':').ok_or(TokenError::InvalidClient { basic: true })?;
         // RFC 6749 §2.3.1: id and secret are form-encoded before base64.
         let unescape = |s: &str| -> Result<String, TokenError> {
             serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={s}"))
@@ -51,21 +45,13 @@ fn presented(req: &Request, form: &Form) -> Result<Presented, TokenError> {
         };
         let (id, secret) = (unescape(id)?, unescape(secret)?);
         if form.get("client_id").is_some_and(|f| f != id) {
-            return Err(TokenError::InvalidRequest(
-                "client_id does not match the authenticated client",
-            ));
+            return Err(TokenError::InvalidRequest("client_id does not match the authenticated client"));
         }
         return Ok(Presented::Basic { id, secret });
     }
-    let id = form
-        .get("client_id")
-        .ok_or(TokenError::InvalidClient { basic: false })?
-        .to_owned();
+    let id = form.get("client_id").ok_or(TokenError::InvalidClient { basic: false })?.to_owned();
     Ok(match form.get("client_secret") {
-        Some(secret) => Presented::Post {
-            id,
-            secret: secret.to_owned(),
-        },
+        Some(secret) => Presented::Post { id, secret: secret.to_owned() },
         None => Presented::Public { id },
     })
 }
@@ -82,12 +68,7 @@ pub async fn authenticate(app: &App, req: &Request, form: &Form) -> Result<Clien
     if id.len() > 128 {
         return Err(fail);
     }
-    let client = app
-        .store
-        .client(id)
-        .await?
-        .filter(|c| !c.disabled)
-        .ok_or(fail)?;
+    let client = app.store.client(id).await?.filter(|c| !c.disabled).ok_or(fail)?;
     let ok = match (&client.secret_hash, secret) {
         (Some(stored), Some(given)) => oasis_auth::secret::verify_token_hash(given, stored),
         // A public client has nothing to prove; one presenting a secret is confused or forged.
@@ -97,27 +78,16 @@ pub async fn authenticate(app: &App, req: &Request, form: &Form) -> Result<Clien
     if ok {
         Ok(client)
     } else {
-        tracing::warn!(
-            signal = "client_auth_failed",
-            "client authentication failed"
-        );
+        tracing::warn!(signal = "client_auth_failed", "client authentication failed");
         Err(TokenError::InvalidClient { basic })
     }
 }
 
 /// Browser clients whose refresh token lives in a cookie must prove each request is
 /// same-site: an allow-listed `Origin` and a custom header a cross-site form cannot send.
-pub fn check_same_site(
-    client: &Client,
-    meta: &RequestMeta,
-    req: &Request,
-) -> Result<(), TokenError> {
-    let origin_ok = meta
-        .origin
-        .as_deref()
-        .is_some_and(|o| client.allowed_origins.iter().any(|a| a == o));
-    let header_ok =
-        oasis_http::header_str(req.headers(), CSRF_HEADER).is_some_and(|v| !v.is_empty());
+pub fn check_same_site(client: &Client, meta: &RequestMeta, req: &Request) -> Result<(), TokenError> {
+    let origin_ok = meta.origin.as_deref().is_some_and(|o| client.allowed_origins.iter().any(|a| a == o));
+    let header_ok = oasis_http::header_str(req.headers(), CSRF_HEADER).is_some_and(|v| !v.is_empty());
     if origin_ok && header_ok {
         Ok(())
     } else {

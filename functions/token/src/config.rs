@@ -7,6 +7,8 @@ use crate::{LockoutPolicy, Settings};
 /// Where the signing keys come from.
 #[derive(Debug, Clone)]
 pub enum KeySourceConfig {
+    /// `OASIS_KEYS_SECRET_ID`: a Secrets Manager secret (in AWS).
+    SecretsManager(String),
     /// `OASIS_KEYS_FILE`: a local key-set file (development).
     File(String),
 }
@@ -20,12 +22,19 @@ pub struct Config {
     pub argon2: (u32, u32, u32),
     pub cors_origins: Vec<String>,
     pub settings: Settings,
+    /// How long a cached signing key set is used before it is re-read (picks up rotations).
+    pub keys_cache: std::time::Duration,
 }
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         let store = StoreConfig::from_env()?;
-        let keys = KeySourceConfig::File(config::required("OASIS_KEYS_FILE")?);
+        let keys = match config::optional("OASIS_KEYS_SECRET_ID") {
+            Some(id) => KeySourceConfig::SecretsManager(id),
+            None => KeySourceConfig::File(
+                config::required("OASIS_KEYS_FILE").map_err(|_| ConfigError::Missing("OASIS_KEYS_SECRET_ID or OASIS_KEYS_FILE"))?,
+            ),
+        };
         let issuer_url = config::required("OASIS_ISSUER")?;
         let access_ttl = config::parsed("OASIS_ACCESS_TOKEN_TTL", 900u64)?;
         if !(60..=3600).contains(&access_ttl) {
@@ -53,6 +62,7 @@ impl Config {
                 config::parsed("OASIS_ARGON2_P", 1u32)?,
             ),
             cors_origins: config::list("OASIS_CORS_ALLOWED_ORIGINS"),
+            keys_cache: std::time::Duration::from_secs(config::parsed("OASIS_KEYS_CACHE_SECONDS", 300u64)?),
             settings: Settings {
                 issuer_url,
                 refresh_idle_ttl,
@@ -61,5 +71,11 @@ impl Config {
                 ip_lockout: LockoutPolicy::SOURCE_IP,
             },
         })
+    }
+}
+
+impl Config {
+    pub fn uses_aws(&self) -> bool {
+        self.store.uses_aws() || matches!(self.keys, KeySourceConfig::SecretsManager(_))
     }
 }

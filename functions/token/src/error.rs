@@ -70,24 +70,18 @@ impl TokenError {
     pub fn into_response(self) -> Response<Body> {
         let (status, code, description): (StatusCode, &str, Option<&str>) = match &self {
             TokenError::InvalidRequest(d) => (StatusCode::BAD_REQUEST, "invalid_request", Some(d)),
-            TokenError::InvalidClient { .. } => (
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                Some("client authentication failed"),
-            ),
+            TokenError::InvalidClient { .. } => {
+                (StatusCode::UNAUTHORIZED, "invalid_client", Some("client authentication failed"))
+            }
             TokenError::InvalidGrant => (
                 StatusCode::BAD_REQUEST,
                 "invalid_grant",
                 Some("the credentials or grant are invalid, expired or revoked"),
             ),
-            TokenError::UnauthorizedClient => (
-                StatusCode::BAD_REQUEST,
-                "unauthorized_client",
-                Some("this client may not use this grant type"),
-            ),
-            TokenError::UnsupportedGrantType => {
-                (StatusCode::BAD_REQUEST, "unsupported_grant_type", None)
+            TokenError::UnauthorizedClient => {
+                (StatusCode::BAD_REQUEST, "unauthorized_client", Some("this client may not use this grant type"))
             }
+            TokenError::UnsupportedGrantType => (StatusCode::BAD_REQUEST, "unsupported_grant_type", None),
             TokenError::InvalidScope => (
                 StatusCode::BAD_REQUEST,
                 "invalid_scope",
@@ -98,20 +92,14 @@ impl TokenError {
                 "invalid_request",
                 Some("content type must be application/x-www-form-urlencoded"),
             ),
-            TokenError::PayloadTooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "invalid_request",
-                Some("request body too large"),
-            ),
-            TokenError::CrossSiteRefused => (
-                StatusCode::FORBIDDEN,
-                "invalid_request",
-                Some("cross-site request refused"),
-            ),
-            TokenError::NotFound => (StatusCode::NOT_FOUND, "not_found", None),
-            TokenError::MethodNotAllowed(_) => {
-                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None)
+            TokenError::PayloadTooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", Some("request body too large"))
             }
+            TokenError::CrossSiteRefused => {
+                (StatusCode::FORBIDDEN, "invalid_request", Some("cross-site request refused"))
+            }
+            TokenError::NotFound => (StatusCode::NOT_FOUND, "not_found", None),
+            TokenError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None),
             TokenError::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",

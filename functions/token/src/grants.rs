@@ -26,19 +26,10 @@ struct TokenResponse<'a> {
     scope: String,
 }
 
-pub async fn token(
-    app: &App,
-    meta: &RequestMeta,
-    req: &Request,
-) -> Result<Response<Body>, TokenError> {
+pub async fn token(app: &App, meta: &RequestMeta, req: &Request) -> Result<Response<Body>, TokenError> {
     let form = form::read(req, MAX_BODY_BYTES)?;
-    let grant_type = form
-        .get("grant_type")
-        .ok_or(TokenError::InvalidRequest("grant_type is required"))?;
-    if !matches!(
-        grant_type,
-        "password" | "refresh_token" | "client_credentials"
-    ) {
+    let grant_type = form.get("grant_type").ok_or(TokenError::InvalidRequest("grant_type is required"))?;
+    if !matches!(grant_type, "password" | "refresh_token" | "client_credentials") {
         return Err(TokenError::UnsupportedGrantType);
     }
     let client = authenticate(app, req, &form).await?;
@@ -52,7 +43,7 @@ pub async fn token(
     match grant_type {
         "password" => password(app, meta, &client, &form, now).await,
         "refresh_token" => refresh(app, &client, &form, req, now).await,
-        _ => client_credentials(app, &client, &form, now),
+        _ => client_credentials(app, &client, &form, now).await,
     }
 }
 
@@ -74,10 +65,7 @@ fn grant_scope(requested: Option<ScopeSet>, allowed: &ScopeSet) -> Result<ScopeS
     match requested {
         Some(r) if r.is_subset(allowed) => Ok(r),
         Some(_) => {
-            tracing::warn!(
-                signal = "scope_refused",
-                "requested scope exceeds the grant"
-            );
+            tracing::warn!(signal = "scope_refused", "requested scope exceeds the grant");
             Err(TokenError::InvalidScope)
         }
         None if allowed.is_empty() => Err(TokenError::InvalidScope),
@@ -96,42 +84,24 @@ async fn password(
     if !client.first_party {
         return Err(TokenError::UnauthorizedClient);
     }
-    let raw_username = form
-        .get("username")
-        .ok_or(TokenError::InvalidRequest("username is required"))?;
-    let password = form
-        .get("password")
-        .ok_or(TokenError::InvalidRequest("password is required"))?;
+    let raw_username = form.get("username").ok_or(TokenError::InvalidRequest("username is required"))?;
+    let password = form.get("password").ok_or(TokenError::InvalidRequest("password is required"))?;
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(TokenError::InvalidRequest("password too long"));
     }
-    let username = Username::parse(raw_username)
-        .map_err(|_| TokenError::InvalidRequest("malformed username"))?;
+    let username = Username::parse(raw_username).map_err(|_| TokenError::InvalidRequest("malformed username"))?;
     let requested = requested_scope(form)?;
 
-    let mut counters: Vec<(String, LockoutPolicy, &'static str)> = vec![(
-        format!("acct:{username}"),
-        app.settings.account_lockout,
-        "account",
-    )];
+    let mut counters: Vec<(String, LockoutPolicy, &'static str)> =
+        vec![(format!("acct:{username}"), app.settings.account_lockout, "account")];
     if let Some(ip) = meta.source_ip.as_deref() {
         counters.push((format!("ip:{ip}"), app.settings.ip_lockout, "ip"));
     }
     for (key, _, kind) in &counters {
-        if app
-            .store
-            .attempts(key, now)
-            .await?
-            .is_some_and(|a| a.locked_until > now)
-        {
+        if app.store.attempts(key, now).await?.is_some_and(|a| a.locked_until > now) {
             // Same work and same answer as a wrong password: a lock reveals nothing.
             app.hasher.verify_dummy(password);
-            tracing::warn!(
-                signal = "login_failed",
-                reason = "locked",
-                lock = kind,
-                "login refused while locked"
-            );
+            tracing::warn!(signal = "login_failed", reason = "locked", lock = kind, "login refused while locked");
             return Err(TokenError::InvalidGrant);
         }
     }
@@ -153,32 +123,18 @@ async fn password(
             u
         }
         (Some(u), Verification::Valid { .. }) if u.disabled => {
-            tracing::warn!(
-                signal = "login_failed",
-                reason = "disabled",
-                "login refused for a disabled account"
-            );
+            tracing::warn!(signal = "login_failed", reason = "disabled", "login refused for a disabled account");
             return Err(TokenError::InvalidGrant);
         }
         _ => {
             record_failure(app, &counters, now).await?;
-            tracing::warn!(
-                signal = "login_failed",
-                reason = "bad_credentials",
-                "login failed"
-            );
+            tracing::warn!(signal = "login_failed", reason = "bad_credentials", "login failed");
             return Err(TokenError::InvalidGrant);
         }
     };
     app.store.clear_attempts(&counters[0].0).await?;
 
-    let allowed = ScopeSet::from_known(
-        client
-            .scopes
-            .iter()
-            .filter(|s| user.scopes.contains(s))
-            .cloned(),
-    );
+    let allowed = ScopeSet::from_known(client.scopes.iter().filter(|s| user.scopes.contains(s)).cloned());
     let scope = grant_scope(requested, &allowed)?;
     tracing::info!(signal = "login_succeeded", "login succeeded");
     let family_id = random_token(16);
@@ -194,7 +150,7 @@ async fn password(
     };
     let first = new_refresh_token(app, &refresh, &family, now);
     app.store.create_family(&family, &first).await?;
-    issue(app, client, &user, &scope, Some((&refresh, &family)), now)
+    issue(app, client, &user, &scope, Some((&refresh, &family)), now).await
 }
 
 async fn record_failure(
@@ -203,25 +159,11 @@ async fn record_failure(
     now: u64,
 ) -> Result<(), TokenError> {
     for (key, policy, kind) in counters {
-        let attempts = app
-            .store
-            .record_failure(key, now, now + policy.window_seconds)
-            .await?;
+        let attempts = app.store.record_failure(key, now, now + policy.window_seconds).await?;
         if let Some(lock) = policy.lock_seconds(attempts.failures) {
-            app.store
-                .set_locked_until(key, now + lock, now + policy.window_seconds.max(lock))
-                .await?;
-            let signal = if *kind == "account" {
-                "account_locked"
-            } else {
-                "source_locked"
-            };
-            tracing::warn!(
-                signal,
-                lock_seconds = lock,
-                failures = attempts.failures,
-                "login locked out"
-            );
+            app.store.set_locked_until(key, now + lock, now + policy.window_seconds.max(lock)).await?;
+            let signal = if *kind == "account" { "account_locked" } else { "source_locked" };
+            tracing::warn!(signal, lock_seconds = lock, failures = attempts.failures, "login locked out");
         }
     }
     Ok(())
@@ -247,66 +189,41 @@ async fn refresh(
 ) -> Result<Response<Body>, TokenError> {
     let presented = if client.refresh_in_cookie {
         if form.has("refresh_token") {
-            return Err(TokenError::InvalidRequest(
-                "this client's refresh token travels in its cookie",
-            ));
+            return Err(TokenError::InvalidRequest("this client's refresh token travels in its cookie"));
         }
         oasis_http::cookie(req.headers(), REFRESH_COOKIE)
             .ok_or(TokenError::InvalidRequest("refresh_token is required"))?
     } else {
-        form.get("refresh_token")
-            .ok_or(TokenError::InvalidRequest("refresh_token is required"))?
-            .to_owned()
+        form.get("refresh_token").ok_or(TokenError::InvalidRequest("refresh_token is required"))?.to_owned()
     };
     let requested = requested_scope(form)?;
     if presented.len() > 256 {
         return Err(TokenError::InvalidGrant);
     }
     let Some((token, family)) = app.store.refresh_token(&token_hash(&presented)).await? else {
-        tracing::warn!(
-            signal = "refresh_failed",
-            reason = "unknown",
-            "unknown refresh token"
-        );
+        tracing::warn!(signal = "refresh_failed", reason = "unknown", "unknown refresh token");
         return Err(TokenError::InvalidGrant);
     };
     if family.client_id != client.client_id {
         // A token presented by another client is stolen or confused; it proves nothing.
-        tracing::warn!(
-            signal = "refresh_failed",
-            reason = "wrong_client",
-            "refresh token of another client"
-        );
+        tracing::warn!(signal = "refresh_failed", reason = "wrong_client", "refresh token of another client");
         return Err(TokenError::InvalidGrant);
     }
     if family.revoked {
-        tracing::warn!(
-            signal = "refresh_failed",
-            reason = "revoked",
-            "refresh token family revoked"
-        );
+        tracing::warn!(signal = "refresh_failed", reason = "revoked", "refresh token family revoked");
         return Err(TokenError::InvalidGrant);
     }
     if token.rotated_at.is_some() {
         return reuse_detected(app, &family.family_id).await;
     }
     if token.idle_expires_at <= now || family.expires_at <= now {
-        tracing::warn!(
-            signal = "refresh_failed",
-            reason = "expired",
-            "refresh token expired"
-        );
+        tracing::warn!(signal = "refresh_failed", reason = "expired", "refresh token expired");
         return Err(TokenError::InvalidGrant);
     }
     let user = app.store.user_by_id(&family.user_id).await?;
-    let Some(user) = user.filter(|u| !u.disabled && u.tokens_valid_after <= family.created_at)
-    else {
+    let Some(user) = user.filter(|u| !u.disabled && u.tokens_valid_after <= family.created_at) else {
         app.store.revoke_family(&family.family_id).await?;
-        tracing::warn!(
-            signal = "refresh_failed",
-            reason = "user_cut_off",
-            "user disabled or tokens cut off"
-        );
+        tracing::warn!(signal = "refresh_failed", reason = "user_cut_off", "user disabled or tokens cut off");
         return Err(TokenError::InvalidGrant);
     };
     // The family's scope is the ceiling, further bounded by what client and user may still have.
@@ -319,18 +236,10 @@ async fn refresh(
     );
     let scope = grant_scope(requested, &still_allowed)?;
     let next = random_token(TOKEN_BYTES);
-    match app
-        .store
-        .rotate(
-            &token.token_hash,
-            &new_refresh_token(app, &next, &family, now),
-            now,
-        )
-        .await?
-    {
+    match app.store.rotate(&token.token_hash, &new_refresh_token(app, &next, &family, now), now).await? {
         Rotation::Rotated => {
             tracing::info!(signal = "refresh_rotated", "refresh token rotated");
-            issue(app, client, &user, &scope, Some((&next, &family)), now)
+            issue(app, client, &user, &scope, Some((&next, &family)), now).await
         }
         // Lost a race with another use of the same token: that is reuse too.
         Rotation::AlreadyUsed => reuse_detected(app, &family.family_id).await,
@@ -341,43 +250,23 @@ async fn refresh(
 /// The whole family is revoked, so the thief's copy and the victim's both stop working.
 async fn reuse_detected(app: &App, family_id: &str) -> Result<Response<Body>, TokenError> {
     app.store.revoke_family(family_id).await?;
-    tracing::warn!(
-        signal = "refresh_reuse_detected",
-        "refresh token reuse: family revoked"
-    );
+    tracing::warn!(signal = "refresh_reuse_detected", "refresh token reuse: family revoked");
     Err(TokenError::InvalidGrant)
 }
 
-fn client_credentials(
-    app: &App,
-    client: &Client,
-    form: &Form,
-    now: u64,
-) -> Result<Response<Body>, TokenError> {
+async fn client_credentials(app: &App, client: &Client, form: &Form, now: u64) -> Result<Response<Body>, TokenError> {
     if !client.is_confidential() {
         return Err(TokenError::UnauthorizedClient);
     }
     let allowed = ScopeSet::from_known(client.scopes.iter().cloned());
     let scope = grant_scope(requested_scope(form)?, &allowed)?;
-    let grant = Grant {
-        subject: &client.client_id,
-        client_id: &client.client_id,
-        scope: &scope,
-        maturity: None,
-    };
-    let issued = app
-        .issuer
-        .issue(&grant, now)
-        .map_err(|e| TokenError::Internal(Box::new(e)))?;
-    Ok(token_response(
-        &issued.token,
-        issued.expires_in,
-        None,
-        &scope,
-    ))
+    let grant = Grant { subject: &client.client_id, client_id: &client.client_id, scope: &scope, maturity: None };
+    let signing = app.signing().await.map_err(|e| TokenError::Internal(Box::new(e)))?;
+    let issued = signing.issuer.issue(&grant, now).map_err(|e| TokenError::Internal(Box::new(e)))?;
+    Ok(token_response(&issued.token, issued.expires_in, None, &scope))
 }
 
-fn issue(
+async fn issue(
     app: &App,
     client: &Client,
     user: &User,
@@ -385,49 +274,25 @@ fn issue(
     refresh: Option<(&str, &RefreshFamily)>,
     now: u64,
 ) -> Result<Response<Body>, TokenError> {
-    let grant = Grant {
-        subject: &user.id,
-        client_id: &client.client_id,
-        scope,
-        maturity: Some(user.maturity),
-    };
-    let issued = app
-        .issuer
-        .issue(&grant, now)
-        .map_err(|e| TokenError::Internal(Box::new(e)))?;
+    let grant = Grant { subject: &user.id, client_id: &client.client_id, scope, maturity: Some(user.maturity) };
+    let signing = app.signing().await.map_err(|e| TokenError::Internal(Box::new(e)))?;
+    let issued = signing.issuer.issue(&grant, now).map_err(|e| TokenError::Internal(Box::new(e)))?;
     match refresh {
         Some((token, family)) if client.refresh_in_cookie => {
             let mut resp = token_response(&issued.token, issued.expires_in, None, scope);
             let max_age = family.expires_at.saturating_sub(now);
-            let cookie = format!(
-                "{REFRESH_COOKIE}={token}; Path=/; Max-Age={max_age}; Secure; HttpOnly; SameSite=Strict"
-            );
-            let value =
-                HeaderValue::from_str(&cookie).map_err(|e| TokenError::Internal(Box::new(e)))?;
+            let cookie =
+                format!("{REFRESH_COOKIE}={token}; Path=/; Max-Age={max_age}; Secure; HttpOnly; SameSite=Strict");
+            let value = HeaderValue::from_str(&cookie).map_err(|e| TokenError::Internal(Box::new(e)))?;
             resp.headers_mut().append(header::SET_COOKIE, value);
             Ok(resp)
         }
-        Some((token, _)) => Ok(token_response(
-            &issued.token,
-            issued.expires_in,
-            Some(token),
-            scope,
-        )),
-        None => Ok(token_response(
-            &issued.token,
-            issued.expires_in,
-            None,
-            scope,
-        )),
+        Some((token, _)) => Ok(token_response(&issued.token, issued.expires_in, Some(token), scope)),
+        None => Ok(token_response(&issued.token, issued.expires_in, None, scope)),
     }
 }
 
-fn token_response(
-    access: &str,
-    expires_in: u64,
-    refresh: Option<&str>,
-    scope: &ScopeSet,
-) -> Response<Body> {
+fn token_response(access: &str, expires_in: u64, refresh: Option<&str>, scope: &ScopeSet) -> Response<Body> {
     let body = TokenResponse {
         access_token: access,
         token_type: "Bearer",
@@ -436,7 +301,6 @@ fn token_response(
         scope: scope.to_string(),
     };
     let mut resp = oasis_http::json(StatusCode::OK, &body);
-    resp.headers_mut()
-        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    resp.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     resp
 }

@@ -10,12 +10,13 @@ mod grants;
 pub mod lockout;
 mod revoke;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
-use oasis_auth::keys::KeySet;
+use oasis_auth::keyring::SigningKeys;
+use oasis_auth::keys::{KeyError, KeySet};
 use oasis_auth::password::PasswordHasher;
 use oasis_auth::token::Issuer;
 use oasis_http::{Cors, RequestMeta};
@@ -41,18 +42,28 @@ pub struct Settings {
     pub ip_lockout: LockoutPolicy,
 }
 
+/// What signing needs, derived from one version of the key set.
+pub(crate) struct Signing {
+    set: Arc<KeySet>,
+    pub(crate) issuer: Issuer,
+    jwks_json: String,
+}
+
 /// Everything built once per process.
 pub struct App {
     pub(crate) store: Arc<dyn Store>,
-    pub(crate) issuer: Issuer,
     pub(crate) hasher: PasswordHasher,
     pub(crate) cors: Cors,
     pub(crate) settings: Settings,
-    jwks_json: String,
+    keys: SigningKeys,
+    signing: RwLock<Arc<Signing>>,
+    audience: String,
+    access_ttl: u64,
     metadata_json: String,
 }
 
 impl App {
+    /// An app whose key set never changes (tests, benchmarks).
     pub fn new(
         store: Arc<dyn Store>,
         keys: &KeySet,
@@ -61,13 +72,21 @@ impl App {
         hasher: PasswordHasher,
         cors: Cors,
         settings: Settings,
-    ) -> Result<Self, oasis_auth::keys::KeyError> {
-        let issuer = Issuer::new(
-            keys.signing_key()?,
-            settings.issuer_url.clone(),
-            audience,
-            access_ttl,
-        );
+    ) -> Result<Self, KeyError> {
+        Self::with_keys(store, SigningKeys::fixed(keys.clone()), audience, access_ttl, hasher, cors, settings)
+    }
+
+    /// An app that follows its key source (rotation without redeploying).
+    pub fn with_keys(
+        store: Arc<dyn Store>,
+        keys: SigningKeys,
+        audience: &str,
+        access_ttl: u64,
+        hasher: PasswordHasher,
+        cors: Cors,
+        settings: Settings,
+    ) -> Result<Self, KeyError> {
+        let signing = Self::derive(keys.cached(), &settings.issuer_url, audience, access_ttl)?;
         let base = settings.issuer_url.trim_end_matches('/');
         let metadata = serde_json::json!({
             "issuer": settings.issuer_url,
@@ -83,13 +102,33 @@ impl App {
         });
         Ok(Self {
             store,
-            issuer,
             hasher,
             cors,
+            keys,
+            signing: RwLock::new(Arc::new(signing)),
+            audience: audience.to_owned(),
+            access_ttl,
             settings,
-            jwks_json: keys.public_jwks().to_json(),
             metadata_json: metadata.to_string(),
         })
+    }
+
+    fn derive(set: Arc<KeySet>, issuer_url: &str, audience: &str, access_ttl: u64) -> Result<Signing, KeyError> {
+        let issuer = Issuer::new(set.signing_key()?, issuer_url, audience, access_ttl);
+        Ok(Signing { jwks_json: set.public_jwks().to_json(), issuer, set })
+    }
+
+    /// The signing state for the current key set (re-derived only when the set changed).
+    pub(crate) async fn signing(&self) -> Result<Arc<Signing>, KeyError> {
+        let set = self.keys.current().await;
+        let cached = self.signing.read().unwrap_or_else(|p| p.into_inner()).clone();
+        if Arc::ptr_eq(&cached.set, &set) {
+            return Ok(cached);
+        }
+        let fresh = Arc::new(Self::derive(set, &self.settings.issuer_url, &self.audience, self.access_ttl)?);
+        *self.signing.write().unwrap_or_else(|p| p.into_inner()) = fresh.clone();
+        tracing::info!(kid = fresh.issuer.kid(), "signing keys reloaded");
+        Ok(fresh)
     }
 }
 
@@ -137,17 +176,15 @@ async fn route(app: &App, meta: &RequestMeta, req: &Request) -> Result<Response<
     match (meta.path.as_str(), &meta.method) {
         ("/token", &Method::POST) => grants::token(app, meta, req).await,
         ("/revoke", &Method::POST) => revoke::revoke(app, meta, req).await,
-        ("/token" | "/revoke", &Method::OPTIONS) => {
-            Ok(app.cors.preflight(meta, "POST", POST_HEADERS))
-        }
+        ("/token" | "/revoke", &Method::OPTIONS) => Ok(app.cors.preflight(meta, "POST", POST_HEADERS)),
         ("/token" | "/revoke", _) => Err(TokenError::MethodNotAllowed("POST, OPTIONS")),
         ("/.well-known/jwks.json", &Method::GET) => {
-            Ok(public_json(app.jwks_json.clone(), "public, max-age=300"))
+            let signing = app.signing().await.map_err(|e| TokenError::Internal(Box::new(e)))?;
+            Ok(public_json(signing.jwks_json.clone(), "public, max-age=300"))
         }
-        ("/.well-known/oauth-authorization-server", &Method::GET) => Ok(public_json(
-            app.metadata_json.clone(),
-            "public, max-age=3600",
-        )),
+        ("/.well-known/oauth-authorization-server", &Method::GET) => {
+            Ok(public_json(app.metadata_json.clone(), "public, max-age=3600"))
+        }
         ("/.well-known/jwks.json" | "/.well-known/oauth-authorization-server", _) => {
             Err(TokenError::MethodNotAllowed("GET"))
         }
@@ -157,7 +194,6 @@ async fn route(app: &App, meta: &RequestMeta, req: &Request) -> Result<Response<
 
 fn public_json(body: String, cache: &'static str) -> Response<Body> {
     let mut resp = oasis_http::raw_json(StatusCode::OK, body);
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     resp
 }

@@ -15,19 +15,11 @@ pub struct LockoutPolicy {
 
 impl LockoutPolicy {
     /// Per account: five failures, then 30 s, 60 s, … up to 15 minutes.
-    pub const ACCOUNT: LockoutPolicy = LockoutPolicy {
-        threshold: 5,
-        base_seconds: 30,
-        cap_seconds: 900,
-        window_seconds: 3600,
-    };
+    pub const ACCOUNT: LockoutPolicy =
+        LockoutPolicy { threshold: 5, base_seconds: 30, cap_seconds: 900, window_seconds: 3600 };
     /// Per source address: looser, since many users can share one address (NAT).
-    pub const SOURCE_IP: LockoutPolicy = LockoutPolicy {
-        threshold: 20,
-        base_seconds: 30,
-        cap_seconds: 900,
-        window_seconds: 3600,
-    };
+    pub const SOURCE_IP: LockoutPolicy =
+        LockoutPolicy { threshold: 20, base_seconds: 30, cap_seconds: 900, window_seconds: 3600 };
 
     /// How long to lock after `failures` failures, if at all.
     pub fn lock_seconds(&self, failures: u32) -> Option<u64> {
@@ -49,10 +41,6 @@ mod tests {
         assert_eq!(p.lock_seconds(6), Some(60));
         assert_eq!(p.lock_seconds(9), Some(480));
         assert_eq!(p.lock_seconds(10), Some(900));
-        assert_eq!(
-            p.lock_seconds(u32::MAX),
-            Some(900),
-            "never longer than the cap, never overflows"
-        );
+        assert_eq!(p.lock_seconds(u32::MAX), Some(900), "never longer than the cap, never overflows");
     }
 }

@@ -1,4 +1,8 @@
+use std::sync::Arc;
+
 use lambda_http::{Error, service_fn};
+use oasis_auth::aws::SecretsManagerKeySet;
+use oasis_auth::keyring::SigningKeys;
 use oasis_auth::keys::{LocalKeyFile, SigningKeySource};
 use oasis_auth::password::PasswordHasher;
 use oasis_http::Cors;
@@ -9,14 +13,21 @@ use oasis_token::{App, Config};
 async fn main() -> Result<(), Error> {
     oasis_http::init_tracing();
     let config = Config::from_env()?;
-    let store = config.store.open().await?;
-    let keys = match &config.keys {
-        KeySourceConfig::File(path) => LocalKeyFile::new(path).load_key_set().await?,
+    let sdk = match config.uses_aws() {
+        true => Some(oasis_http::config::aws_sdk().await),
+        false => None,
     };
+    let store = config.store.open(sdk.as_ref()).await?;
+    let source: Arc<dyn SigningKeySource> = match (&config.keys, &sdk) {
+        (KeySourceConfig::SecretsManager(id), Some(sdk)) => Arc::new(SecretsManagerKeySet::new(sdk, id)),
+        (KeySourceConfig::File(path), _) => Arc::new(LocalKeyFile::new(path)),
+        (KeySourceConfig::SecretsManager(_), None) => unreachable!("uses_aws covers the secret"),
+    };
+    let keys = SigningKeys::load(source, config.keys_cache).await?;
     let (m, t, p) = config.argon2;
-    let app = App::new(
+    let app = App::with_keys(
         store,
-        &keys,
+        keys,
         &config.audience,
         config.access_ttl,
         PasswordHasher::new(m, t, p)?,
@@ -24,8 +35,5 @@ async fn main() -> Result<(), Error> {
         config.settings,
     )?;
     let app = &app;
-    lambda_http::run(service_fn(move |req| async move {
-        Ok::<_, Error>(oasis_token::handle(app, req).await)
-    }))
-    .await
+    lambda_http::run(service_fn(move |req| async move { Ok::<_, Error>(oasis_token::handle(app, req).await) })).await
 }

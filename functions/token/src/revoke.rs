@@ -8,18 +8,12 @@ use oasis_http::form;
 use crate::client::{authenticate, check_same_site};
 use crate::{App, MAX_BODY_BYTES, REFRESH_COOKIE, TokenError};
 
-pub async fn revoke(
-    app: &App,
-    meta: &RequestMeta,
-    req: &Request,
-) -> Result<Response<Body>, TokenError> {
+pub async fn revoke(app: &App, meta: &RequestMeta, req: &Request) -> Result<Response<Body>, TokenError> {
     let form = form::read(req, MAX_BODY_BYTES)?;
     let client = authenticate(app, req, &form).await?;
     let presented = if client.refresh_in_cookie {
         check_same_site(&client, meta, req)?;
-        form.get("token")
-            .map(str::to_owned)
-            .or_else(|| oasis_http::cookie(req.headers(), REFRESH_COOKIE))
+        form.get("token").map(str::to_owned).or_else(|| oasis_http::cookie(req.headers(), REFRESH_COOKIE))
     } else {
         form.get("token").map(str::to_owned)
     };
@@ -27,9 +21,7 @@ pub async fn revoke(
     // RFC 7009 §2.2: unknown, expired or foreign tokens still answer 200, so the endpoint
     // reveals nothing about which tokens exist.
     let found = if presented.len() <= 256 {
-        app.store
-            .refresh_token(&oasis_auth::secret::token_hash(&presented))
-            .await?
+        app.store.refresh_token(&oasis_auth::secret::token_hash(&presented)).await?
     } else {
         None
     };
@@ -38,16 +30,12 @@ pub async fn revoke(
             app.store.revoke_family(&family.family_id).await?;
             tracing::info!(signal = "refresh_revoked", "refresh token family revoked");
         }
-        Some(_) => tracing::warn!(
-            signal = "revoke_refused",
-            "revocation of another client's token ignored"
-        ),
+        Some(_) => tracing::warn!(signal = "revoke_refused", "revocation of another client's token ignored"),
         None => {}
     }
     let mut resp = oasis_http::empty(StatusCode::OK);
     if client.refresh_in_cookie {
-        let clear =
-            format!("{REFRESH_COOKIE}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Strict");
+        let clear = format!("{REFRESH_COOKIE}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Strict");
         if let Ok(v) = HeaderValue::from_str(&clear) {
             resp.headers_mut().append(header::SET_COOKIE, v);
         }

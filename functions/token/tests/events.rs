@@ -11,11 +11,7 @@ async fn every_token_event_gets_the_status_its_index_entry_documents() {
     assert!(cases.len() >= 20, "only {} token events", cases.len());
     for case in cases {
         let got = common::reply(
-            oasis_token::handle(
-                &f.app,
-                common::request(&serde_json::from_str(&case.json).unwrap()),
-            )
-            .await,
+            oasis_token::handle(&f.app, common::request(&serde_json::from_str(&case.json).unwrap())).await,
         );
         assert_eq!(got.status, case.status, "{}: {}", case.file, got.text);
         assert_eq!(got.error(), case.error, "{}: {}", case.file, got.text);

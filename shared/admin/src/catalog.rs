@@ -170,12 +170,7 @@ pub fn generate(count: usize, seed: u64) -> Vec<Title> {
                     0 => format!("The {} {}", rng.pick(&ADJECTIVES), rng.pick(&NOUNS)),
                     1 => format!("{} of {}", rng.pick(&NOUNS), rng.pick(&PLACES)),
                     2 => format!("{}'s {}", rng.pick(&NAMES), rng.pick(&NOUNS)),
-                    3 => format!(
-                        "{} {} {}",
-                        rng.pick(&ADJECTIVES),
-                        rng.pick(&NOUNS),
-                        rng.pick(&SUFFIXES)
-                    ),
+                    3 => format!("{} {} {}", rng.pick(&ADJECTIVES), rng.pick(&NOUNS), rng.pick(&SUFFIXES)),
                     _ => format!("{} in {}", rng.pick(&NAMES), rng.pick(&PLACES)),
                 };
                 let genre = rng.pick(&GENRES).to_owned();
@@ -184,31 +179,18 @@ pub fn generate(count: usize, seed: u64) -> Vec<Title> {
                 (title, genre, year, maturity)
             }
         };
-        out.push(Title {
-            id: format!("tt{:06}", i + 1),
-            title,
-            genre,
-            year,
-            maturity,
-        });
+        out.push(Title { id: format!("tt{:06}", i + 1), title, genre, year, maturity });
     }
     out
 }
 
 /// One JSON object per line.
 pub fn to_jsonl(titles: &[Title]) -> String {
-    titles
-        .iter()
-        .filter_map(|t| serde_json::to_string(t).ok())
-        .map(|l| l + "\n")
-        .collect()
+    titles.iter().filter_map(|t| serde_json::to_string(t).ok()).map(|l| l + "\n").collect()
 }
 
 fn invalid(line: usize, why: impl Into<String>) -> AdminError {
-    AdminError::Catalog {
-        line,
-        why: why.into(),
-    }
+    AdminError::Catalog { line, why: why.into() }
 }
 
 /// Reads and validates a JSON Lines catalog. Any bad line stops the load, naming the line.
@@ -221,17 +203,11 @@ pub fn parse(reader: impl BufRead) -> Result<Vec<Title>, AdminError> {
         if line.trim().is_empty() {
             continue;
         }
-        let t: Title = serde_json::from_str(&line)
-            .map_err(|e| invalid(line_no, format!("not a title object: {e}")))?;
-        let id_ok = (1..=32).contains(&t.id.len())
-            && t.id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let t: Title = serde_json::from_str(&line).map_err(|e| invalid(line_no, format!("not a title object: {e}")))?;
+        let id_ok =
+            (1..=32).contains(&t.id.len()) && t.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !id_ok {
-            return Err(invalid(
-                line_no,
-                "id must be 1-32 characters of a-z, 0-9, '-', '_'",
-            ));
+            return Err(invalid(line_no, "id must be 1-32 characters of a-z, 0-9, '-', '_'"));
         }
         if !seen.insert(t.id.clone()) {
             return Err(invalid(line_no, format!("duplicate id {}", t.id)));
@@ -243,10 +219,7 @@ pub fn parse(reader: impl BufRead) -> Result<Vec<Title>, AdminError> {
             ));
         }
         if !GENRES.contains(&t.genre.as_str()) {
-            return Err(invalid(
-                line_no,
-                format!("unknown genre (known: {})", GENRES.join(", ")),
-            ));
+            return Err(invalid(line_no, format!("unknown genre (known: {})", GENRES.join(", "))));
         }
         if !(1888..=2100).contains(&t.year) {
             return Err(invalid(line_no, "year must be between 1888 and 2100"));
@@ -290,26 +263,11 @@ mod tests {
         let good = serde_json::to_string(&generate(1, 1)[0]).unwrap();
         let cases = [
             ("{not json", 2),
-            (
-                r#"{"id":"x","title":"T","genre":"scifi","year":2000,"maturity":0,"extra":1}"#,
-                2,
-            ),
-            (
-                r#"{"id":"x","title":"T","genre":"opera","year":2000,"maturity":0}"#,
-                2,
-            ),
-            (
-                r#"{"id":"x","title":"T","genre":"scifi","year":2000,"maturity":12}"#,
-                2,
-            ),
-            (
-                r#"{"id":"x","title":"T\u202e","genre":"scifi","year":2000,"maturity":0}"#,
-                2,
-            ),
-            (
-                r#"{"id":"x y","title":"T","genre":"scifi","year":2000,"maturity":0}"#,
-                2,
-            ),
+            (r#"{"id":"x","title":"T","genre":"scifi","year":2000,"maturity":0,"extra":1}"#, 2),
+            (r#"{"id":"x","title":"T","genre":"opera","year":2000,"maturity":0}"#, 2),
+            (r#"{"id":"x","title":"T","genre":"scifi","year":2000,"maturity":12}"#, 2),
+            (r#"{"id":"x","title":"T\u202e","genre":"scifi","year":2000,"maturity":0}"#, 2),
+            (r#"{"id":"x y","title":"T","genre":"scifi","year":2000,"maturity":0}"#, 2),
             (good.as_str(), 2),
         ];
         for (bad, line) in cases {

@@ -34,10 +34,7 @@ impl DemoCredentials {
     }
 }
 
-pub async fn seed(
-    store: &dyn Store,
-    hasher: &PasswordHasher,
-) -> Result<DemoCredentials, AdminError> {
+pub async fn seed(store: &dyn Store, hasher: &PasswordHasher) -> Result<DemoCredentials, AdminError> {
     let all = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     create_client(
         store,

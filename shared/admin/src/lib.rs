@@ -18,10 +18,7 @@ pub enum AdminError {
     Username(#[from] UsernameError),
     #[error("password must be at least {MIN_PASSWORD_CHARS} characters")]
     WeakPassword,
-    #[error(
-        "password must be at most {} bytes",
-        oasis_auth::password::MAX_PASSWORD_BYTES
-    )]
+    #[error("password must be at most {} bytes", oasis_auth::password::MAX_PASSWORD_BYTES)]
     LongPassword,
     #[error("unknown scope {0:?} (known: {known})", known = KNOWN.join(", "))]
     UnknownScope(String),
@@ -55,10 +52,7 @@ fn known_scopes(scopes: &[String]) -> Result<Vec<String>, AdminError> {
             return Err(AdminError::UnknownScope(s.clone()));
         }
     }
-    Ok(ScopeSet::from_known(scopes.iter().cloned())
-        .iter()
-        .map(str::to_owned)
-        .collect())
+    Ok(ScopeSet::from_known(scopes.iter().cloned()).iter().map(str::to_owned).collect())
 }
 
 fn check_password(password: &str) -> Result<(), AdminError> {
@@ -79,11 +73,7 @@ pub struct NewUser<'a> {
     pub maturity: u8,
 }
 
-pub async fn create_user(
-    store: &dyn Store,
-    hasher: &PasswordHasher,
-    new: NewUser<'_>,
-) -> Result<User, AdminError> {
+pub async fn create_user(store: &dyn Store, hasher: &PasswordHasher, new: NewUser<'_>) -> Result<User, AdminError> {
     let username = Username::parse(new.username)?;
     check_password(new.password)?;
     if new.maturity > 18 {
@@ -114,10 +104,7 @@ pub async fn create_user(
 
 async fn find_user(store: &dyn Store, username: &str) -> Result<User, AdminError> {
     let username = Username::parse(username)?;
-    store
-        .user_by_username(username.as_str())
-        .await?
-        .ok_or_else(|| AdminError::NoSuchUser(username.to_string()))
+    store.user_by_username(username.as_str()).await?.ok_or_else(|| AdminError::NoSuchUser(username.to_string()))
 }
 
 /// Cuts off every token of a user now: access tokens issued before this second are refused
@@ -125,17 +112,11 @@ async fn find_user(store: &dyn Store, username: &str) -> Result<User, AdminError
 pub async fn revoke_user_tokens(store: &dyn Store, username: &str) -> Result<u32, AdminError> {
     let user = find_user(store, username).await?;
     // +1: tokens issued in this very second are cut off too.
-    store
-        .set_tokens_valid_after(&user.id, oasis_auth::now() + 1)
-        .await?;
+    store.set_tokens_valid_after(&user.id, oasis_auth::now() + 1).await?;
     Ok(store.revoke_user_families(&user.id).await?)
 }
 
-pub async fn set_disabled(
-    store: &dyn Store,
-    username: &str,
-    disabled: bool,
-) -> Result<(), AdminError> {
+pub async fn set_disabled(store: &dyn Store, username: &str, disabled: bool) -> Result<(), AdminError> {
     let user = find_user(store, username).await?;
     store.set_disabled(&user.id, disabled).await?;
     if disabled {
@@ -152,9 +133,7 @@ pub async fn set_password(
 ) -> Result<(), AdminError> {
     check_password(password)?;
     let user = find_user(store, username).await?;
-    store
-        .set_password_hash(&user.id, &hasher.hash(password)?)
-        .await?;
+    store.set_password_hash(&user.id, &hasher.hash(password)?).await?;
     revoke_user_tokens(store, username).await?;
     Ok(())
 }
@@ -173,28 +152,18 @@ pub struct NewClient {
 }
 
 fn valid_origin(o: &str) -> bool {
-    let rest = o.strip_prefix("https://").or_else(|| {
-        o.strip_prefix("http://")
-            .filter(|r| r.starts_with("localhost") || r.starts_with("127.0.0.1"))
-    });
+    let rest = o
+        .strip_prefix("https://")
+        .or_else(|| o.strip_prefix("http://").filter(|r| r.starts_with("localhost") || r.starts_with("127.0.0.1")));
     rest.is_some_and(|r| {
-        !r.is_empty()
-            && !r.contains('/')
-            && r.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b".-:".contains(&b))
+        !r.is_empty() && !r.contains('/') && r.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:".contains(&b))
     })
 }
 
 /// Creates a client. A confidential client's secret is returned once and only its hash stored.
-pub async fn create_client(
-    store: &dyn Store,
-    new: NewClient,
-) -> Result<(Client, Option<String>), AdminError> {
+pub async fn create_client(store: &dyn Store, new: NewClient) -> Result<(Client, Option<String>), AdminError> {
     let id_ok = (3..=64).contains(&new.client_id.len())
-        && new
-            .client_id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b));
+        && new.client_id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b));
     if !id_ok {
         return Err(AdminError::BadClientId);
     }
@@ -204,22 +173,16 @@ pub async fn create_client(
         }
     }
     if new.grant_types.iter().any(|g| g == "client_credentials") && !new.confidential {
-        return Err(AdminError::Invalid(
-            "client_credentials needs a confidential client",
-        ));
+        return Err(AdminError::Invalid("client_credentials needs a confidential client"));
     }
     if new.grant_types.iter().any(|g| g == "password") && !new.first_party {
-        return Err(AdminError::Invalid(
-            "the password grant is only for first-party clients (RFC 9700 §2.4)",
-        ));
+        return Err(AdminError::Invalid("the password grant is only for first-party clients (RFC 9700 §2.4)"));
     }
     if let Some(bad) = new.allowed_origins.iter().find(|o| !valid_origin(o)) {
         return Err(AdminError::BadOrigin(bad.clone()));
     }
     if new.refresh_in_cookie && new.allowed_origins.is_empty() {
-        return Err(AdminError::Invalid(
-            "a cookie client needs at least one allowed origin",
-        ));
+        return Err(AdminError::Invalid("a cookie client needs at least one allowed origin"));
     }
     let secret = new.confidential.then(|| random_token(TOKEN_BYTES));
     let client = Client {

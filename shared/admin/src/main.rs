@@ -42,10 +42,7 @@ the verifying functions read.
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: {e}");
@@ -83,17 +80,8 @@ struct Opts {
     flags: Vec<(String, Option<String>)>,
 }
 
-const VALUED: [&str; 9] = [
-    "--db",
-    "--keys",
-    "--scopes",
-    "--maturity",
-    "--name",
-    "--grants",
-    "--origins",
-    "--out",
-    "--max-token-lifetime",
-];
+const VALUED: [&str; 9] =
+    ["--db", "--keys", "--scopes", "--maturity", "--name", "--grants", "--origins", "--out", "--max-token-lifetime"];
 
 impl Opts {
     fn parse(args: Vec<String>) -> Result<Self, CliError> {
@@ -103,13 +91,9 @@ impl Opts {
         while let Some(a) = it.next() {
             if a.starts_with("--") {
                 if VALUED.contains(&a.as_str()) {
-                    let v = it
-                        .next()
-                        .ok_or_else(|| CliError::Usage(format!("{a} needs a value")))?;
+                    let v = it.next().ok_or_else(|| CliError::Usage(format!("{a} needs a value")))?;
                     flags.push((a, Some(v)));
-                } else if ["--confidential", "--first-party", "--cookie", "--if-empty"]
-                    .contains(&a.as_str())
-                {
+                } else if ["--confidential", "--first-party", "--cookie", "--if-empty"].contains(&a.as_str()) {
                     flags.push((a, None));
                 } else {
                     return Err(CliError::Usage(format!("unknown option {a}")));
@@ -122,10 +106,7 @@ impl Opts {
     }
 
     fn value(&self, name: &str) -> Option<&str> {
-        self.flags
-            .iter()
-            .find(|(k, _)| k == name)
-            .and_then(|(_, v)| v.as_deref())
+        self.flags.iter().find(|(k, _)| k == name).and_then(|(_, v)| v.as_deref())
     }
 
     fn flag(&self, name: &str) -> bool {
@@ -134,12 +115,7 @@ impl Opts {
 
     fn list(&self, name: &str, default: &[&str]) -> Vec<String> {
         match self.value(name) {
-            Some(v) => v
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
+            Some(v) => v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
             None => default.iter().map(|s| (*s).to_owned()).collect(),
         }
     }
@@ -152,30 +128,19 @@ impl Opts {
     }
 
     fn setting(&self, flag: &str, env: &str) -> Option<String> {
-        self.value(flag)
-            .map(str::to_owned)
-            .or_else(|| std::env::var(env).ok())
-            .filter(|v| !v.is_empty())
+        self.value(flag).map(str::to_owned).or_else(|| std::env::var(env).ok()).filter(|v| !v.is_empty())
     }
 
     fn dynamodb(&self) -> Result<Option<DynamoConfig>, CliError> {
-        match self
-            .setting("--store", "OASIS_STORE")
-            .as_deref()
-            .unwrap_or("sqlite")
-        {
+        match self.setting("--store", "OASIS_STORE").as_deref().unwrap_or("sqlite") {
             "sqlite" => Ok(None),
             "dynamodb" => Ok(Some(DynamoConfig {
                 table_prefix: self
                     .setting("--table-prefix", "OASIS_TABLE_PREFIX")
-                    .ok_or_else(|| {
-                        CliError::Usage("set OASIS_TABLE_PREFIX or pass --table-prefix".into())
-                    })?,
+                    .ok_or_else(|| CliError::Usage("set OASIS_TABLE_PREFIX or pass --table-prefix".into()))?,
                 endpoint: self.setting("--endpoint", "OASIS_AWS_ENDPOINT"),
             })),
-            other => Err(CliError::Usage(format!(
-                "unknown store {other:?} (sqlite or dynamodb)"
-            ))),
+            other => Err(CliError::Usage(format!("unknown store {other:?} (sqlite or dynamodb)"))),
         }
     }
 
@@ -221,17 +186,8 @@ fn read_password() -> Result<String, CliError> {
 }
 
 fn hasher() -> Result<PasswordHasher, CliError> {
-    let get = |name: &str, default: u32| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
-    Ok(PasswordHasher::new(
-        get("OASIS_ARGON2_M_KIB", 19_456),
-        get("OASIS_ARGON2_T", 2),
-        get("OASIS_ARGON2_P", 1),
-    )?)
+    let get = |name: &str, default: u32| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    Ok(PasswordHasher::new(get("OASIS_ARGON2_M_KIB", 19_456), get("OASIS_ARGON2_T", 2), get("OASIS_ARGON2_P", 1))?)
 }
 
 async fn run(args: Vec<String>) -> Result<(), CliError> {
@@ -259,13 +215,7 @@ async fn run(args: Vec<String>) -> Result<(), CliError> {
         }
         ["user", "set-password", username] => {
             let password = read_password()?;
-            oasis_admin::set_password(
-                opts.store().await?.as_ref(),
-                &hasher()?,
-                username,
-                &password,
-            )
-            .await?;
+            oasis_admin::set_password(opts.store().await?.as_ref(), &hasher()?, username, &password).await?;
             println!("password changed for {username}; their tokens were revoked");
         }
         ["user", "disable", username] => {
@@ -278,14 +228,10 @@ async fn run(args: Vec<String>) -> Result<(), CliError> {
         }
         ["user", "revoke-tokens", username] => {
             let n = oasis_admin::revoke_user_tokens(opts.store().await?.as_ref(), username).await?;
-            println!(
-                "revoked {n} refresh-token families of {username}; older access tokens are refused"
-            );
+            println!("revoked {n} refresh-token families of {username}; older access tokens are refused");
         }
         ["client", "create", client_id] => {
-            let name = opts
-                .value("--name")
-                .ok_or_else(|| CliError::Usage("--name is required".into()))?;
+            let name = opts.value("--name").ok_or_else(|| CliError::Usage("--name is required".into()))?;
             let (client, secret) = oasis_admin::create_client(
                 opts.store().await?.as_ref(),
                 NewClient {
@@ -315,17 +261,11 @@ async fn run(args: Vec<String>) -> Result<(), CliError> {
             }
             let set = KeySet::generate(oasis_auth::now())?;
             opts.save_keys(&file, &set)?;
-            println!(
-                "created {} with active key {}",
-                file.path().display(),
-                set.summary()[0].0
-            );
+            println!("created {} with active key {}", file.path().display(), set.summary()[0].0);
         }
         ["keys", "list"] => {
             for (kid, status, retire_after) in opts.keys()?.read()?.summary() {
-                let until = retire_after
-                    .map(|t| format!(" (retire after {t})"))
-                    .unwrap_or_default();
+                let until = retire_after.map(|t| format!(" (retire after {t})")).unwrap_or_default();
                 println!("{kid}\t{status:?}{until}");
             }
         }
@@ -340,15 +280,11 @@ async fn run(args: Vec<String>) -> Result<(), CliError> {
             let mut set = file.read()?;
             let kid = set.stage_next(oasis_auth::now())?;
             opts.save_keys(&file, &set)?;
-            println!(
-                "staged {kid}: published to verifiers, not signing yet. Promote once verifiers have it."
-            );
+            println!("staged {kid}: published to verifiers, not signing yet. Promote once verifiers have it.");
         }
         ["keys", "promote"] => {
             let lifetime: u64 = match opts.value("--max-token-lifetime") {
-                Some(v) => v
-                    .parse()
-                    .map_err(|_| CliError::Usage("--max-token-lifetime takes seconds".into()))?,
+                Some(v) => v.parse().map_err(|_| CliError::Usage("--max-token-lifetime takes seconds".into()))?,
                 None => 900,
             };
             let file = opts.keys()?;
@@ -366,16 +302,11 @@ async fn run(args: Vec<String>) -> Result<(), CliError> {
         }
         ["catalog", "generate"] => {
             let number = |flag: &str, default: u64| -> Result<u64, CliError> {
-                opts.value(flag).map_or(Ok(default), |v| {
-                    v.parse()
-                        .map_err(|_| CliError::Usage(format!("{flag} takes a number")))
-                })
+                opts.value(flag)
+                    .map_or(Ok(default), |v| v.parse().map_err(|_| CliError::Usage(format!("{flag} takes a number"))))
             };
             let count = number("--count", oasis_admin::catalog::DEFAULT_COUNT as u64)? as usize;
-            let titles = oasis_admin::catalog::generate(
-                count,
-                number("--seed", oasis_admin::catalog::DEFAULT_SEED)?,
-            );
+            let titles = oasis_admin::catalog::generate(count, number("--seed", oasis_admin::catalog::DEFAULT_SEED)?);
             print!("{}", oasis_admin::catalog::to_jsonl(&titles));
         }
         ["catalog", "load", file] => {
@@ -394,16 +325,10 @@ async fn run(args: Vec<String>) -> Result<(), CliError> {
             println!("catalog loaded: {} titles", titles.len());
         }
         ["dev-seed"] => {
-            let out = PathBuf::from(
-                opts.value("--out")
-                    .ok_or_else(|| CliError::Usage("--out DIR is required".into()))?,
-            );
+            let out =
+                PathBuf::from(opts.value("--out").ok_or_else(|| CliError::Usage("--out DIR is required".into()))?);
             let store = opts.store().await?;
-            if store
-                .client(oasis_admin::demo::DEMO_CLIENT)
-                .await?
-                .is_some()
-            {
+            if store.client(oasis_admin::demo::DEMO_CLIENT).await?.is_some() {
                 if out.join("demo.env").exists() {
                     println!("demo data already present");
                     return Ok(());
@@ -415,15 +340,11 @@ async fn run(args: Vec<String>) -> Result<(), CliError> {
             }
             let creds = oasis_admin::demo::seed(store.as_ref(), &hasher()?).await?;
             write_private(&out.join("demo.env"), &creds.to_env())?;
-            println!(
-                "demo data created; credentials in {}",
-                out.join("demo.env").display()
-            );
+            println!("demo data created; credentials in {}", out.join("demo.env").display());
         }
         ["tables", "create"] => {
-            let cfg = opts.dynamodb()?.ok_or_else(|| {
-                CliError::Usage("tables create is for OASIS_STORE=dynamodb".into())
-            })?;
+            let cfg =
+                opts.dynamodb()?.ok_or_else(|| CliError::Usage("tables create is for OASIS_STORE=dynamodb".into()))?;
             DynamoStore::connect(&cfg).await.create_tables().await?;
             println!("tables with prefix {} are ready", cfg.table_prefix);
         }
@@ -448,12 +369,7 @@ fn write_private(path: &std::path::Path, text: &str) -> Result<(), CliError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
     f.write_all(text.as_bytes())?;
     Ok(())
 }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use oasis_auth::keys::KeySet;
 use oasis_auth::password::PasswordHasher;
 use oasis_auth::scope::ScopeSet;
-use oasis_auth::token::{Grant, Issuer, Verifier};
+use oasis_auth::keyring::KeyRing;
+use oasis_auth::token::{Grant, Issuer};
 use oasis_store::sqlite::SqliteStore;
 use oasis_store::{Store, User};
 
@@ -27,56 +28,28 @@ pub struct World {
 impl World {
     /// The demo data and the first `titles` titles of the committed catalog, in memory.
     pub async fn new(titles: usize) -> Self {
-        Self::on(
-            Arc::new(SqliteStore::open_in_memory().expect("sqlite")),
-            titles,
-        )
-        .await
+        Self::on(Arc::new(SqliteStore::open_in_memory().expect("sqlite")), titles).await
     }
 
     pub async fn on(store: Arc<dyn Store>, titles: usize) -> Self {
         let hasher = PasswordHasher::default_params().expect("argon2");
-        let creds = crate::demo::seed(store.as_ref(), &hasher)
-            .await
-            .expect("seed");
+        let creds = crate::demo::seed(store.as_ref(), &hasher).await.expect("seed");
         let catalog = crate::catalog::generate(titles, crate::catalog::DEFAULT_SEED);
-        crate::catalog::load(store.as_ref(), &catalog, |_, _| {})
-            .await
-            .expect("catalog");
-        let demo = store
-            .user_by_username(crate::demo::DEMO_USER)
-            .await
-            .unwrap()
-            .expect("demo user");
-        let admin = store
-            .user_by_username(crate::demo::ADMIN_USER)
-            .await
-            .unwrap()
-            .expect("admin user");
+        crate::catalog::load(store.as_ref(), &catalog, |_, _| {}).await.expect("catalog");
+        let demo = store.user_by_username(crate::demo::DEMO_USER).await.unwrap().expect("demo user");
+        let admin = store.user_by_username(crate::demo::ADMIN_USER).await.unwrap().expect("admin user");
         let keys = KeySet::generate(oasis_auth::now()).expect("keys");
-        Self {
-            store,
-            keys,
-            creds,
-            demo,
-            admin,
-        }
+        Self { store, keys, creds, demo, admin }
     }
 
-    pub fn verifier(&self) -> Verifier {
-        Verifier::new(&self.keys.public_jwks(), ISSUER, AUDIENCE).expect("verifier")
+    /// The verification keys a resource function would load.
+    pub fn verifier(&self) -> KeyRing {
+        KeyRing::fixed(self.keys.public_jwks(), ISSUER, AUDIENCE).expect("verifier")
     }
 
     /// An access token as the token function would issue it to `user` for `scope`.
     pub fn token(&self, user: &User, scope: &str) -> String {
-        self.token_with(
-            ISSUER,
-            AUDIENCE,
-            &user.id,
-            "oasis-demo",
-            scope,
-            Some(user.maturity),
-        )
+        self.token_with(ISSUER, AUDIENCE, &user.id, "oasis-demo", scope, Some(user.maturity))
     }
 
     pub fn token_with(
@@ -89,17 +62,8 @@ impl World {
         maturity: Option<u8>,
     ) -> String {
         let issuer = Issuer::new(self.keys.signing_key().unwrap(), iss, aud, 900);
-        let scope = if scope.is_empty() {
-            ScopeSet::default()
-        } else {
-            ScopeSet::parse(scope).unwrap()
-        };
-        let grant = Grant {
-            subject: sub,
-            client_id,
-            scope: &scope,
-            maturity,
-        };
+        let scope = if scope.is_empty() { ScopeSet::default() } else { ScopeSet::parse(scope).unwrap() };
+        let grant = Grant { subject: sub, client_id, scope: &scope, maturity };
         issuer.issue(&grant, oasis_auth::now()).unwrap().token
     }
 }
@@ -148,31 +112,19 @@ impl World {
             .into_iter()
             .filter(|(_, e)| e.function == function)
             .map(|(file, e)| {
-                let mut json =
-                    std::fs::read_to_string(events_dir().join(&file)).expect("event file");
+                let mut json = std::fs::read_to_string(events_dir().join(&file)).expect("event file");
                 if let Some(auth) = &e.auth {
                     let token = match (&auth.user, &auth.client) {
                         (Some(u), None) => {
-                            let user = if u == crate::demo::ADMIN_USER {
-                                &self.admin
-                            } else {
-                                &self.demo
-                            };
+                            let user = if u == crate::demo::ADMIN_USER { &self.admin } else { &self.demo };
                             self.token(user, &auth.scope)
                         }
-                        (None, Some(c)) => {
-                            self.token_with(ISSUER, AUDIENCE, c, c, &auth.scope, None)
-                        }
+                        (None, Some(c)) => self.token_with(ISSUER, AUDIENCE, c, c, &auth.scope, None),
                         _ => panic!("{file}: auth names exactly one of user or client"),
                     };
                     json = json.replace("ACCESS_TOKEN", &token);
                 }
-                EventCase {
-                    file,
-                    status: e.status,
-                    error: e.error,
-                    json,
-                }
+                EventCase { file, status: e.status, error: e.error, json }
             })
             .collect()
     }

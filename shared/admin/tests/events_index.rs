@@ -14,15 +14,8 @@ fn every_event_file_is_documented_in_the_index_and_every_entry_exists() {
     assert_eq!(files, index.keys().cloned().collect::<Vec<_>>());
     for (file, e) in &index {
         assert!(!e.description.is_empty(), "{file}");
-        assert!(
-            ["token", "secure-data", "search"].contains(&e.function.as_str()),
-            "{file}"
-        );
+        assert!(["token", "secure-data", "search"].contains(&e.function.as_str()), "{file}");
         let text = std::fs::read_to_string(events_dir().join(file)).unwrap();
-        assert_eq!(
-            text.contains("ACCESS_TOKEN"),
-            e.auth.is_some(),
-            "{file}: placeholder and auth entry go together"
-        );
+        assert_eq!(text.contains("ACCESS_TOKEN"), e.auth.is_some(), "{file}: placeholder and auth entry go together");
     }
 }

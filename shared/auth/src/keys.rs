@@ -23,15 +23,9 @@ const ALG_NAME: &str = "ES256";
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("cannot read key file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("cannot write key file {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Write { path: PathBuf, source: std::io::Error },
     #[error("key set is not valid JSON of the expected shape: {0}")]
     Format(#[from] serde_json::Error),
     #[error("key {kid} is not a usable ES256 P-256 key: {reason}")]
@@ -46,6 +40,10 @@ pub enum KeyError {
     NothingStaged,
     #[error("key generation failed")]
     Generate,
+    #[error("the key source is unavailable: {0}")]
+    Source(String),
+    #[error("the key set has no keys")]
+    Empty,
 }
 
 /// Where a key is in its life.
@@ -82,10 +80,7 @@ struct PrivateJwk {
 impl std::fmt::Debug for PrivateJwk {
     // The private scalar must never reach a log through `{:?}`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PrivateJwk")
-            .field("kid", &self.kid)
-            .field("status", &self.status)
-            .finish_non_exhaustive()
+        f.debug_struct("PrivateJwk").field("kid", &self.kid).field("status", &self.status).finish_non_exhaustive()
     }
 }
 
@@ -114,10 +109,7 @@ impl PublicJwks {
         let mut seen = HashSet::new();
         for k in &jwks.keys {
             if k.kty != "EC" || k.crv != "P-256" || k.alg != ALG_NAME || k.use_ != "sig" {
-                return Err(KeyError::BadKey {
-                    kid: k.kid.clone(),
-                    reason: "not an ES256 signing key",
-                });
+                return Err(KeyError::BadKey { kid: k.kid.clone(), reason: "not an ES256 signing key" });
             }
             if !seen.insert(k.kid.clone()) {
                 return Err(KeyError::DuplicateKid(k.kid.clone()));
@@ -137,10 +129,7 @@ impl PublicJwks {
             .map(|k| {
                 DecodingKey::from_ec_components(&k.x, &k.y)
                     .map(|d| (k.kid.clone(), d))
-                    .map_err(|_| KeyError::BadKey {
-                        kid: k.kid.clone(),
-                        reason: "bad public point",
-                    })
+                    .map_err(|_| KeyError::BadKey { kid: k.kid.clone(), reason: "bad public point" })
             })
             .collect()
     }
@@ -193,11 +182,7 @@ impl KeySet {
                 return Err(KeyError::DuplicateKid(k.kid.clone()));
             }
         }
-        let active = self
-            .keys
-            .iter()
-            .filter(|k| k.status == KeyStatus::Active)
-            .count();
+        let active = self.keys.iter().filter(|k| k.status == KeyStatus::Active).count();
         if active != 1 {
             return Err(KeyError::ActiveCount(active));
         }
@@ -206,20 +191,10 @@ impl KeySet {
 
     /// The active key, ready to sign.
     pub fn signing_key(&self) -> Result<SigningKey, KeyError> {
-        let k = self
-            .keys
-            .iter()
-            .find(|k| k.status == KeyStatus::Active)
-            .ok_or(KeyError::ActiveCount(0))?;
+        let k = self.keys.iter().find(|k| k.status == KeyStatus::Active).ok_or(KeyError::ActiveCount(0))?;
         let pair = key_pair(k)?;
-        let der = pair.to_pkcs8v1().map_err(|_| KeyError::BadKey {
-            kid: k.kid.clone(),
-            reason: "cannot encode",
-        })?;
-        Ok(SigningKey {
-            kid: k.kid.clone(),
-            key: EncodingKey::from_ec_der(der.as_ref()),
-        })
+        let der = pair.to_pkcs8v1().map_err(|_| KeyError::BadKey { kid: k.kid.clone(), reason: "cannot encode" })?;
+        Ok(SigningKey { kid: k.kid.clone(), key: EncodingKey::from_ec_der(der.as_ref()) })
     }
 
     /// The public half of every key (next, active and retiring): what verifiers trust.
@@ -243,10 +218,7 @@ impl KeySet {
 
     /// `(kid, status)` of every key, for the admin tool.
     pub fn summary(&self) -> Vec<(String, KeyStatus, Option<u64>)> {
-        self.keys
-            .iter()
-            .map(|k| (k.kid.clone(), k.status, k.retire_after))
-            .collect()
+        self.keys.iter().map(|k| (k.kid.clone(), k.status, k.retire_after)).collect()
     }
 
     /// Rotation phase 1: generate a key and publish it as `next`.
@@ -263,11 +235,7 @@ impl KeySet {
     /// Rotation phase 2: the `next` key signs from now on; the old active key retires after
     /// `max_token_lifetime` seconds, when every token it signed has expired.
     pub fn promote_next(&mut self, now: u64, max_token_lifetime: u64) -> Result<String, KeyError> {
-        let next = self
-            .keys
-            .iter()
-            .position(|k| k.status == KeyStatus::Next)
-            .ok_or(KeyError::NothingStaged)?;
+        let next = self.keys.iter().position(|k| k.status == KeyStatus::Next).ok_or(KeyError::NothingStaged)?;
         for k in &mut self.keys {
             if k.status == KeyStatus::Active {
                 k.status = KeyStatus::Retiring;
@@ -280,9 +248,10 @@ impl KeySet {
 
     /// Rotation phase 3: drop retiring keys whose `retire_after` has passed.
     pub fn prune_retired(&mut self, now: u64) -> Vec<String> {
-        let (gone, kept): (Vec<_>, Vec<_>) = self.keys.drain(..).partition(|k| {
-            k.status == KeyStatus::Retiring && k.retire_after.is_some_and(|t| t <= now)
-        });
+        let (gone, kept): (Vec<_>, Vec<_>) = self
+            .keys
+            .drain(..)
+            .partition(|k| k.status == KeyStatus::Retiring && k.retire_after.is_some_and(|t| t <= now));
         self.keys = kept;
         gone.into_iter().map(|k| k.kid).collect()
     }
@@ -293,12 +262,8 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 fn generate_key(now: u64) -> Result<PrivateJwk, KeyError> {
-    let pair =
-        EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).map_err(|_| KeyError::Generate)?;
-    let d = pair
-        .private_key()
-        .as_be_bytes()
-        .map_err(|_| KeyError::Generate)?;
+    let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).map_err(|_| KeyError::Generate)?;
+    let d = pair.private_key().as_be_bytes().map_err(|_| KeyError::Generate)?;
     let point = pair.public_key().as_ref();
     // Uncompressed SEC1 point: 0x04 || X (32 bytes) || Y (32 bytes).
     if point.len() != 65 || point[0] != 4 {
@@ -327,10 +292,7 @@ fn thumbprint(x: &str, y: &str) -> String {
 }
 
 fn key_pair(k: &PrivateJwk) -> Result<EcdsaKeyPair, KeyError> {
-    let bad = |reason| KeyError::BadKey {
-        kid: k.kid.clone(),
-        reason,
-    };
+    let bad = |reason| KeyError::BadKey { kid: k.kid.clone(), reason };
     if k.kty != "EC" || k.crv != "P-256" || k.alg != ALG_NAME || k.use_ != "sig" {
         return Err(bad("not an ES256 signing key"));
     }
@@ -351,13 +313,15 @@ fn key_pair(k: &PrivateJwk) -> Result<EcdsaKeyPair, KeyError> {
 }
 
 /// Loads the private key set (token function only).
+#[async_trait::async_trait]
 pub trait SigningKeySource: Send + Sync {
-    fn load_key_set(&self) -> impl std::future::Future<Output = Result<KeySet, KeyError>> + Send;
+    async fn load_key_set(&self) -> Result<KeySet, KeyError>;
 }
 
 /// Loads the public keys (every verifier).
+#[async_trait::async_trait]
 pub trait PublicKeySource: Send + Sync {
-    fn load_jwks(&self) -> impl std::future::Future<Output = Result<PublicJwks, KeyError>> + Send;
+    async fn load_jwks(&self) -> Result<PublicJwks, KeyError>;
 }
 
 /// A key set in a local JSON file, for development. Written with mode 0600.
@@ -376,10 +340,8 @@ impl LocalKeyFile {
     }
 
     pub fn read(&self) -> Result<KeySet, KeyError> {
-        let text = std::fs::read_to_string(&self.path).map_err(|source| KeyError::Read {
-            path: self.path.clone(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(&self.path).map_err(|source| KeyError::Read { path: self.path.clone(), source })?;
         KeySet::from_json(&text)
     }
 
@@ -387,36 +349,44 @@ impl LocalKeyFile {
     pub fn write(&self, set: &KeySet) -> Result<(), KeyError> {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
-        let err = |source| KeyError::Write {
-            path: self.path.clone(),
-            source,
-        };
+        let err = |source| KeyError::Write { path: self.path.clone(), source };
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
         let tmp = self.path.with_extension("tmp");
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(err)?;
+        let mut f =
+            std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(err)?;
         f.write_all(set.to_json().as_bytes()).map_err(err)?;
         f.sync_all().map_err(err)?;
         std::fs::rename(&tmp, &self.path).map_err(err)
     }
 }
 
+#[async_trait::async_trait]
 impl SigningKeySource for LocalKeyFile {
     async fn load_key_set(&self) -> Result<KeySet, KeyError> {
         self.read()
     }
 }
 
-impl PublicKeySource for LocalKeyFile {
+/// A public JWKS in a local file (development verifiers).
+#[derive(Debug, Clone)]
+pub struct LocalJwksFile {
+    path: PathBuf,
+}
+
+impl LocalJwksFile {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+}
+
+#[async_trait::async_trait]
+impl PublicKeySource for LocalJwksFile {
     async fn load_jwks(&self) -> Result<PublicJwks, KeyError> {
-        Ok(self.read()?.public_jwks())
+        let text =
+            std::fs::read_to_string(&self.path).map_err(|source| KeyError::Read { path: self.path.clone(), source })?;
+        PublicJwks::from_json(&text)
     }
 }
 
@@ -441,24 +411,16 @@ mod tests {
         let private: serde_json::Value = serde_json::from_str(&set.to_json()).unwrap();
         let d = private["keys"][0]["d"].as_str().unwrap();
         assert!(!json.contains(d));
-        assert!(
-            !format!("{set:?}").contains(d),
-            "Debug must not print the private key"
-        );
+        assert!(!format!("{set:?}").contains(d), "Debug must not print the private key");
     }
 
     #[test]
     fn a_key_whose_private_part_does_not_match_its_public_part_is_refused() {
-        let a: serde_json::Value =
-            serde_json::from_str(&KeySet::generate(1).unwrap().to_json()).unwrap();
-        let b: serde_json::Value =
-            serde_json::from_str(&KeySet::generate(1).unwrap().to_json()).unwrap();
+        let a: serde_json::Value = serde_json::from_str(&KeySet::generate(1).unwrap().to_json()).unwrap();
+        let b: serde_json::Value = serde_json::from_str(&KeySet::generate(1).unwrap().to_json()).unwrap();
         let mut mixed = a.clone();
         mixed["keys"][0]["d"] = b["keys"][0]["d"].clone();
-        assert!(matches!(
-            KeySet::from_json(&mixed.to_string()),
-            Err(KeyError::BadKey { .. })
-        ));
+        assert!(matches!(KeySet::from_json(&mixed.to_string()), Err(KeyError::BadKey { .. })));
     }
 
     #[test]
@@ -467,16 +429,10 @@ mod tests {
         set.stage_next(2).unwrap();
         let mut v: serde_json::Value = serde_json::from_str(&set.to_json()).unwrap();
         v["keys"][1]["status"] = "active".into();
-        assert!(matches!(
-            KeySet::from_json(&v.to_string()),
-            Err(KeyError::ActiveCount(2))
-        ));
+        assert!(matches!(KeySet::from_json(&v.to_string()), Err(KeyError::ActiveCount(2))));
         v["keys"][0]["status"] = "next".into();
         v["keys"][1]["status"] = "next".into();
-        assert!(matches!(
-            KeySet::from_json(&v.to_string()),
-            Err(KeyError::ActiveCount(0))
-        ));
+        assert!(matches!(KeySet::from_json(&v.to_string()), Err(KeyError::ActiveCount(0))));
     }
 
     #[test]
@@ -484,43 +440,23 @@ mod tests {
         let mut set = KeySet::generate(100).unwrap();
         let old = set.signing_key().unwrap().kid().to_owned();
         let new = set.stage_next(200).unwrap();
-        assert_eq!(
-            set.signing_key().unwrap().kid(),
-            old,
-            "a staged key must not sign yet"
-        );
-        assert!(
-            set.public_jwks().keys.iter().any(|k| k.kid == new),
-            "but it is published"
-        );
-        assert!(matches!(
-            set.stage_next(201),
-            Err(KeyError::AlreadyStaged(_))
-        ));
+        assert_eq!(set.signing_key().unwrap().kid(), old, "a staged key must not sign yet");
+        assert!(set.public_jwks().keys.iter().any(|k| k.kid == new), "but it is published");
+        assert!(matches!(set.stage_next(201), Err(KeyError::AlreadyStaged(_))));
 
         set.promote_next(300, 900).unwrap();
         assert_eq!(set.signing_key().unwrap().kid(), new);
-        assert!(
-            set.public_jwks().keys.iter().any(|k| k.kid == old),
-            "old key still verifies"
-        );
-        assert!(
-            set.prune_retired(1199).is_empty(),
-            "not before retire_after"
-        );
+        assert!(set.public_jwks().keys.iter().any(|k| k.kid == old), "old key still verifies");
+        assert!(set.prune_retired(1199).is_empty(), "not before retire_after");
         assert_eq!(set.prune_retired(1200), vec![old.clone()]);
         assert!(!set.public_jwks().keys.iter().any(|k| k.kid == old));
-        assert!(matches!(
-            set.promote_next(1300, 900),
-            Err(KeyError::NothingStaged)
-        ));
+        assert!(matches!(set.promote_next(1300, 900), Err(KeyError::NothingStaged)));
     }
 
     #[test]
     fn the_local_key_file_is_written_owner_only() {
         use std::os::unix::fs::PermissionsExt;
-        let dir =
-            std::env::temp_dir().join(format!("oasis-keys-{}", crate::secret::random_token(6)));
+        let dir = std::env::temp_dir().join(format!("oasis-keys-{}", crate::secret::random_token(6)));
         let file = LocalKeyFile::new(dir.join("keys.json"));
         file.write(&KeySet::generate(1).unwrap()).unwrap();
         let mode = std::fs::metadata(file.path()).unwrap().permissions().mode();

@@ -8,6 +8,9 @@
 //! * [`secret`]: random opaque tokens and their storage hashes.
 //! * [`scope`]: validated scope sets.
 
+#[cfg(feature = "aws")]
+pub mod aws;
+pub mod keyring;
 pub mod keys;
 pub mod password;
 pub mod scope;
@@ -17,8 +20,5 @@ pub mod username;
 
 /// Seconds since the Unix epoch. One clock for the whole crate so tests can reason about it.
 pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }

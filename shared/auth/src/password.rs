@@ -14,9 +14,7 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
-    #[error(
-        "argon2 parameters are invalid: m={m_kib} KiB, t={t}, p={p} (minimum m=19456, t=2, p=1)"
-    )]
+    #[error("argon2 parameters are invalid: m={m_kib} KiB, t={t}, p={p} (minimum m=19456, t=2, p=1)")]
     WeakParams { m_kib: u32, t: u32, p: u32 },
     #[error("password hashing failed")]
     Hash(#[source] argon2::password_hash::Error),
@@ -45,16 +43,9 @@ impl PasswordHasher {
         if m_kib < 19_456 || t < 2 || p < 1 {
             return Err(PasswordError::WeakParams { m_kib, t, p });
         }
-        let params = Params::new(m_kib, t, p, None).map_err(|_| PasswordError::WeakParams {
-            m_kib,
-            t,
-            p,
-        })?;
+        let params = Params::new(m_kib, t, p, None).map_err(|_| PasswordError::WeakParams { m_kib, t, p })?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let mut hasher = Self {
-            argon,
-            dummy: String::new(),
-        };
+        let mut hasher = Self { argon, dummy: String::new() };
         hasher.dummy = hasher.hash(&crate::secret::random_token(16))?;
         Ok(hasher)
     }
@@ -67,10 +58,7 @@ impl PasswordHasher {
     pub fn hash(&self, password: &str) -> Result<String, PasswordError> {
         let mut salt = [0u8; 16];
         aws_lc_rs::rand::fill(&mut salt).expect("system random number generator failed");
-        let hash = self
-            .argon
-            .hash_password_with_salt(password.as_bytes(), &salt)
-            .map_err(PasswordError::Hash)?;
+        let hash = self.argon.hash_password_with_salt(password.as_bytes(), &salt).map_err(PasswordError::Hash)?;
         Ok(hash.to_string())
     }
 
@@ -81,19 +69,10 @@ impl PasswordHasher {
             self.verify_dummy(password);
             return Verification::Invalid;
         };
-        if password.len() > MAX_PASSWORD_BYTES
-            || self
-                .argon
-                .verify_password(password.as_bytes(), &parsed)
-                .is_err()
-        {
+        if password.len() > MAX_PASSWORD_BYTES || self.argon.verify_password(password.as_bytes(), &parsed).is_err() {
             return Verification::Invalid;
         }
-        let rehash = if self.is_current(&parsed) {
-            None
-        } else {
-            self.hash(password).ok()
-        };
+        let rehash = if self.is_current(&parsed) { None } else { self.hash(password).ok() };
         Verification::Valid { rehash }
     }
 
@@ -110,9 +89,7 @@ impl PasswordHasher {
         parsed.algorithm.as_str() == "argon2id"
             && parsed.version == Some(0x13)
             && Params::try_from(parsed).is_ok_and(|p| {
-                p.m_cost() == wanted.m_cost()
-                    && p.t_cost() == wanted.t_cost()
-                    && p.p_cost() == wanted.p_cost()
+                p.m_cost() == wanted.m_cost() && p.t_cost() == wanted.t_cost() && p.p_cost() == wanted.p_cost()
             })
     }
 }
@@ -125,18 +102,9 @@ mod tests {
     fn a_hash_verifies_its_password_and_nothing_else() {
         let h = PasswordHasher::default_params().unwrap();
         let stored = h.hash("correct horse battery").unwrap();
-        assert!(
-            stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-            "{stored}"
-        );
-        assert_eq!(
-            h.verify("correct horse battery", &stored),
-            Verification::Valid { rehash: None }
-        );
-        assert_eq!(
-            h.verify("correct horse batterz", &stored),
-            Verification::Invalid
-        );
+        assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
+        assert_eq!(h.verify("correct horse battery", &stored), Verification::Valid { rehash: None });
+        assert_eq!(h.verify("correct horse batterz", &stored), Verification::Invalid);
     }
 
     #[test]
@@ -147,10 +115,7 @@ mod tests {
         match current.verify("a long enough password", &stored) {
             Verification::Valid { rehash: Some(new) } => {
                 assert!(new.contains("m=19456,t=3,p=1"), "{new}");
-                assert_eq!(
-                    current.verify("a long enough password", &new),
-                    Verification::Valid { rehash: None }
-                );
+                assert_eq!(current.verify("a long enough password", &new), Verification::Valid { rehash: None });
             }
             other => panic!("expected a rehash, got {other:?}"),
         }
@@ -158,14 +123,8 @@ mod tests {
 
     #[test]
     fn parameters_below_the_owasp_floor_are_refused() {
-        assert!(matches!(
-            PasswordHasher::new(4096, 2, 1),
-            Err(PasswordError::WeakParams { .. })
-        ));
-        assert!(matches!(
-            PasswordHasher::new(19_456, 1, 1),
-            Err(PasswordError::WeakParams { .. })
-        ));
+        assert!(matches!(PasswordHasher::new(4096, 2, 1), Err(PasswordError::WeakParams { .. })));
+        assert!(matches!(PasswordHasher::new(19_456, 1, 1), Err(PasswordError::WeakParams { .. })));
     }
 
     #[test]
@@ -173,9 +132,6 @@ mod tests {
         let h = PasswordHasher::default_params().unwrap();
         assert_eq!(h.verify("x", "not a phc string"), Verification::Invalid);
         let stored = h.hash(&"p".repeat(MAX_PASSWORD_BYTES + 1)).unwrap();
-        assert_eq!(
-            h.verify(&"p".repeat(MAX_PASSWORD_BYTES + 1), &stored),
-            Verification::Invalid
-        );
+        assert_eq!(h.verify(&"p".repeat(MAX_PASSWORD_BYTES + 1), &stored), Verification::Invalid);
     }
 }

@@ -30,8 +30,7 @@ impl ScopeSet {
     pub fn parse(raw: &str) -> Result<Self, ScopeError> {
         let mut set = BTreeSet::new();
         for token in raw.split(' ') {
-            let valid_char =
-                |c: char| c == '!' || ('#'..='[').contains(&c) || (']'..='~').contains(&c);
+            let valid_char = |c: char| c == '!' || ('#'..='[').contains(&c) || (']'..='~').contains(&c);
             if token.is_empty() || token.len() > MAX_SCOPE_LEN || !token.chars().all(valid_char) {
                 return Err(ScopeError);
             }
@@ -94,16 +93,7 @@ mod tests {
 
     #[test]
     fn malformed_scope_parameters_are_refused() {
-        for bad in [
-            "",
-            " ",
-            "a  b",
-            "quote\"",
-            "back\\slash",
-            "tab\tx",
-            "é",
-            &"x".repeat(65),
-        ] {
+        for bad in ["", " ", "a  b", "quote\"", "back\\slash", "tab\tx", "é", &"x".repeat(65)] {
             assert_eq!(ScopeSet::parse(bad), Err(ScopeError), "{bad:?}");
         }
     }

@@ -27,8 +27,7 @@ pub fn token_hash(token: &str) -> String {
 
 /// Compares a presented secret with a stored [`token_hash`] in constant time.
 pub fn verify_token_hash(presented: &str, stored_hash: &str) -> bool {
-    constant_time::verify_slices_are_equal(token_hash(presented).as_bytes(), stored_hash.as_bytes())
-        .is_ok()
+    constant_time::verify_slices_are_equal(token_hash(presented).as_bytes(), stored_hash.as_bytes()).is_ok()
 }
 
 #[cfg(test)]

@@ -61,22 +61,16 @@ pub struct Issuer {
 }
 
 impl Issuer {
-    pub fn new(
-        key: SigningKey,
-        issuer: impl Into<String>,
-        audience: impl Into<String>,
-        ttl_seconds: u64,
-    ) -> Self {
-        Self {
-            key,
-            issuer: issuer.into(),
-            audience: audience.into(),
-            ttl_seconds,
-        }
+    pub fn new(key: SigningKey, issuer: impl Into<String>, audience: impl Into<String>, ttl_seconds: u64) -> Self {
+        Self { key, issuer: issuer.into(), audience: audience.into(), ttl_seconds }
     }
 
     pub fn ttl_seconds(&self) -> u64 {
         self.ttl_seconds
+    }
+
+    pub fn kid(&self) -> &str {
+        self.key.kid()
     }
 
     pub fn issue(&self, grant: &Grant<'_>, now: u64) -> Result<IssuedToken, IssueError> {
@@ -97,11 +91,7 @@ impl Issuer {
             maturity: grant.maturity,
         };
         let token = jsonwebtoken::encode(&header, &claims, &self.key.key).map_err(IssueError)?;
-        Ok(IssuedToken {
-            token,
-            expires_in: self.ttl_seconds,
-            jti,
-        })
+        Ok(IssuedToken { token, expires_in: self.ttl_seconds, jti })
     }
 }
 
@@ -201,21 +191,14 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    pub fn new(
-        jwks: &PublicJwks,
-        issuer: &str,
-        audience: &str,
-    ) -> Result<Self, crate::keys::KeyError> {
+    pub fn new(jwks: &PublicJwks, issuer: &str, audience: &str) -> Result<Self, crate::keys::KeyError> {
         let mut validation = Validation::new(ALGORITHM);
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECONDS;
-        Ok(Self {
-            keys: jwks.decoding_keys()?.into_iter().collect(),
-            validation,
-        })
+        Ok(Self { keys: jwks.decoding_keys()?.into_iter().collect(), validation })
     }
 
     pub fn knows_kid(&self, kid: &str) -> bool {
@@ -233,17 +216,15 @@ impl Verifier {
             return Err(Rejection::TooLarge);
         }
         let well_formed = token.bytes().filter(|b| *b == b'.').count() == 2
-            && token
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+            && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
         if !well_formed {
             return Err(Rejection::Malformed);
         }
         let header = jsonwebtoken::decode_header(token).map_err(|_| Rejection::Malformed)?;
-        let typ_ok = header.typ.as_deref().is_some_and(|t| {
-            t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)
-                || t.eq_ignore_ascii_case("application/at+jwt")
-        });
+        let typ_ok = header
+            .typ
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) || t.eq_ignore_ascii_case("application/at+jwt"));
         if !typ_ok {
             return Err(Rejection::WrongType);
         }
@@ -259,29 +240,18 @@ impl Verifier {
         if header.alg != ALGORITHM {
             return Err(Rejection::WrongAlgorithm);
         }
-        let key = header
-            .kid
-            .as_deref()
-            .and_then(|kid| self.keys.get(kid))
-            .ok_or(Rejection::UnknownKey)?;
-        let data =
-            jsonwebtoken::decode::<Claims>(token, key, &self.validation).map_err(|e| {
-                match e.kind() {
-                    ErrorKind::InvalidSignature | ErrorKind::InvalidEcdsaKey => {
-                        Rejection::BadSignature
-                    }
-                    ErrorKind::ExpiredSignature => Rejection::Expired,
-                    ErrorKind::ImmatureSignature => Rejection::NotYetValid,
-                    ErrorKind::InvalidIssuer => Rejection::WrongIssuer,
-                    ErrorKind::InvalidAudience => Rejection::WrongAudience,
-                    ErrorKind::MissingRequiredClaim(_) => Rejection::MissingClaim,
-                    ErrorKind::InvalidAlgorithm => Rejection::WrongAlgorithm,
-                    ErrorKind::Json(e) if e.to_string().starts_with("missing field") => {
-                        Rejection::MissingClaim
-                    }
-                    _ => Rejection::Malformed,
-                }
-            })?;
+        let key = header.kid.as_deref().and_then(|kid| self.keys.get(kid)).ok_or(Rejection::UnknownKey)?;
+        let data = jsonwebtoken::decode::<Claims>(token, key, &self.validation).map_err(|e| match e.kind() {
+            ErrorKind::InvalidSignature | ErrorKind::InvalidEcdsaKey => Rejection::BadSignature,
+            ErrorKind::ExpiredSignature => Rejection::Expired,
+            ErrorKind::ImmatureSignature => Rejection::NotYetValid,
+            ErrorKind::InvalidIssuer => Rejection::WrongIssuer,
+            ErrorKind::InvalidAudience => Rejection::WrongAudience,
+            ErrorKind::MissingRequiredClaim(_) => Rejection::MissingClaim,
+            ErrorKind::InvalidAlgorithm => Rejection::WrongAlgorithm,
+            ErrorKind::Json(e) if e.to_string().starts_with("missing field") => Rejection::MissingClaim,
+            _ => Rejection::Malformed,
+        })?;
         let c = data.claims;
         if c.iat > now + LEEWAY_SECONDS {
             return Err(Rejection::NotYetValid);
@@ -327,21 +297,12 @@ mod tests {
         let set = KeySet::generate(1).unwrap();
         let issuer = Issuer::new(set.signing_key().unwrap(), ISS, AUD, 600);
         let verifier = Verifier::new(&set.public_jwks(), ISS, AUD).unwrap();
-        Fixture {
-            set,
-            issuer,
-            verifier,
-        }
+        Fixture { set, issuer, verifier }
     }
 
     fn issue(f: &Fixture) -> String {
         let scope = ScopeSet::parse("search data:read").unwrap();
-        let grant = Grant {
-            subject: "u-1",
-            client_id: "web",
-            scope: &scope,
-            maturity: Some(13),
-        };
+        let grant = Grant { subject: "u-1", client_id: "web", scope: &scope, maturity: Some(13) };
         f.issuer.issue(&grant, crate::now()).unwrap().token
     }
 
@@ -372,10 +333,7 @@ mod tests {
         assert_eq!(claims.maturity(), 13);
         let header = jsonwebtoken::decode_header(issue(&f)).unwrap();
         assert_eq!(header.typ.as_deref(), Some("at+jwt"));
-        assert_eq!(
-            header.kid.as_deref(),
-            Some(f.set.signing_key().unwrap().kid())
-        );
+        assert_eq!(header.kid.as_deref(), Some(f.set.signing_key().unwrap().kid()));
     }
 
     #[test]
@@ -404,10 +362,7 @@ mod tests {
             &jsonwebtoken::EncodingKey::from_secret(jwk.x.as_bytes()).unwrap(),
         )
         .unwrap();
-        assert_eq!(
-            f.verifier.verify(&forged).unwrap_err(),
-            Rejection::WrongAlgorithm
-        );
+        assert_eq!(f.verifier.verify(&forged).unwrap_err(), Rejection::WrongAlgorithm);
     }
 
     #[test]
@@ -415,10 +370,7 @@ mod tests {
         let f = fixture();
         let other = fixture();
         let token = forge(&other, good_header(&f), good_claims());
-        assert_eq!(
-            f.verifier.verify(&token).unwrap_err(),
-            Rejection::BadSignature
-        );
+        assert_eq!(f.verifier.verify(&token).unwrap_err(), Rejection::BadSignature);
     }
 
     #[test]
@@ -426,17 +378,9 @@ mod tests {
         let f = fixture();
         let mut h = good_header(&f);
         h["kid"] = "someone-elses-key".into();
-        assert_eq!(
-            f.verifier
-                .verify(&forge(&f, h.clone(), good_claims()))
-                .unwrap_err(),
-            Rejection::UnknownKey
-        );
+        assert_eq!(f.verifier.verify(&forge(&f, h.clone(), good_claims())).unwrap_err(), Rejection::UnknownKey);
         h.as_object_mut().unwrap().remove("kid");
-        assert_eq!(
-            f.verifier.verify(&forge(&f, h, good_claims())).unwrap_err(),
-            Rejection::UnknownKey
-        );
+        assert_eq!(f.verifier.verify(&forge(&f, h, good_claims())).unwrap_err(), Rejection::UnknownKey);
     }
 
     #[test]
@@ -445,23 +389,15 @@ mod tests {
         for (field, value) in [
             ("jku", json!("https://evil.example/jwks.json")),
             ("x5u", json!("https://evil.example/cert.pem")),
-            (
-                "jwk",
-                serde_json::to_value(&f.set.public_jwks().keys[0]).unwrap(),
-            ),
+            ("jwk", serde_json::to_value(&f.set.public_jwks().keys[0]).unwrap()),
         ] {
             let mut h = good_header(&f);
             h[field] = value;
             let Ok(h) = serde_json::from_value::<Header>(h) else {
                 continue;
             };
-            let token = jsonwebtoken::encode(&h, &good_claims(), &f.set.signing_key().unwrap().key)
-                .unwrap();
-            assert_eq!(
-                f.verifier.verify(&token).unwrap_err(),
-                Rejection::ForbiddenHeader,
-                "{field}"
-            );
+            let token = jsonwebtoken::encode(&h, &good_claims(), &f.set.signing_key().unwrap().key).unwrap();
+            assert_eq!(f.verifier.verify(&token).unwrap_err(), Rejection::ForbiddenHeader, "{field}");
         }
     }
 
@@ -476,11 +412,7 @@ mod tests {
                     h.as_object_mut().unwrap().remove("typ");
                 }
             }
-            assert_eq!(
-                f.verifier.verify(&forge(&f, h, good_claims())).unwrap_err(),
-                Rejection::WrongType,
-                "{typ:?}"
-            );
+            assert_eq!(f.verifier.verify(&forge(&f, h, good_claims())).unwrap_err(), Rejection::WrongType, "{typ:?}");
         }
     }
 
@@ -491,31 +423,11 @@ mod tests {
         let f = fixture();
         let now = crate::now();
         let cases: Vec<(&str, Mutation, Rejection)> = vec![
-            (
-                "expired",
-                Box::new(move |c| c["exp"] = (now - 120).into()),
-                Rejection::Expired,
-            ),
-            (
-                "not yet valid",
-                Box::new(move |c| c["nbf"] = (now + 300).into()),
-                Rejection::NotYetValid,
-            ),
-            (
-                "issued in the future",
-                Box::new(move |c| c["iat"] = (now + 300).into()),
-                Rejection::NotYetValid,
-            ),
-            (
-                "another issuer",
-                Box::new(|c| c["iss"] = "https://evil.example".into()),
-                Rejection::WrongIssuer,
-            ),
-            (
-                "another audience",
-                Box::new(|c| c["aud"] = "other-api".into()),
-                Rejection::WrongAudience,
-            ),
+            ("expired", Box::new(move |c| c["exp"] = (now - 120).into()), Rejection::Expired),
+            ("not yet valid", Box::new(move |c| c["nbf"] = (now + 300).into()), Rejection::NotYetValid),
+            ("issued in the future", Box::new(move |c| c["iat"] = (now + 300).into()), Rejection::NotYetValid),
+            ("another issuer", Box::new(|c| c["iss"] = "https://evil.example".into()), Rejection::WrongIssuer),
+            ("another audience", Box::new(|c| c["aud"] = "other-api".into()), Rejection::WrongAudience),
             (
                 "no sub",
                 Box::new(|c| {
@@ -558,27 +470,13 @@ mod tests {
                 }),
                 Rejection::MissingClaim,
             ),
-            (
-                "iat of the wrong type",
-                Box::new(|c| c["iat"] = "yesterday".into()),
-                Rejection::Malformed,
-            ),
-            (
-                "empty sub",
-                Box::new(|c| c["sub"] = "".into()),
-                Rejection::MissingClaim,
-            ),
+            ("iat of the wrong type", Box::new(|c| c["iat"] = "yesterday".into()), Rejection::Malformed),
+            ("empty sub", Box::new(|c| c["sub"] = "".into()), Rejection::MissingClaim),
         ];
         for (name, mutate, want) in cases {
             let mut c = good_claims();
             mutate(&mut c);
-            assert_eq!(
-                f.verifier
-                    .verify(&forge(&f, good_header(&f), c))
-                    .unwrap_err(),
-                want,
-                "{name}"
-            );
+            assert_eq!(f.verifier.verify(&forge(&f, good_header(&f), c)).unwrap_err(), want, "{name}");
         }
     }
 
@@ -593,21 +491,8 @@ mod tests {
     #[test]
     fn oversized_and_garbage_tokens_are_refused_before_parsing() {
         let f = fixture();
-        assert_eq!(
-            f.verifier
-                .verify(&"a".repeat(MAX_TOKEN_BYTES + 1))
-                .unwrap_err(),
-            Rejection::TooLarge
-        );
-        for junk in [
-            "",
-            "a.b",
-            "a.b.c.d",
-            "é.b.c",
-            "a b.c.d",
-            "..",
-            "eyJ.eyJ.sig",
-        ] {
+        assert_eq!(f.verifier.verify(&"a".repeat(MAX_TOKEN_BYTES + 1)).unwrap_err(), Rejection::TooLarge);
+        for junk in ["", "a.b", "a.b.c.d", "é.b.c", "a b.c.d", "..", "eyJ.eyJ.sig"] {
             assert!(f.verifier.verify(junk).is_err(), "{junk:?}");
         }
     }
@@ -617,18 +502,9 @@ mod tests {
         let f = fixture();
         let token = issue(&f);
         let parts: Vec<&str> = token.split('.').collect();
-        let mut claims: Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        let mut claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
         claims["scope"] = "admin".into();
-        let forged = format!(
-            "{}.{}.{}",
-            parts[0],
-            URL_SAFE_NO_PAD.encode(claims.to_string()),
-            parts[2]
-        );
-        assert_eq!(
-            f.verifier.verify(&forged).unwrap_err(),
-            Rejection::BadSignature
-        );
+        let forged = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(claims.to_string()), parts[2]);
+        assert_eq!(f.verifier.verify(&forged).unwrap_err(), Rejection::BadSignature);
     }
 }

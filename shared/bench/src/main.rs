@@ -36,46 +36,24 @@ where
     }
     samples.sort();
     let pick = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
-    Row {
-        name,
-        n,
-        p50: pick(0.50),
-        p99: pick(0.99),
-    }
+    Row { name, n, p50: pick(0.50), p99: pick(0.99) }
 }
 
 async fn token_rows() -> Vec<Row> {
     // A file in WAL mode, as in the local run, not an in-memory database.
     let store = Arc::new(SqliteStore::open(temp_db("token")).expect("sqlite"));
     let hasher = PasswordHasher::default_params().expect("argon2");
-    let creds = oasis_admin::demo::seed(store.as_ref(), &hasher)
-        .await
-        .expect("seed");
+    let creds = oasis_admin::demo::seed(store.as_ref(), &hasher).await.expect("seed");
     let keys = KeySet::generate(oasis_auth::now()).expect("keys");
     let settings = Settings {
         issuer_url: "http://localhost:9000".into(),
         refresh_idle_ttl: 3600,
         refresh_absolute_ttl: 86_400,
         // The benchmark logs in many times from one address; lock-out is not what it measures.
-        account_lockout: LockoutPolicy {
-            threshold: u32::MAX,
-            ..LockoutPolicy::ACCOUNT
-        },
-        ip_lockout: LockoutPolicy {
-            threshold: u32::MAX,
-            ..LockoutPolicy::SOURCE_IP
-        },
+        account_lockout: LockoutPolicy { threshold: u32::MAX, ..LockoutPolicy::ACCOUNT },
+        ip_lockout: LockoutPolicy { threshold: u32::MAX, ..LockoutPolicy::SOURCE_IP },
     };
-    let app = App::new(
-        store,
-        &keys,
-        "oasis-api",
-        900,
-        hasher,
-        Cors::default(),
-        settings,
-    )
-    .expect("app");
+    let app = App::new(store, &keys, "oasis-api", 900, hasher, Cors::default(), settings).expect("app");
     let app = &app;
     let post = |pairs: Vec<(&'static str, String)>| {
         let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -92,21 +70,14 @@ async fn token_rows() -> Vec<Row> {
     };
     let mut rows = vec![];
     rows.push(
-        measure(
-            "token: password grant (argon2id m=19456 t=2 p=1)",
-            30,
-            || async { reply(oasis_token::handle(app, login()).await).status },
-        )
+        measure("token: password grant (argon2id m=19456 t=2 p=1)", 30, || async {
+            reply(oasis_token::handle(app, login()).await).status
+        })
         .await,
     );
 
     let first = reply(oasis_token::handle(app, login()).await).json();
-    let current = std::cell::RefCell::new(
-        first["refresh_token"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-    );
+    let current = std::cell::RefCell::new(first["refresh_token"].as_str().unwrap_or_default().to_owned());
     rows.push(
         measure("token: refresh grant (rotation)", 2000, || {
             let req = post(vec![
@@ -117,10 +88,7 @@ async fn token_rows() -> Vec<Row> {
             let current = &current;
             async move {
                 let r = reply(oasis_token::handle(app, req).await);
-                *current.borrow_mut() = r.json()["refresh_token"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
+                *current.borrow_mut() = r.json()["refresh_token"].as_str().unwrap_or_default().to_owned();
                 r.status
             }
         })
@@ -140,14 +108,7 @@ async fn token_rows() -> Vec<Row> {
     );
     rows.push(
         measure("token: GET /.well-known/jwks.json", 5000, || async {
-            reply(
-                oasis_token::handle(
-                    app,
-                    request(&event("GET", "/.well-known/jwks.json", &[], None)),
-                )
-                .await,
-            )
-            .status
+            reply(oasis_token::handle(app, request(&event("GET", "/.well-known/jwks.json", &[], None))).await).status
         })
         .await,
     );
@@ -172,14 +133,8 @@ async fn resource_rows() -> Vec<Row> {
         .await,
     );
     for (name, query) in [
-        (
-            "search: one word, 10,000 titles (q=matrix)",
-            "/search?q=matrix",
-        ),
-        (
-            "search: prefix, 10,000 titles (q=the%20matr)",
-            "/search?q=the%20matr",
-        ),
+        ("search: one word, 10,000 titles (q=matrix)", "/search?q=matrix"),
+        ("search: prefix, 10,000 titles (q=the%20matr)", "/search?q=the%20matr"),
         (
             "search: broad prefix + genre + years (q=th&genre=drama&year=1980-2000)",
             "/search?q=th&genre=drama&year=1980-2000",
@@ -203,24 +158,13 @@ fn temp_db(name: &str) -> std::path::PathBuf {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let mut rows = rt.block_on(token_rows());
     rows.extend(rt.block_on(resource_rows()));
     println!("| handler (in-process, warm, embedded SQLite) | n | p50 ms | p99 ms |");
     println!("|---|---:|---:|---:|");
-    let _ = std::fs::remove_dir_all(
-        std::env::temp_dir().join(format!("oasis-bench-{}", std::process::id())),
-    );
+    let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("oasis-bench-{}", std::process::id())));
     for r in rows {
-        println!(
-            "| {} | {} | {:.3} | {:.3} |",
-            r.name,
-            r.n,
-            r.p50.as_secs_f64() * 1e3,
-            r.p99.as_secs_f64() * 1e3
-        );
+        println!("| {} | {} | {:.3} | {:.3} |", r.name, r.n, r.p50.as_secs_f64() * 1e3, r.p99.as_secs_f64() * 1e3);
     }
 }

@@ -29,13 +29,8 @@ impl Intercept for Counter {
         _: &RuntimeComponents,
         _: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let op = ctx
-            .request()
-            .headers()
-            .get("x-amz-target")
-            .and_then(|t| t.rsplit('.').next())
-            .unwrap_or("?")
-            .to_owned();
+        let op =
+            ctx.request().headers().get("x-amz-target").and_then(|t| t.rsplit('.').next()).unwrap_or("?").to_owned();
         *self.0.lock().unwrap().entry(op).or_default() += 1;
         Ok(())
     }
@@ -54,12 +49,7 @@ fn ops(pairs: &[(&str, u32)]) -> BTreeMap<String, u32> {
 #[tokio::test]
 async fn dynamodb_requests_per_route_are_what_the_readme_says() {
     let counter = Counter::default();
-    let store = dynamo(
-        &endpoint(),
-        &unique_prefix("cost"),
-        Some(SharedInterceptor::new(counter.clone())),
-    )
-    .await;
+    let store = dynamo(&endpoint(), &unique_prefix("cost"), Some(SharedInterceptor::new(counter.clone()))).await;
     let w = World::on(store, 200).await;
     let token = token_app(&w);
     let data = oasis_secure_data::App::new(w.store.clone(), w.verifier(), Cors::default());
@@ -87,12 +77,7 @@ async fn dynamodb_requests_per_route_are_what_the_readme_says() {
     measured.push(("POST /token client_credentials", counter.take()));
     let bad = post_token(
         &token,
-        &[
-            ("grant_type", "password"),
-            ("client_id", "oasis-demo"),
-            ("username", "demo"),
-            ("password", "wrong"),
-        ],
+        &[("grant_type", "password"), ("client_id", "oasis-demo"), ("username", "demo"), ("password", "wrong")],
     )
     .await;
     assert_eq!(bad.status, 400);
@@ -100,12 +85,7 @@ async fn dynamodb_requests_per_route_are_what_the_readme_says() {
     let rv = reply(
         oasis_token::handle(
             &token,
-            request(&event(
-                "POST",
-                "/revoke",
-                &[FORM],
-                Some(&form(&[("client_id", "oasis-demo"), ("token", &rt)])),
-            )),
+            request(&event("POST", "/revoke", &[FORM], Some(&form(&[("client_id", "oasis-demo"), ("token", &rt)])))),
         )
         .await,
     );
@@ -113,30 +93,14 @@ async fn dynamodb_requests_per_route_are_what_the_readme_says() {
     measured.push(("POST /revoke", counter.take()));
     let auth = format!("Bearer {}", w.token(&w.demo, "data:read search"));
     let sd = reply(
-        oasis_secure_data::handle(
-            &data,
-            request(&event(
-                "GET",
-                "/secure-data",
-                &[("Authorization", &auth)],
-                None,
-            )),
-        )
-        .await,
+        oasis_secure_data::handle(&data, request(&event("GET", "/secure-data", &[("Authorization", &auth)], None)))
+            .await,
     );
     assert_eq!(sd.status, 200);
     measured.push(("GET /secure-data", counter.take()));
     let s = reply(
-        oasis_search::handle(
-            &search,
-            request(&event(
-                "GET",
-                "/search?q=matrix",
-                &[("Authorization", &auth)],
-                None,
-            )),
-        )
-        .await,
+        oasis_search::handle(&search, request(&event("GET", "/search?q=matrix", &[("Authorization", &auth)], None)))
+            .await,
     );
     assert_eq!(s.status, 200, "{}", s.text);
     measured.push(("GET /search?q=matrix", counter.take()));
@@ -145,19 +109,10 @@ async fn dynamodb_requests_per_route_are_what_the_readme_says() {
         println!("{route}: {got:?}");
     }
     let want: Vec<(&str, BTreeMap<String, u32>)> = vec![
-        (
-            "POST /token password",
-            ops(&[("DeleteItem", 1), ("GetItem", 5), ("TransactWriteItems", 1)]),
-        ),
-        (
-            "POST /token refresh_token",
-            ops(&[("GetItem", 4), ("TransactWriteItems", 1)]),
-        ),
+        ("POST /token password", ops(&[("DeleteItem", 1), ("GetItem", 5), ("TransactWriteItems", 1)])),
+        ("POST /token refresh_token", ops(&[("GetItem", 4), ("TransactWriteItems", 1)])),
         ("POST /token client_credentials", ops(&[("GetItem", 1)])),
-        (
-            "POST /token password, wrong",
-            ops(&[("GetItem", 5), ("UpdateItem", 2)]),
-        ),
+        ("POST /token password, wrong", ops(&[("GetItem", 5), ("UpdateItem", 2)])),
         ("POST /revoke", ops(&[("GetItem", 3), ("UpdateItem", 1)])),
         ("GET /secure-data", ops(&[("GetItem", 2)])),
         ("GET /search?q=matrix", ops(&[("GetItem", 1), ("Query", 1)])),

@@ -83,12 +83,7 @@ async fn an_outage_gets_503_writes_nothing_half_and_service_resumes() {
         reply(
             oasis_secure_data::handle(
                 &data,
-                request(&event(
-                    "GET",
-                    "/secure-data",
-                    &[("Authorization", &access)],
-                    None,
-                )),
+                request(&event("GET", "/secure-data", &[("Authorization", &access)], None)),
             )
             .await,
         ),
@@ -96,11 +91,7 @@ async fn an_outage_gets_503_writes_nothing_half_and_service_resumes() {
         assert_eq!(r.status, 503, "{}", r.text);
         assert_eq!(r.header("retry-after"), Some("1"));
         assert_eq!(r.error().as_deref(), Some("temporarily_unavailable"));
-        assert!(
-            !r.text.contains("dispatch") && !r.text.contains("127.0.0.1") && r.text.len() < 200,
-            "{}",
-            r.text
-        );
+        assert!(!r.text.contains("dispatch") && !r.text.contains("127.0.0.1") && r.text.len() < 200, "{}", r.text);
     }
 
     outage.restore();
@@ -108,20 +99,12 @@ async fn an_outage_gets_503_writes_nothing_half_and_service_resumes() {
     let after = refresh(&app, &r1).await;
     assert_eq!(after.status, 200, "{}", after.text);
     // ...and exactly once.
-    assert_eq!(
-        refresh(&app, &r1).await.error().as_deref(),
-        Some("invalid_grant")
-    );
+    assert_eq!(refresh(&app, &r1).await.error().as_deref(), Some("invalid_grant"));
     assert_eq!(
         reply(
             oasis_secure_data::handle(
                 &data,
-                request(&event(
-                    "GET",
-                    "/secure-data",
-                    &[("Authorization", &access)],
-                    None
-                ))
+                request(&event("GET", "/secure-data", &[("Authorization", &access)], None))
             )
             .await
         )

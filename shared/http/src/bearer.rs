@@ -3,7 +3,8 @@
 
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
-use oasis_auth::token::{VerifiedClaims, Verifier};
+use oasis_auth::keyring::KeyRing;
+use oasis_auth::token::VerifiedClaims;
 use oasis_store::{Store, StoreError, User};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,11 +34,7 @@ impl BearerError {
 
     pub fn into_response(self) -> Response<Body> {
         let (status, challenge, body) = match &self {
-            BearerError::Missing => (
-                StatusCode::UNAUTHORIZED,
-                r#"Bearer realm="oasis""#.to_owned(),
-                None,
-            ),
+            BearerError::Missing => (StatusCode::UNAUTHORIZED, r#"Bearer realm="oasis""#.to_owned(), None),
             BearerError::InvalidRequest(d) => (
                 StatusCode::BAD_REQUEST,
                 r#"Bearer realm="oasis", error="invalid_request""#.to_owned(),
@@ -68,32 +65,19 @@ impl BearerError {
 /// The token from `Authorization: Bearer …`. Tokens in the query string are refused, not
 /// ignored: URLs end up in logs, histories and Referer headers (RFC 6750 §2.3, §5.3).
 pub fn bearer_token(req: &Request) -> Result<&str, BearerError> {
-    if req
-        .query_string_parameters_ref()
-        .is_some_and(|q| q.first("access_token").is_some())
-    {
-        return Err(BearerError::InvalidRequest(
-            "access tokens are not accepted in the URL",
-        ));
+    if req.query_string_parameters_ref().is_some_and(|q| q.first("access_token").is_some()) {
+        return Err(BearerError::InvalidRequest("access tokens are not accepted in the URL"));
     }
     let headers = req.headers();
     if headers.get_all(header::AUTHORIZATION).iter().count() > 1 {
-        return Err(BearerError::InvalidRequest(
-            "more than one Authorization header",
-        ));
+        return Err(BearerError::InvalidRequest("more than one Authorization header"));
     }
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Err(BearerError::Missing);
     };
-    let value = value
-        .to_str()
-        .map_err(|_| BearerError::InvalidRequest("malformed Authorization header"))?;
+    let value = value.to_str().map_err(|_| BearerError::InvalidRequest("malformed Authorization header"))?;
     match value.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            Ok(token.trim())
-        }
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
         Some((scheme, _)) if scheme.eq_ignore_ascii_case("bearer") => {
             Err(BearerError::InvalidRequest("empty bearer token"))
         }
@@ -102,15 +86,9 @@ pub fn bearer_token(req: &Request) -> Result<&str, BearerError> {
 }
 
 /// Verifies the request's access token and requires `scope`.
-pub fn authorize(
-    verifier: &Verifier,
-    req: &Request,
-    scope: &'static str,
-) -> Result<VerifiedClaims, BearerError> {
+pub async fn authorize(keys: &KeyRing, req: &Request, scope: &'static str) -> Result<VerifiedClaims, BearerError> {
     let token = bearer_token(req)?;
-    let claims = verifier
-        .verify(token)
-        .map_err(|r| BearerError::InvalidToken(r.reason()))?;
+    let claims = keys.verify(token).await.map_err(|r| BearerError::InvalidToken(r.reason()))?;
     if !claims.has_scope(scope) {
         return Err(BearerError::InsufficientScope(scope));
     }
@@ -129,18 +107,11 @@ pub enum Principal {
 
 /// Looks the token's subject up: `None` when the user or client is gone, disabled, or had
 /// its tokens cut off after this one was issued. This is what makes revocation immediate.
-pub async fn principal(
-    store: &dyn Store,
-    claims: &VerifiedClaims,
-) -> Result<Option<Principal>, StoreError> {
+pub async fn principal(store: &dyn Store, claims: &VerifiedClaims) -> Result<Option<Principal>, StoreError> {
     if claims.subject() == claims.client_id() {
         let client = store.client(claims.client_id()).await?;
-        return Ok(client.filter(|c| !c.disabled).map(|c| Principal::Client {
-            client_id: c.client_id,
-        }));
+        return Ok(client.filter(|c| !c.disabled).map(|c| Principal::Client { client_id: c.client_id }));
     }
     let user = store.user_by_id(claims.subject()).await?;
-    Ok(user
-        .filter(|u| !u.disabled && claims.issued_at() >= u.tokens_valid_after)
-        .map(Principal::User))
+    Ok(user.filter(|u| !u.disabled && claims.issued_at() >= u.tokens_valid_after).map(Principal::User))
 }

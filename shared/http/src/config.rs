@@ -1,6 +1,13 @@
 //! Environment configuration: read once at start, fail fast naming the variable.
 
 use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use oasis_auth::aws::SsmJwks;
+use oasis_auth::keyring::KeyRing;
+use oasis_auth::keys::{KeyError, LocalJwksFile, PublicKeySource};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -28,23 +35,14 @@ where
 {
     match optional(name) {
         None => Ok(default),
-        Some(v) => v.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
-            name,
-            reason: e.to_string(),
-        }),
+        Some(v) => v.trim().parse().map_err(|e: T::Err| ConfigError::Invalid { name, reason: e.to_string() }),
     }
 }
 
 /// A comma-separated list (empty when unset).
 pub fn list(name: &'static str) -> Vec<String> {
     optional(name)
-        .map(|v| {
-            v.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
+        .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
         .unwrap_or_default()
 }
 
@@ -55,10 +53,7 @@ pub enum StoreConfig {
     Sqlite(String),
     /// DynamoDB tables named `OASIS_TABLE_PREFIX-…`; `OASIS_AWS_ENDPOINT` points at a local
     /// DynamoDB-API server instead of AWS.
-    Dynamodb {
-        table_prefix: String,
-        endpoint: Option<String>,
-    },
+    Dynamodb { table_prefix: String, endpoint: Option<String> },
 }
 
 impl StoreConfig {
@@ -68,19 +63,14 @@ impl StoreConfig {
             "dynamodb" => {
                 let table_prefix = required("OASIS_TABLE_PREFIX")?;
                 let ok = table_prefix.len() <= 200
-                    && table_prefix
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+                    && table_prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
                 if !ok {
                     return Err(ConfigError::Invalid {
                         name: "OASIS_TABLE_PREFIX",
                         reason: "use letters, digits, '-', '_' and '.' only".into(),
                     });
                 }
-                Ok(StoreConfig::Dynamodb {
-                    table_prefix,
-                    endpoint: optional("OASIS_AWS_ENDPOINT"),
-                })
+                Ok(StoreConfig::Dynamodb { table_prefix, endpoint: optional("OASIS_AWS_ENDPOINT") })
             }
             other => Err(ConfigError::Invalid {
                 name: "OASIS_STORE",
@@ -89,59 +79,83 @@ impl StoreConfig {
         }
     }
 
-    pub async fn open(
-        &self,
-    ) -> Result<std::sync::Arc<dyn oasis_store::Store>, oasis_store::StoreError> {
+    pub fn uses_aws(&self) -> bool {
+        matches!(self, StoreConfig::Dynamodb { .. })
+    }
+
+    /// Opens the store; DynamoDB uses the process's one AWS SDK configuration.
+    pub async fn open(&self, sdk: Option<&SdkConfig>) -> Result<Arc<dyn oasis_store::Store>, oasis_store::StoreError> {
         match self {
-            StoreConfig::Sqlite(path) => Ok(std::sync::Arc::new(
-                oasis_store::sqlite::SqliteStore::open(path)?,
-            )),
-            StoreConfig::Dynamodb {
-                table_prefix,
-                endpoint,
-            } => {
-                let cfg = oasis_store::dynamodb::DynamoConfig {
-                    table_prefix: table_prefix.clone(),
-                    endpoint: endpoint.clone(),
+            StoreConfig::Sqlite(path) => Ok(Arc::new(oasis_store::sqlite::SqliteStore::open(path)?)),
+            StoreConfig::Dynamodb { table_prefix, endpoint } => {
+                let owned;
+                let sdk = match sdk {
+                    Some(s) => s,
+                    None => {
+                        owned = oasis_store::dynamodb::sdk_config(endpoint.as_deref()).await;
+                        &owned
+                    }
                 };
-                Ok(std::sync::Arc::new(
-                    oasis_store::dynamodb::DynamoStore::connect(&cfg).await,
-                ))
+                let client = oasis_store::dynamodb::Client::new(sdk);
+                Ok(Arc::new(oasis_store::dynamodb::DynamoStore::new(client, table_prefix)))
             }
         }
     }
 }
 
+/// The AWS SDK configuration (retries, timeouts; `OASIS_AWS_ENDPOINT` for local servers),
+/// loaded once at start by functions that use any AWS service.
+pub async fn aws_sdk() -> SdkConfig {
+    oasis_store::dynamodb::sdk_config(optional("OASIS_AWS_ENDPOINT").as_deref()).await
+}
+
+/// Where verifiers get public keys: `OASIS_JWKS_PARAMETER` (SSM, in AWS) or
+/// `OASIS_JWKS_FILE` (development).
+#[derive(Debug, Clone)]
+pub enum JwksSource {
+    Ssm(String),
+    File(String),
+}
+
+/// A verifier refreshes its keys on an unknown `kid` at most this often.
+pub const JWKS_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
+
 /// What a resource function needs to verify access tokens: `OASIS_ISSUER`,
-/// `OASIS_AUDIENCE` (default `oasis-api`) and the public keys in `OASIS_JWKS_FILE`.
+/// `OASIS_AUDIENCE` (default `oasis-api`) and a [`JwksSource`].
 #[derive(Debug, Clone)]
 pub struct VerifierConfig {
     pub issuer: String,
     pub audience: String,
-    pub jwks_file: String,
+    pub jwks: JwksSource,
 }
 
 impl VerifierConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
+        let jwks = match optional("OASIS_JWKS_PARAMETER") {
+            Some(name) => JwksSource::Ssm(name),
+            None => JwksSource::File(
+                required("OASIS_JWKS_FILE")
+                    .map_err(|_| ConfigError::Missing("OASIS_JWKS_PARAMETER or OASIS_JWKS_FILE"))?,
+            ),
+        };
         Ok(Self {
             issuer: required("OASIS_ISSUER")?,
             audience: optional("OASIS_AUDIENCE").unwrap_or_else(|| "oasis-api".into()),
-            jwks_file: required("OASIS_JWKS_FILE")?,
+            jwks,
         })
     }
 
-    /// Reads the public keys and builds the verifier; fails closed on any bad key.
-    pub fn verifier(&self) -> Result<oasis_auth::token::Verifier, oasis_auth::keys::KeyError> {
-        let text = std::fs::read_to_string(&self.jwks_file).map_err(|source| {
-            oasis_auth::keys::KeyError::Read {
-                path: self.jwks_file.clone().into(),
-                source,
-            }
-        })?;
-        let jwks = oasis_auth::keys::PublicJwks::from_json(&text)?;
-        if jwks.keys.is_empty() {
-            return Err(oasis_auth::keys::KeyError::ActiveCount(0));
-        }
-        oasis_auth::token::Verifier::new(&jwks, &self.issuer, &self.audience)
+    pub fn uses_aws(&self) -> bool {
+        matches!(self.jwks, JwksSource::Ssm(_))
+    }
+
+    /// Loads the public keys; fails closed (the function refuses to start) on any bad key.
+    pub async fn key_ring(&self, sdk: Option<&SdkConfig>) -> Result<KeyRing, KeyError> {
+        let source: Arc<dyn PublicKeySource> = match (&self.jwks, sdk) {
+            (JwksSource::File(path), _) => Arc::new(LocalJwksFile::new(path)),
+            (JwksSource::Ssm(name), Some(sdk)) => Arc::new(SsmJwks::new(sdk, name)),
+            (JwksSource::Ssm(_), None) => return Err(KeyError::Source("no AWS configuration".into())),
+        };
+        KeyRing::load(source, &self.issuer, &self.audience, JWKS_REFRESH_INTERVAL).await
     }
 }

@@ -34,8 +34,8 @@ impl Form {
 /// Reads the body as a form: the content type must be form-urlencoded (a charset parameter
 /// is allowed), the body no larger than `max_bytes`, every parameter present at most once.
 pub fn read(req: &Request, max_bytes: usize) -> Result<Form, FormError> {
-    let ctype = crate::header_str(req.headers(), header::CONTENT_TYPE.as_str())
-        .ok_or(FormError::UnsupportedMediaType)?;
+    let ctype =
+        crate::header_str(req.headers(), header::CONTENT_TYPE.as_str()).ok_or(FormError::UnsupportedMediaType)?;
     let essence = ctype.split(';').next().unwrap_or("").trim();
     if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
         return Err(FormError::UnsupportedMediaType);
@@ -52,8 +52,7 @@ pub fn read(req: &Request, max_bytes: usize) -> Result<Form, FormError> {
     if std::str::from_utf8(bytes).is_err() {
         return Err(FormError::Malformed);
     }
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_bytes(bytes).map_err(|_| FormError::Malformed)?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes).map_err(|_| FormError::Malformed)?;
     let mut map = BTreeMap::new();
     for (k, v) in pairs {
         if v.is_empty() {
@@ -74,9 +73,7 @@ mod tests {
     use super::*;
 
     fn req(ctype: Option<&str>, body: &str) -> Request {
-        let mut b = lambda_http::http::Request::builder()
-            .method("POST")
-            .uri("/token");
+        let mut b = lambda_http::http::Request::builder().method("POST").uri("/token");
         if let Some(c) = ctype {
             b = b.header("content-type", c);
         }
@@ -85,14 +82,7 @@ mod tests {
 
     #[test]
     fn form_bodies_parse_and_empty_values_are_absent() {
-        let f = read(
-            &req(
-                Some("application/x-www-form-urlencoded; charset=UTF-8"),
-                "a=1&b=&c=x%20y",
-            ),
-            100,
-        )
-        .unwrap();
+        let f = read(&req(Some("application/x-www-form-urlencoded; charset=UTF-8"), "a=1&b=&c=x%20y"), 100).unwrap();
         assert_eq!(f.get("a"), Some("1"));
         assert_eq!(f.get("b"), None);
         assert_eq!(f.get("c"), Some("x y"));
@@ -102,15 +92,9 @@ mod tests {
     fn bad_form_bodies_get_a_precise_error() {
         let form = Some("application/x-www-form-urlencoded");
         let cases = [
-            (
-                req(Some("application/json"), "{\"a\":1}"),
-                FormError::UnsupportedMediaType,
-            ),
+            (req(Some("application/json"), "{\"a\":1}"), FormError::UnsupportedMediaType),
             (req(None, "a=1"), FormError::UnsupportedMediaType),
-            (
-                req(Some("text/plain"), "a=1"),
-                FormError::UnsupportedMediaType,
-            ),
+            (req(Some("text/plain"), "a=1"), FormError::UnsupportedMediaType),
             (req(form, &"a=1&".repeat(40)), FormError::TooLarge),
             (req(form, "a=1&a=2"), FormError::Repeated),
             (req(form, "a=%00"), FormError::Malformed),

@@ -32,26 +32,16 @@ pub struct RequestMeta {
 impl RequestMeta {
     pub fn from_request(req: &Request) -> Self {
         let (gateway_id, source_ip) = match req.request_context_ref() {
-            Some(RequestContext::ApiGatewayV1(c)) => {
-                (c.request_id.clone(), c.identity.source_ip.clone())
-            }
-            Some(RequestContext::ApiGatewayV2(c)) => {
-                (c.request_id.clone(), c.http.source_ip.clone())
-            }
+            Some(RequestContext::ApiGatewayV1(c)) => (c.request_id.clone(), c.identity.source_ip.clone()),
+            Some(RequestContext::ApiGatewayV2(c)) => (c.request_id.clone(), c.http.source_ip.clone()),
             _ => (None, None),
         };
         let request_id = gateway_id
             .or_else(|| req.lambda_context_ref().map(|c| c.request_id.clone()))
-            .filter(|id| {
-                !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic())
-            })
+            .filter(|id| !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()))
             .unwrap_or_else(|| "unknown".to_owned());
         let path = req.raw_http_path();
-        let path = if path.is_empty() {
-            req.uri().path().to_owned()
-        } else {
-            path.to_owned()
-        };
+        let path = if path.is_empty() { req.uri().path().to_owned() } else { path.to_owned() };
         Self {
             request_id,
             method: req.method().clone(),
@@ -77,20 +67,14 @@ pub fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 pub fn json<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response<Body> {
     match serde_json::to_string(body) {
         Ok(text) => raw_json(status, text),
-        Err(_) => raw_json(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            r#"{"error":"server_error"}"#.to_owned(),
-        ),
+        Err(_) => raw_json(StatusCode::INTERNAL_SERVER_ERROR, r#"{"error":"server_error"}"#.to_owned()),
     }
 }
 
 pub fn raw_json(status: StatusCode, text: String) -> Response<Body> {
     let mut resp = Response::new(Body::Text(text));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
 }
 
@@ -118,31 +102,17 @@ impl Cors {
 
     /// The answer to an `OPTIONS` preflight: 204 with the grants for an allowed origin,
     /// 403 for any other.
-    pub fn preflight(
-        &self,
-        meta: &RequestMeta,
-        methods: &'static str,
-        headers: &'static str,
-    ) -> Response<Body> {
+    pub fn preflight(&self, meta: &RequestMeta, methods: &'static str, headers: &'static str) -> Response<Body> {
         match meta.origin.as_deref() {
             Some(o) if self.allows(o) => {
                 let mut resp = empty(StatusCode::NO_CONTENT);
                 let h = resp.headers_mut();
-                h.insert(
-                    "access-control-allow-methods",
-                    HeaderValue::from_static(methods),
-                );
-                h.insert(
-                    "access-control-allow-headers",
-                    HeaderValue::from_static(headers),
-                );
+                h.insert("access-control-allow-methods", HeaderValue::from_static(methods));
+                h.insert("access-control-allow-headers", HeaderValue::from_static(headers));
                 h.insert("access-control-max-age", HeaderValue::from_static("600"));
                 resp
             }
-            _ => json(
-                StatusCode::FORBIDDEN,
-                &serde_json::json!({"error": "origin_not_allowed"}),
-            ),
+            _ => json(StatusCode::FORBIDDEN, &serde_json::json!({"error": "origin_not_allowed"})),
         }
     }
 }
@@ -151,18 +121,9 @@ impl Cors {
 /// handler that serves public data sets its own `Cache-Control` first.
 pub fn finish(mut resp: Response<Body>, meta: &RequestMeta, cors: &Cors) -> Response<Body> {
     let h = resp.headers_mut();
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        "strict-transport-security",
-        HeaderValue::from_static("max-age=63072000; includeSubDomains"),
-    );
-    h.insert(
-        "content-security-policy",
-        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-    );
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert("strict-transport-security", HeaderValue::from_static("max-age=63072000; includeSubDomains"));
+    h.insert("content-security-policy", HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     if !h.contains_key(header::CACHE_CONTROL) {
@@ -171,21 +132,10 @@ pub fn finish(mut resp: Response<Body>, meta: &RequestMeta, cors: &Cors) -> Resp
     if let Ok(v) = HeaderValue::from_str(&meta.request_id) {
         h.insert(REQUEST_ID_HEADER, v);
     }
-    if let Some(v) = meta
-        .origin
-        .as_deref()
-        .filter(|o| cors.allows(o))
-        .and_then(|o| HeaderValue::from_str(o).ok())
-    {
+    if let Some(v) = meta.origin.as_deref().filter(|o| cors.allows(o)).and_then(|o| HeaderValue::from_str(o).ok()) {
         h.insert("access-control-allow-origin", v);
-        h.insert(
-            "access-control-allow-credentials",
-            HeaderValue::from_static("true"),
-        );
-        h.insert(
-            "access-control-expose-headers",
-            HeaderValue::from_static("x-request-id"),
-        );
+        h.insert("access-control-allow-credentials", HeaderValue::from_static("true"));
+        h.insert("access-control-expose-headers", HeaderValue::from_static("x-request-id"));
     }
     h.append(header::VARY, HeaderValue::from_static("Origin"));
     resp
@@ -239,28 +189,17 @@ mod tests {
 
     #[test]
     fn every_finished_response_carries_the_security_headers() {
-        let resp = finish(
-            json(StatusCode::BAD_REQUEST, &serde_json::json!({})),
-            &meta(None),
-            &Cors::default(),
-        );
+        let resp = finish(json(StatusCode::BAD_REQUEST, &serde_json::json!({})), &meta(None), &Cors::default());
         let h = resp.headers();
         for (name, value) in [
             ("x-content-type-options", "nosniff"),
-            (
-                "content-security-policy",
-                "default-src 'none'; frame-ancestors 'none'",
-            ),
+            ("content-security-policy", "default-src 'none'; frame-ancestors 'none'"),
             ("referrer-policy", "no-referrer"),
             ("cache-control", "no-store"),
             ("x-request-id", "req-1"),
             ("content-type", "application/json"),
         ] {
-            assert_eq!(
-                h.get(name).and_then(|v| v.to_str().ok()),
-                Some(value),
-                "{name}"
-            );
+            assert_eq!(h.get(name).and_then(|v| v.to_str().ok()), Some(value), "{name}");
         }
         assert!(h.get("strict-transport-security").is_some());
         assert!(h.get("access-control-allow-origin").is_none());
@@ -269,40 +208,18 @@ mod tests {
     #[test]
     fn cors_headers_go_only_to_allow_listed_origins() {
         let cors = Cors::new(vec!["https://app.example".into()]);
-        let ok = finish(
-            empty(StatusCode::OK),
-            &meta(Some("https://app.example")),
-            &cors,
-        );
-        assert_eq!(
-            ok.headers()["access-control-allow-origin"],
-            "https://app.example"
-        );
-        let evil = finish(
-            empty(StatusCode::OK),
-            &meta(Some("https://evil.example")),
-            &cors,
-        );
+        let ok = finish(empty(StatusCode::OK), &meta(Some("https://app.example")), &cors);
+        assert_eq!(ok.headers()["access-control-allow-origin"], "https://app.example");
+        let evil = finish(empty(StatusCode::OK), &meta(Some("https://evil.example")), &cors);
         assert!(evil.headers().get("access-control-allow-origin").is_none());
-        assert_eq!(
-            cors.preflight(&meta(Some("https://evil.example")), "POST", "content-type")
-                .status(),
-            403
-        );
-        assert_eq!(
-            cors.preflight(&meta(Some("https://app.example")), "POST", "content-type")
-                .status(),
-            204
-        );
+        assert_eq!(cors.preflight(&meta(Some("https://evil.example")), "POST", "content-type").status(), 403);
+        assert_eq!(cors.preflight(&meta(Some("https://app.example")), "POST", "content-type").status(), 204);
     }
 
     #[test]
     fn cookies_are_found_by_exact_name() {
         let mut h = HeaderMap::new();
-        h.insert(
-            header::COOKIE,
-            HeaderValue::from_static("a=1; __Host-rt=abc; __Host-rtx=no"),
-        );
+        h.insert(header::COOKIE, HeaderValue::from_static("a=1; __Host-rt=abc; __Host-rtx=no"));
         assert_eq!(cookie(&h, "__Host-rt").as_deref(), Some("abc"));
         assert_eq!(cookie(&h, "b"), None);
     }

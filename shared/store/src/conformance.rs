@@ -56,10 +56,7 @@ fn token(hash: &str, family_id: &str) -> RefreshToken {
 
 pub async fn users_are_found_by_username_and_id(s: &dyn Store) {
     s.create_user(&user("u1", "alice")).await.unwrap();
-    assert_eq!(
-        s.user_by_username("alice").await.unwrap(),
-        Some(user("u1", "alice"))
-    );
+    assert_eq!(s.user_by_username("alice").await.unwrap(), Some(user("u1", "alice")));
     assert_eq!(s.user_by_id("u1").await.unwrap(), Some(user("u1", "alice")));
     assert_eq!(s.user_by_username("bob").await.unwrap(), None);
     assert_eq!(s.user_by_id("u2").await.unwrap(), None);
@@ -68,15 +65,8 @@ pub async fn users_are_found_by_username_and_id(s: &dyn Store) {
 pub async fn a_username_cannot_be_taken_twice(s: &dyn Store) {
     s.create_user(&user("u1", "alice")).await.unwrap();
     let again = s.create_user(&user("u2", "alice")).await;
-    assert!(
-        matches!(again, Err(StoreError::AlreadyExists(_))),
-        "{again:?}"
-    );
-    assert_eq!(
-        s.user_by_id("u2").await.unwrap(),
-        None,
-        "nothing half-written"
-    );
+    assert!(matches!(again, Err(StoreError::AlreadyExists(_))), "{again:?}");
+    assert_eq!(s.user_by_id("u2").await.unwrap(), None, "nothing half-written");
 }
 
 pub async fn user_updates_are_persisted(s: &dyn Store) {
@@ -85,20 +75,14 @@ pub async fn user_updates_are_persisted(s: &dyn Store) {
     s.set_disabled("u1", true).await.unwrap();
     s.set_tokens_valid_after("u1", 4_242).await.unwrap();
     let u = s.user_by_id("u1").await.unwrap().unwrap();
-    assert_eq!(
-        (u.password_hash.as_str(), u.disabled, u.tokens_valid_after),
-        ("new-hash", true, 4_242)
-    );
+    assert_eq!((u.password_hash.as_str(), u.disabled, u.tokens_valid_after), ("new-hash", true, 4_242));
 }
 
 pub async fn clients_round_trip_and_are_unique(s: &dyn Store) {
     s.create_client(&client("web")).await.unwrap();
     assert_eq!(s.client("web").await.unwrap(), Some(client("web")));
     assert_eq!(s.client("other").await.unwrap(), None);
-    assert!(matches!(
-        s.create_client(&client("web")).await,
-        Err(StoreError::AlreadyExists(_))
-    ));
+    assert!(matches!(s.create_client(&client("web")).await, Err(StoreError::AlreadyExists(_))));
     let mut public = client("spa");
     public.secret_hash = None;
     s.create_client(&public).await.unwrap();
@@ -106,54 +90,28 @@ pub async fn clients_round_trip_and_are_unique(s: &dyn Store) {
 }
 
 pub async fn a_refresh_token_rotates_exactly_once(s: &dyn Store) {
-    s.create_family(&family("f1", "u1"), &token("h1", "f1"))
-        .await
-        .unwrap();
+    s.create_family(&family("f1", "u1"), &token("h1", "f1")).await.unwrap();
     let (t, f) = s.refresh_token("h1").await.unwrap().unwrap();
     assert_eq!((t, f), (token("h1", "f1"), family("f1", "u1")));
-    assert_eq!(
-        s.rotate("h1", &token("h2", "f1"), 2_000).await.unwrap(),
-        Rotation::Rotated
-    );
-    assert_eq!(
-        s.refresh_token("h1").await.unwrap().unwrap().0.rotated_at,
-        Some(2_000)
-    );
+    assert_eq!(s.rotate("h1", &token("h2", "f1"), 2_000).await.unwrap(), Rotation::Rotated);
+    assert_eq!(s.refresh_token("h1").await.unwrap().unwrap().0.rotated_at, Some(2_000));
     assert!(s.refresh_token("h2").await.unwrap().is_some());
-    assert_eq!(
-        s.rotate("h1", &token("h3", "f1"), 2_001).await.unwrap(),
-        Rotation::AlreadyUsed
-    );
-    assert_eq!(
-        s.refresh_token("h3").await.unwrap(),
-        None,
-        "a lost rotation writes nothing"
-    );
+    assert_eq!(s.rotate("h1", &token("h3", "f1"), 2_001).await.unwrap(), Rotation::AlreadyUsed);
+    assert_eq!(s.refresh_token("h3").await.unwrap(), None, "a lost rotation writes nothing");
 }
 
 pub async fn a_revoked_family_cannot_rotate(s: &dyn Store) {
-    s.create_family(&family("f1", "u1"), &token("h1", "f1"))
-        .await
-        .unwrap();
+    s.create_family(&family("f1", "u1"), &token("h1", "f1")).await.unwrap();
     s.revoke_family("f1").await.unwrap();
     assert!(s.refresh_token("h1").await.unwrap().unwrap().1.revoked);
-    assert_eq!(
-        s.rotate("h1", &token("h2", "f1"), 2_000).await.unwrap(),
-        Rotation::AlreadyUsed
-    );
+    assert_eq!(s.rotate("h1", &token("h2", "f1"), 2_000).await.unwrap(), Rotation::AlreadyUsed);
     assert_eq!(s.refresh_token("h2").await.unwrap(), None);
 }
 
 pub async fn revoking_a_user_revokes_all_their_families_only(s: &dyn Store) {
-    s.create_family(&family("f1", "u1"), &token("h1", "f1"))
-        .await
-        .unwrap();
-    s.create_family(&family("f2", "u1"), &token("h2", "f2"))
-        .await
-        .unwrap();
-    s.create_family(&family("f3", "u2"), &token("h3", "f3"))
-        .await
-        .unwrap();
+    s.create_family(&family("f1", "u1"), &token("h1", "f1")).await.unwrap();
+    s.create_family(&family("f2", "u1"), &token("h2", "f2")).await.unwrap();
+    s.create_family(&family("f3", "u2"), &token("h3", "f3")).await.unwrap();
     assert_eq!(s.revoke_user_families("u1").await.unwrap(), 2);
     assert!(s.refresh_token("h1").await.unwrap().unwrap().1.revoked);
     assert!(s.refresh_token("h2").await.unwrap().unwrap().1.revoked);
@@ -162,42 +120,19 @@ pub async fn revoking_a_user_revokes_all_their_families_only(s: &dyn Store) {
 
 pub async fn unknown_refresh_tokens_are_not_found(s: &dyn Store) {
     assert_eq!(s.refresh_token("nope").await.unwrap(), None);
-    assert_eq!(
-        s.rotate("nope", &token("h2", "f1"), 1).await.unwrap(),
-        Rotation::AlreadyUsed
-    );
+    assert_eq!(s.rotate("nope", &token("h2", "f1"), 1).await.unwrap(), Rotation::AlreadyUsed);
 }
 
 pub async fn failure_counters_count_lock_and_expire(s: &dyn Store) {
     assert_eq!(s.attempts("acct:alice", 100).await.unwrap(), None);
-    assert_eq!(
-        s.record_failure("acct:alice", 100, 200)
-            .await
-            .unwrap()
-            .failures,
-        1
-    );
-    assert_eq!(
-        s.record_failure("acct:alice", 110, 210)
-            .await
-            .unwrap()
-            .failures,
-        2
-    );
+    assert_eq!(s.record_failure("acct:alice", 100, 200).await.unwrap().failures, 1);
+    assert_eq!(s.record_failure("acct:alice", 110, 210).await.unwrap().failures, 2);
     s.set_locked_until("acct:alice", 150, 210).await.unwrap();
     let a = s.attempts("acct:alice", 120).await.unwrap().unwrap();
     assert_eq!((a.failures, a.locked_until, a.expires_at), (2, 150, 210));
-    assert_eq!(
-        s.attempts("acct:alice", 210).await.unwrap(),
-        None,
-        "expired counters are gone"
-    );
+    assert_eq!(s.attempts("acct:alice", 210).await.unwrap(), None, "expired counters are gone");
     let fresh = s.record_failure("acct:alice", 300, 400).await.unwrap();
-    assert_eq!(
-        (fresh.failures, fresh.locked_until),
-        (1, 0),
-        "an expired counter restarts"
-    );
+    assert_eq!((fresh.failures, fresh.locked_until), (1, 0), "an expired counter restarts");
     s.clear_attempts("acct:alice").await.unwrap();
     assert_eq!(s.attempts("acct:alice", 301).await.unwrap(), None);
 }
@@ -206,22 +141,8 @@ pub async fn counters_are_kept_per_key(s: &dyn Store) {
     s.record_failure("acct:alice", 100, 200).await.unwrap();
     s.record_failure("ip:10.0.0.1", 100, 200).await.unwrap();
     s.record_failure("ip:10.0.0.1", 100, 200).await.unwrap();
-    assert_eq!(
-        s.attempts("acct:alice", 100)
-            .await
-            .unwrap()
-            .unwrap()
-            .failures,
-        1
-    );
-    assert_eq!(
-        s.attempts("ip:10.0.0.1", 100)
-            .await
-            .unwrap()
-            .unwrap()
-            .failures,
-        2
-    );
+    assert_eq!(s.attempts("acct:alice", 100).await.unwrap().unwrap().failures, 1);
+    assert_eq!(s.attempts("ip:10.0.0.1", 100).await.unwrap().unwrap().failures, 2);
 }
 
 pub async fn profiles_round_trip_and_update(s: &dyn Store) {
@@ -278,10 +199,7 @@ fn query(terms: &[&str], max_maturity: u8) -> CatalogQuery {
 }
 
 fn reference(q: &CatalogQuery) -> Vec<String> {
-    let mut all: Vec<Title> = sample_catalog()
-        .into_iter()
-        .filter(|t| q.matches(t))
-        .collect();
+    let mut all: Vec<Title> = sample_catalog().into_iter().filter(|t| q.matches(t)).collect();
     all.sort_by_key(|t| (t.sort_key(), t.id.clone()));
     all.into_iter().take(q.limit).map(|t| t.id).collect()
 }
@@ -309,11 +227,7 @@ pub async fn search_matches_words_and_prefixes_ignoring_case_and_accents(s: &dyn
         let q = query(&terms, maturity);
         let got = ids(s.search(&q).await.unwrap());
         assert_eq!(got, want, "{terms:?} at maturity {maturity}");
-        assert_eq!(
-            got,
-            reference(&q),
-            "backend disagrees with CatalogQuery::matches for {terms:?}"
-        );
+        assert_eq!(got, reference(&q), "backend disagrees with CatalogQuery::matches for {terms:?}");
     }
 }
 
@@ -323,13 +237,7 @@ pub async fn search_filters_by_genre_and_year_range(s: &dyn Store) {
     q.genre = Some("scifi".into());
     q.year_from = Some(2000);
     q.year_to = Some(2010);
-    let got: Vec<String> = s
-        .search(&q)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|t| t.id)
-        .collect();
+    let got: Vec<String> = s.search(&q).await.unwrap().into_iter().map(|t| t.id).collect();
     assert_eq!(got, vec!["tt02"]);
     assert_eq!(got, reference(&q));
 }
@@ -360,14 +268,7 @@ pub async fn replacing_a_title_reindexes_it(s: &dyn Store) {
     s.put_titles(&[renamed]).await.unwrap();
     assert_eq!(s.title_count().await.unwrap(), 12);
     let by = |w: &str| query(&[w], 18);
-    assert!(
-        !s.search(&by("matrix"))
-            .await
-            .unwrap()
-            .iter()
-            .any(|t| t.id == "tt01"),
-        "old words are gone"
-    );
+    assert!(!s.search(&by("matrix")).await.unwrap().iter().any(|t| t.id == "tt01"), "old words are gone");
     assert_eq!(s.search(&by("complet")).await.unwrap()[0].id, "tt01");
 }
 

@@ -64,10 +64,7 @@ pub enum Rotation {
 pub trait RefreshStore: Send + Sync {
     /// Starts a family with its first token.
     async fn create_family(&self, family: &RefreshFamily, first: &RefreshToken) -> StoreResult<()>;
-    async fn refresh_token(
-        &self,
-        token_hash: &str,
-    ) -> StoreResult<Option<(RefreshToken, RefreshFamily)>>;
+    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<(RefreshToken, RefreshFamily)>>;
     /// Atomically: if `old_hash` is not rotated and its family is not revoked, mark it rotated
     /// at `now` and store `new`. Exactly one of two concurrent callers gets `Rotated`.
     async fn rotate(&self, old_hash: &str, new: &RefreshToken, now: u64) -> StoreResult<Rotation>;
@@ -81,12 +78,7 @@ pub trait ThrottleStore: Send + Sync {
     async fn attempts(&self, key: &str, now: u64) -> StoreResult<Option<Attempts>>;
     /// Atomically adds one failure and sets the counter's expiry; returns the new state.
     async fn record_failure(&self, key: &str, now: u64, expires_at: u64) -> StoreResult<Attempts>;
-    async fn set_locked_until(
-        &self,
-        key: &str,
-        locked_until: u64,
-        expires_at: u64,
-    ) -> StoreResult<()>;
+    async fn set_locked_until(&self, key: &str, locked_until: u64, expires_at: u64) -> StoreResult<()>;
     async fn clear_attempts(&self, key: &str) -> StoreResult<()>;
 }
 
@@ -106,14 +98,8 @@ pub trait CatalogStore: Send + Sync {
 }
 
 /// Everything the functions need from a backend.
-pub trait Store:
-    UserStore + ClientStore + RefreshStore + ThrottleStore + ProfileStore + CatalogStore
-{
-}
-impl<T: UserStore + ClientStore + RefreshStore + ThrottleStore + ProfileStore + CatalogStore> Store
-    for T
-{
-}
+pub trait Store: UserStore + ClientStore + RefreshStore + ThrottleStore + ProfileStore + CatalogStore {}
+impl<T: UserStore + ClientStore + RefreshStore + ThrottleStore + ProfileStore + CatalogStore> Store for T {}
 
 /// Which backend a deployment uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

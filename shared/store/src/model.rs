@@ -96,18 +96,8 @@ pub struct Profile {
 }
 
 /// The catalog's genres: a closed list, so a genre filter is validated, never free text.
-pub const GENRES: [&str; 10] = [
-    "action",
-    "animation",
-    "comedy",
-    "documentary",
-    "drama",
-    "family",
-    "horror",
-    "romance",
-    "scifi",
-    "thriller",
-];
+pub const GENRES: [&str; 10] =
+    ["action", "animation", "comedy", "documentary", "drama", "family", "horror", "romance", "scifi", "thriller"];
 
 /// Maturity ratings are minimum viewer ages.
 pub const MATURITY_LEVELS: [u8; 5] = [0, 7, 13, 16, 18];
@@ -154,13 +144,7 @@ impl CatalogQuery {
             && self.genre.as_ref().is_none_or(|g| *g == t.genre)
             && self.year_from.is_none_or(|y| t.year >= y)
             && self.year_to.is_none_or(|y| t.year <= y)
-            && self
-                .terms
-                .iter()
-                .all(|term| words.iter().any(|w| w.starts_with(term.as_str())))
-            && self
-                .after
-                .as_ref()
-                .is_none_or(|(k, id)| (t.sort_key(), t.id.clone()) > (k.clone(), id.clone()))
+            && self.terms.iter().all(|term| words.iter().any(|w| w.starts_with(term.as_str())))
+            && self.after.as_ref().is_none_or(|(k, id)| (t.sort_key(), t.id.clone()) > (k.clone(), id.clone()))
     }
 }

@@ -106,9 +106,8 @@ fn json_list(items: &[String]) -> String {
 
 fn from_json_list(row: &Row<'_>, idx: usize) -> rusqlite::Result<Vec<String>> {
     let text: String = row.get(idx)?;
-    serde_json::from_str(&text).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
-    })
+    serde_json::from_str(&text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
 }
 
 // SQLite stores INTEGER as i64; our times and counters fit comfortably.
@@ -116,8 +115,7 @@ fn int(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-const USER_COLUMNS: &str =
-    "id, username, password_hash, disabled, scopes, maturity, tokens_valid_after, created_at";
+const USER_COLUMNS: &str = "id, username, password_hash, disabled, scopes, maturity, tokens_valid_after, created_at";
 
 fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
@@ -145,19 +143,13 @@ impl SqliteStore {
     }
 
     fn init(conn: Connection) -> StoreResult<Self> {
-        conn.busy_timeout(Duration::from_secs(5))
-            .map_err(classify)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(classify)?;
         // WAL lets readers in other processes proceed while one writes.
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(classify)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(classify)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(classify)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(classify)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(classify)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(classify)?;
         conn.execute_batch(SCHEMA).map_err(classify)?;
-        Ok(Self {
-            conn: Mutex::new(conn),
-        })
+        Ok(Self { conn: Mutex::new(conn) })
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -169,24 +161,14 @@ impl SqliteStore {
     /// Deletes expired refresh tokens, families and counters (DynamoDB does this with TTL).
     pub fn purge_expired(&self, now: u64) -> StoreResult<usize> {
         let c = self.conn();
-        let mut n = c
-            .execute(
-                "DELETE FROM refresh_tokens WHERE expires_at <= ?1",
-                [int(now)],
-            )
-            .map_err(classify)?;
+        let mut n = c.execute("DELETE FROM refresh_tokens WHERE expires_at <= ?1", [int(now)]).map_err(classify)?;
         n += c
             .execute(
                 "DELETE FROM refresh_families WHERE expires_at <= ?1 AND family_id NOT IN (SELECT family_id FROM refresh_tokens)",
                 [int(now)],
             )
             .map_err(classify)?;
-        n += c
-            .execute(
-                "DELETE FROM login_attempts WHERE expires_at <= ?1",
-                [int(now)],
-            )
-            .map_err(classify)?;
+        n += c.execute("DELETE FROM login_attempts WHERE expires_at <= ?1", [int(now)]).map_err(classify)?;
         Ok(n)
     }
 }
@@ -196,9 +178,7 @@ impl UserStore for SqliteStore {
     async fn create_user(&self, u: &User) -> StoreResult<()> {
         self.conn()
             .execute(
-                &format!(
-                    "INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-                ),
+                &format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
                 params![
                     u.id,
                     u.username,
@@ -216,52 +196,33 @@ impl UserStore for SqliteStore {
 
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
         self.conn()
-            .query_row(
-                &format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"),
-                [username],
-                user_from_row,
-            )
+            .query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"), [username], user_from_row)
             .optional()
             .map_err(classify)
     }
 
     async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
         self.conn()
-            .query_row(
-                &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
-                [id],
-                user_from_row,
-            )
+            .query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"), [id], user_from_row)
             .optional()
             .map_err(classify)
     }
 
     async fn set_password_hash(&self, id: &str, hash: &str) -> StoreResult<()> {
         self.conn()
-            .execute(
-                "UPDATE users SET password_hash = ?2 WHERE id = ?1",
-                params![id, hash],
-            )
+            .execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![id, hash])
             .map_err(classify)?;
         Ok(())
     }
 
     async fn set_disabled(&self, id: &str, disabled: bool) -> StoreResult<()> {
-        self.conn()
-            .execute(
-                "UPDATE users SET disabled = ?2 WHERE id = ?1",
-                params![id, disabled],
-            )
-            .map_err(classify)?;
+        self.conn().execute("UPDATE users SET disabled = ?2 WHERE id = ?1", params![id, disabled]).map_err(classify)?;
         Ok(())
     }
 
     async fn set_tokens_valid_after(&self, id: &str, at: u64) -> StoreResult<()> {
         self.conn()
-            .execute(
-                "UPDATE users SET tokens_valid_after = ?2 WHERE id = ?1",
-                params![id, int(at)],
-            )
+            .execute("UPDATE users SET tokens_valid_after = ?2 WHERE id = ?1", params![id, int(at)])
             .map_err(classify)?;
         Ok(())
     }
@@ -338,9 +299,7 @@ fn insert_token(c: &Connection, t: &RefreshToken) -> rusqlite::Result<usize> {
 impl RefreshStore for SqliteStore {
     async fn create_family(&self, f: &RefreshFamily, first: &RefreshToken) -> StoreResult<()> {
         let mut c = self.conn();
-        let tx = c
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(classify)?;
+        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
         tx.execute(
             "INSERT INTO refresh_families (family_id, user_id, client_id, scope, created_at, expires_at, revoked)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -351,10 +310,7 @@ impl RefreshStore for SqliteStore {
         tx.commit().map_err(classify)
     }
 
-    async fn refresh_token(
-        &self,
-        token_hash: &str,
-    ) -> StoreResult<Option<(RefreshToken, RefreshFamily)>> {
+    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<(RefreshToken, RefreshFamily)>> {
         self.conn()
             .query_row(
                 "SELECT t.token_hash, t.family_id, t.issued_at, t.idle_expires_at, t.rotated_at, t.expires_at,
@@ -391,9 +347,7 @@ impl RefreshStore for SqliteStore {
         let mut c = self.conn();
         // IMMEDIATE takes the write lock up front, so two processes cannot both read
         // "not rotated" and both win.
-        let tx = c
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(classify)?;
+        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
         let changed = tx
             .execute(
                 "UPDATE refresh_tokens SET rotated_at = ?2
@@ -412,10 +366,7 @@ impl RefreshStore for SqliteStore {
 
     async fn revoke_family(&self, family_id: &str) -> StoreResult<()> {
         self.conn()
-            .execute(
-                "UPDATE refresh_families SET revoked = 1 WHERE family_id = ?1",
-                [family_id],
-            )
+            .execute("UPDATE refresh_families SET revoked = 1 WHERE family_id = ?1", [family_id])
             .map_err(classify)?;
         Ok(())
     }
@@ -423,10 +374,7 @@ impl RefreshStore for SqliteStore {
     async fn revoke_user_families(&self, user_id: &str) -> StoreResult<u32> {
         let n = self
             .conn()
-            .execute(
-                "UPDATE refresh_families SET revoked = 1 WHERE user_id = ?1 AND revoked = 0",
-                [user_id],
-            )
+            .execute("UPDATE refresh_families SET revoked = 1 WHERE user_id = ?1 AND revoked = 0", [user_id])
             .map_err(classify)?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
@@ -469,12 +417,7 @@ impl ThrottleStore for SqliteStore {
             .map_err(classify)
     }
 
-    async fn set_locked_until(
-        &self,
-        key: &str,
-        locked_until: u64,
-        expires_at: u64,
-    ) -> StoreResult<()> {
+    async fn set_locked_until(&self, key: &str, locked_until: u64, expires_at: u64) -> StoreResult<()> {
         self.conn()
             .execute(
                 "UPDATE login_attempts SET locked_until = ?2, expires_at = MAX(expires_at, ?3) WHERE key = ?1",
@@ -485,9 +428,7 @@ impl ThrottleStore for SqliteStore {
     }
 
     async fn clear_attempts(&self, key: &str) -> StoreResult<()> {
-        self.conn()
-            .execute("DELETE FROM login_attempts WHERE key = ?1", [key])
-            .map_err(classify)?;
+        self.conn().execute("DELETE FROM login_attempts WHERE key = ?1", [key]).map_err(classify)?;
         Ok(())
     }
 }
@@ -533,33 +474,19 @@ fn prefix_end(prefix: &str) -> String {
 impl CatalogStore for SqliteStore {
     async fn put_titles(&self, titles: &[Title]) -> StoreResult<()> {
         let mut c = self.conn();
-        let tx = c
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(classify)?;
+        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
         {
             let mut put = tx
                 .prepare_cached(
                     "INSERT OR REPLACE INTO titles (id, title, sort_key, genre, year, maturity) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .map_err(classify)?;
-            let mut clear = tx
-                .prepare_cached("DELETE FROM title_terms WHERE title_id = ?1")
-                .map_err(classify)?;
+            let mut clear = tx.prepare_cached("DELETE FROM title_terms WHERE title_id = ?1").map_err(classify)?;
             let mut index = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO title_terms (term, title_id) VALUES (?1, ?2)",
-                )
+                .prepare_cached("INSERT OR IGNORE INTO title_terms (term, title_id) VALUES (?1, ?2)")
                 .map_err(classify)?;
             for t in titles {
-                put.execute(params![
-                    t.id,
-                    t.title,
-                    t.sort_key(),
-                    t.genre,
-                    t.year,
-                    t.maturity
-                ])
-                .map_err(classify)?;
+                put.execute(params![t.id, t.title, t.sort_key(), t.genre, t.year, t.maturity]).map_err(classify)?;
                 clear.execute([&t.id]).map_err(classify)?;
                 for term in oasis_text::terms(&t.title) {
                     index.execute(params![term, t.id]).map_err(classify)?;
@@ -604,22 +531,13 @@ impl CatalogStore for SqliteStore {
             values.push(term.clone().into());
             values.push(prefix_end(term).into());
         }
-        sql.push_str(&format!(
-            " ORDER BY sort_key, id LIMIT ?{}",
-            values.len() + 1
-        ));
+        sql.push_str(&format!(" ORDER BY sort_key, id LIMIT ?{}", values.len() + 1));
         values.push(i64::try_from(q.limit).unwrap_or(i64::MAX).into());
         let c = self.conn();
         let mut stmt = c.prepare_cached(&sql).map_err(classify)?;
         let rows = stmt
             .query_map(rusqlite::params_from_iter(values), |r| {
-                Ok(Title {
-                    id: r.get(0)?,
-                    title: r.get(1)?,
-                    genre: r.get(2)?,
-                    year: r.get(3)?,
-                    maturity: r.get(4)?,
-                })
+                Ok(Title { id: r.get(0)?, title: r.get(1)?, genre: r.get(2)?, year: r.get(3)?, maturity: r.get(4)? })
             })
             .map_err(classify)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(classify)

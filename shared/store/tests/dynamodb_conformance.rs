@@ -11,16 +11,9 @@ async fn fresh() -> DynamoStore {
         "OASIS_TEST_AWS_ENDPOINT is not set: the DynamoDB tests need a DynamoDB-API server. \
          Run them with `make test` or `scripts/with-moto.sh cargo test`, which start moto_server on 127.0.0.1.",
     );
-    let n: u64 = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64;
+    let n: u64 = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
     let prefix = format!("t{}-{n}", std::process::id());
-    let store = DynamoStore::connect(&DynamoConfig {
-        table_prefix: prefix,
-        endpoint: Some(endpoint),
-    })
-    .await;
+    let store = DynamoStore::connect(&DynamoConfig { table_prefix: prefix, endpoint: Some(endpoint) }).await;
     store.create_tables().await.expect("create tables");
     store
 }
@@ -52,8 +45,7 @@ async fn concurrent_rotations_of_one_token_on_dynamodb_have_exactly_one_winner()
         store.create_family(&family, &first).await.unwrap();
         let tasks: Vec<_> = (0..4)
             .map(|i| {
-                let (store, mut next, old) =
-                    (store.clone(), first.clone(), first.token_hash.clone());
+                let (store, mut next, old) = (store.clone(), first.clone(), first.token_hash.clone());
                 next.token_hash = format!("new{round}-{i}");
                 tokio::spawn(async move { store.rotate(&old, &next, 1).await.unwrap() })
             })

@@ -11,10 +11,7 @@ async fn fresh() -> SqliteStore {
 oasis_store::conformance_tests!(fresh());
 
 fn temp_db() -> std::path::PathBuf {
-    let n: u64 = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64;
+    let n: u64 = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
     std::env::temp_dir().join(format!("oasis-race-{}-{n}.db", std::process::id()))
 }
 
@@ -23,9 +20,7 @@ fn two_connections_racing_to_rotate_one_refresh_token_produce_exactly_one_winner
     // Each thread has its own connection, like two function processes sharing the file.
     let path = temp_db();
     let setup = SqliteStore::open(&path).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     for round in 0..20 {
         let fam = format!("f{round}");
         let family = RefreshFamily {
@@ -54,9 +49,7 @@ fn two_connections_racing_to_rotate_one_refresh_token_produce_exactly_one_winner
                 let old = first.token_hash.clone();
                 std::thread::spawn(move || {
                     let store = SqliteStore::open(&path).unwrap();
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .build()
-                        .unwrap();
+                    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
                     barrier.wait();
                     rt.block_on(store.rotate(&old, &next, 1)).unwrap()
                 })

@@ -39,25 +39,13 @@ pub async fn fixture() -> Fixture {
 pub async fn fixture_with(settings: Settings) -> Fixture {
     let store = Arc::new(SqliteStore::open_in_memory().unwrap());
     let hasher = PasswordHasher::default_params().unwrap();
-    let creds = oasis_admin::demo::seed(store.as_ref(), &hasher)
-        .await
-        .unwrap();
+    let creds = oasis_admin::demo::seed(store.as_ref(), &hasher).await.unwrap();
     let keys = KeySet::generate(oasis_auth::now()).unwrap();
     let app = build_app(store.clone(), &keys, settings, hasher);
-    Fixture {
-        app,
-        store,
-        creds,
-        keys,
-    }
+    Fixture { app, store, creds, keys }
 }
 
-pub fn build_app(
-    store: Arc<SqliteStore>,
-    keys: &KeySet,
-    settings: Settings,
-    hasher: PasswordHasher,
-) -> App {
+pub fn build_app(store: Arc<SqliteStore>, keys: &KeySet, settings: Settings, hasher: PasswordHasher) -> App {
     let cors = Cors::new(vec![oasis_admin::demo::WEB_ORIGIN.into()]);
     App::new(store, keys, AUDIENCE, 900, hasher, cors, settings).unwrap()
 }
@@ -68,12 +56,7 @@ pub async fn send(app: &App, event: &Value) -> Reply {
     reply(oasis_token::handle(app, request(event)).await)
 }
 
-pub async fn post_form(
-    app: &App,
-    path: &str,
-    pairs: &[(&str, &str)],
-    extra: &[(&str, &str)],
-) -> Reply {
+pub async fn post_form(app: &App, path: &str, pairs: &[(&str, &str)], extra: &[(&str, &str)]) -> Reply {
     let mut headers = vec![FORM];
     headers.extend_from_slice(extra);
     send(app, &event("POST", path, &headers, Some(&form(pairs)))).await
@@ -83,23 +66,14 @@ pub async fn password_login(app: &App, user: &str, password: &str) -> Reply {
     post_form(
         app,
         "/token",
-        &[
-            ("grant_type", "password"),
-            ("client_id", "oasis-demo"),
-            ("username", user),
-            ("password", password),
-        ],
+        &[("grant_type", "password"), ("client_id", "oasis-demo"), ("username", user), ("password", password)],
         &[],
     )
     .await
 }
 
 pub async fn refresh(app: &App, token: &str, scope: Option<&str>) -> Reply {
-    let mut pairs = vec![
-        ("grant_type", "refresh_token"),
-        ("client_id", "oasis-demo"),
-        ("refresh_token", token),
-    ];
+    let mut pairs = vec![("grant_type", "refresh_token"), ("client_id", "oasis-demo"), ("refresh_token", token)];
     if let Some(s) = scope {
         pairs.push(("scope", s));
     }
@@ -108,8 +82,5 @@ pub async fn refresh(app: &App, token: &str, scope: Option<&str>) -> Reply {
 
 pub fn basic(id: &str, secret: &str) -> String {
     use base64::Engine;
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
-    )
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}")))
 }

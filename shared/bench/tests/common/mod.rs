@@ -22,9 +22,7 @@ pub fn unique_prefix(tag: &str) -> String {
     format!(
         "{tag}{}-{}",
         std::process::id(),
-        oasis_auth::secret::random_token(4)
-            .to_lowercase()
-            .replace(['-', '_'], "x")
+        oasis_auth::secret::random_token(4).to_lowercase().replace(['-', '_'], "x")
     )
 }
 
@@ -53,26 +51,11 @@ pub fn token_app(w: &World) -> App {
         ip_lockout: LockoutPolicy::SOURCE_IP,
     };
     let hasher = PasswordHasher::default_params().unwrap();
-    App::new(
-        w.store.clone(),
-        &w.keys,
-        oasis_admin::testing::AUDIENCE,
-        900,
-        hasher,
-        Cors::default(),
-        settings,
-    )
-    .unwrap()
+    App::new(w.store.clone(), &w.keys, oasis_admin::testing::AUDIENCE, 900, hasher, Cors::default(), settings).unwrap()
 }
 
 pub async fn post_token(app: &App, pairs: &[(&str, &str)]) -> Reply {
-    reply(
-        oasis_token::handle(
-            app,
-            request(&event("POST", "/token", &[FORM], Some(&form(pairs)))),
-        )
-        .await,
-    )
+    reply(oasis_token::handle(app, request(&event("POST", "/token", &[FORM], Some(&form(pairs))))).await)
 }
 
 pub async fn login(app: &App, w: &World) -> Reply {
@@ -89,13 +72,5 @@ pub async fn login(app: &App, w: &World) -> Reply {
 }
 
 pub async fn refresh(app: &App, token: &str) -> Reply {
-    post_token(
-        app,
-        &[
-            ("grant_type", "refresh_token"),
-            ("client_id", "oasis-demo"),
-            ("refresh_token", token),
-        ],
-    )
-    .await
+    post_token(app, &[("grant_type", "refresh_token"), ("client_id", "oasis-demo"), ("refresh_token", token)]).await
 }

@@ -8,11 +8,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::Client;
+pub use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, DeleteRequest, KeysAndAttributes, Put, PutRequest, ReturnValue,
-    TransactWriteItem, Update, WriteRequest,
+    AttributeValue, ConditionCheck, DeleteRequest, KeysAndAttributes, Put, PutRequest, ReturnValue, TransactWriteItem,
+    Update, WriteRequest,
 };
 
 use crate::*;
@@ -60,10 +60,7 @@ pub async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
 
 impl DynamoStore {
     pub fn new(client: Client, table_prefix: &str) -> Self {
-        Self {
-            client,
-            t: TableNames::with_prefix(table_prefix),
-        }
+        Self { client, t: TableNames::with_prefix(table_prefix) }
     }
 
     pub async fn connect(cfg: &DynamoConfig) -> Self {
@@ -83,19 +80,11 @@ impl DynamoStore {
     pub async fn create_tables(&self) -> StoreResult<()> {
         use aws_sdk_dynamodb::types::*;
         for spec in schema::ALL {
-            let name = format!(
-                "{}-{}",
-                self.t.users.trim_end_matches("-users"),
-                spec.suffix
-            );
+            let name = format!("{}-{}", self.t.users.trim_end_matches("-users"), spec.suffix);
             let mut attrs = vec![spec.hash_key];
             attrs.extend(spec.range_key);
             attrs.extend(spec.indexes.iter().map(|(_, k)| *k));
-            let mut req = self
-                .client
-                .create_table()
-                .table_name(&name)
-                .billing_mode(BillingMode::PayPerRequest);
+            let mut req = self.client.create_table().table_name(&name).billing_mode(BillingMode::PayPerRequest);
             for a in attrs {
                 req = req.attribute_definitions(
                     AttributeDefinition::builder()
@@ -114,11 +103,7 @@ impl DynamoStore {
             );
             if let Some(r) = spec.range_key {
                 req = req.key_schema(
-                    KeySchemaElement::builder()
-                        .attribute_name(r)
-                        .key_type(KeyType::Range)
-                        .build()
-                        .map_err(backend)?,
+                    KeySchemaElement::builder().attribute_name(r).key_type(KeyType::Range).build().map_err(backend)?,
                 );
             }
             for (index, key) in spec.indexes {
@@ -132,11 +117,7 @@ impl DynamoStore {
                                 .build()
                                 .map_err(backend)?,
                         )
-                        .projection(
-                            Projection::builder()
-                                .projection_type(ProjectionType::All)
-                                .build(),
-                        )
+                        .projection(Projection::builder().projection_type(ProjectionType::All).build())
                         .build()
                         .map_err(backend)?,
                 );
@@ -182,9 +163,7 @@ where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     let transient = match &e {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
         SdkError::ServiceError(se) => matches!(
             se.err().code(),
             Some(
@@ -198,11 +177,7 @@ where
         ),
         _ => false,
     };
-    if transient {
-        StoreError::Unavailable(Box::new(e))
-    } else {
-        StoreError::Backend(Box::new(e))
-    }
+    if transient { StoreError::Unavailable(Box::new(e)) } else { StoreError::Backend(Box::new(e)) }
 }
 
 fn is_code<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>, code: &str) -> bool {
@@ -220,39 +195,23 @@ fn list(v: &[String]) -> AttributeValue {
 }
 
 fn get_s(item: &Item, k: &'static str) -> StoreResult<String> {
-    item.get(k)
-        .and_then(|v| v.as_s().ok())
-        .cloned()
-        .ok_or_else(|| backend(Malformed(k)))
+    item.get(k).and_then(|v| v.as_s().ok()).cloned().ok_or_else(|| backend(Malformed(k)))
 }
 fn opt_s(item: &Item, k: &str) -> Option<String> {
     item.get(k).and_then(|v| v.as_s().ok()).cloned()
 }
 fn get_n(item: &Item, k: &'static str) -> StoreResult<u64> {
-    item.get(k)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| backend(Malformed(k)))
+    item.get(k).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).ok_or_else(|| backend(Malformed(k)))
 }
 fn opt_n(item: &Item, k: &str) -> Option<u64> {
-    item.get(k)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
+    item.get(k).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
 }
 fn get_b(item: &Item, k: &'static str) -> StoreResult<bool> {
-    item.get(k)
-        .and_then(|v| v.as_bool().ok())
-        .copied()
-        .ok_or_else(|| backend(Malformed(k)))
+    item.get(k).and_then(|v| v.as_bool().ok()).copied().ok_or_else(|| backend(Malformed(k)))
 }
 fn get_l(item: &Item, k: &'static str) -> StoreResult<Vec<String>> {
-    let l = item
-        .get(k)
-        .and_then(|v| v.as_l().ok())
-        .ok_or_else(|| backend(Malformed(k)))?;
-    l.iter()
-        .map(|v| v.as_s().cloned().map_err(|_| backend(Malformed(k))))
-        .collect()
+    let l = item.get(k).and_then(|v| v.as_l().ok()).ok_or_else(|| backend(Malformed(k)))?;
+    l.iter().map(|v| v.as_s().cloned().map_err(|_| backend(Malformed(k)))).collect()
 }
 fn small<T: TryFrom<u64>>(v: u64, k: &'static str) -> StoreResult<T> {
     T::try_from(v).map_err(|_| backend(Malformed(k)))
@@ -286,13 +245,9 @@ fn user_from(item: &Item) -> StoreResult<User> {
 }
 
 fn put(table: &str, item: Item, condition: Option<&str>) -> StoreResult<TransactWriteItem> {
-    let p = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .set_condition_expression(condition.map(str::to_owned));
-    Ok(TransactWriteItem::builder()
-        .put(p.build().map_err(backend)?)
-        .build())
+    let p =
+        Put::builder().table_name(table).set_item(Some(item)).set_condition_expression(condition.map(str::to_owned));
+    Ok(TransactWriteItem::builder().put(p.build().map_err(backend)?).build())
 }
 
 /// A transaction cancelled because a condition failed, as opposed to a transient conflict.
@@ -302,10 +257,9 @@ fn condition_failed<R>(
     use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
     match e {
         SdkError::ServiceError(se) => match se.err() {
-            TransactWriteItemsError::TransactionCanceledException(c) => c
-                .cancellation_reasons()
-                .iter()
-                .any(|r| r.code() == Some("ConditionalCheckFailed")),
+            TransactWriteItemsError::TransactionCanceledException(c) => {
+                c.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
+            }
             _ => false,
         },
         _ => false,
@@ -362,17 +316,12 @@ impl DynamoStore {
                     .send()
                     .await
                     .map_err(classify)?;
-                pending = out
-                    .unprocessed_items
-                    .and_then(|mut m| m.remove(table))
-                    .unwrap_or_default();
+                pending = out.unprocessed_items.and_then(|mut m| m.remove(table)).unwrap_or_default();
                 if pending.is_empty() {
                     break;
                 }
                 if attempt >= 8 {
-                    return Err(StoreError::Unavailable(Box::new(Malformed(
-                        "unprocessed items after retries",
-                    ))));
+                    return Err(StoreError::Unavailable(Box::new(Malformed("unprocessed items after retries"))));
                 }
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(2));
@@ -385,18 +334,11 @@ impl DynamoStore {
 #[async_trait]
 impl UserStore for DynamoStore {
     async fn create_user(&self, u: &User) -> StoreResult<()> {
-        let name = HashMap::from([
-            ("pk".into(), s(format!("n#{}", u.username))),
-            ("user_id".into(), s(&u.id)),
-        ]);
+        let name = HashMap::from([("pk".into(), s(format!("n#{}", u.username))), ("user_id".into(), s(&u.id))]);
         let r = self
             .client
             .transact_write_items()
-            .transact_items(put(
-                &self.t.users,
-                user_item(u),
-                Some("attribute_not_exists(pk)"),
-            )?)
+            .transact_items(put(&self.t.users, user_item(u), Some("attribute_not_exists(pk)"))?)
             .transact_items(put(&self.t.users, name, Some("attribute_not_exists(pk)"))?)
             .send()
             .await;
@@ -415,37 +357,19 @@ impl UserStore for DynamoStore {
     }
 
     async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
-        self.get_pk(&self.t.users, format!("u#{id}"))
-            .await?
-            .map(|i| user_from(&i))
-            .transpose()
+        self.get_pk(&self.t.users, format!("u#{id}")).await?.map(|i| user_from(&i)).transpose()
     }
 
     async fn set_password_hash(&self, id: &str, hash: &str) -> StoreResult<()> {
-        self.update_user(
-            id,
-            "SET password_hash = :h",
-            HashMap::from([(":h".into(), s(hash))]),
-        )
-        .await
+        self.update_user(id, "SET password_hash = :h", HashMap::from([(":h".into(), s(hash))])).await
     }
 
     async fn set_disabled(&self, id: &str, disabled: bool) -> StoreResult<()> {
-        self.update_user(
-            id,
-            "SET disabled = :d",
-            HashMap::from([(":d".into(), AttributeValue::Bool(disabled))]),
-        )
-        .await
+        self.update_user(id, "SET disabled = :d", HashMap::from([(":d".into(), AttributeValue::Bool(disabled))])).await
     }
 
     async fn set_tokens_valid_after(&self, id: &str, at: u64) -> StoreResult<()> {
-        self.update_user(
-            id,
-            "SET tokens_valid_after = :t",
-            HashMap::from([(":t".into(), n(at))]),
-        )
-        .await
+        self.update_user(id, "SET tokens_valid_after = :t", HashMap::from([(":t".into(), n(at))])).await
     }
 }
 
@@ -458,10 +382,7 @@ impl ClientStore for DynamoStore {
             ("first_party".into(), AttributeValue::Bool(c.first_party)),
             ("grant_types".into(), list(&c.grant_types)),
             ("scopes".into(), list(&c.scopes)),
-            (
-                "refresh_in_cookie".into(),
-                AttributeValue::Bool(c.refresh_in_cookie),
-            ),
+            ("refresh_in_cookie".into(), AttributeValue::Bool(c.refresh_in_cookie)),
             ("allowed_origins".into(), list(&c.allowed_origins)),
             ("disabled".into(), AttributeValue::Bool(c.disabled)),
             ("created_at".into(), n(c.created_at)),
@@ -479,9 +400,7 @@ impl ClientStore for DynamoStore {
             .await;
         match r {
             Ok(_) => Ok(()),
-            Err(e) if is_code(&e, "ConditionalCheckFailedException") => {
-                Err(StoreError::AlreadyExists("client"))
-            }
+            Err(e) if is_code(&e, "ConditionalCheckFailedException") => Err(StoreError::AlreadyExists("client")),
             Err(e) => Err(classify(e)),
         }
     }
@@ -547,16 +466,8 @@ impl RefreshStore for DynamoStore {
         let r = self
             .client
             .transact_write_items()
-            .transact_items(put(
-                &self.t.refresh,
-                family,
-                Some("attribute_not_exists(pk)"),
-            )?)
-            .transact_items(put(
-                &self.t.refresh,
-                token_item(first),
-                Some("attribute_not_exists(pk)"),
-            )?)
+            .transact_items(put(&self.t.refresh, family, Some("attribute_not_exists(pk)"))?)
+            .transact_items(put(&self.t.refresh, token_item(first), Some("attribute_not_exists(pk)"))?)
             .send()
             .await;
         match r {
@@ -566,21 +477,12 @@ impl RefreshStore for DynamoStore {
         }
     }
 
-    async fn refresh_token(
-        &self,
-        token_hash: &str,
-    ) -> StoreResult<Option<(RefreshToken, RefreshFamily)>> {
-        let Some(t) = self
-            .get_pk(&self.t.refresh, format!("t#{token_hash}"))
-            .await?
-        else {
+    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<(RefreshToken, RefreshFamily)>> {
+        let Some(t) = self.get_pk(&self.t.refresh, format!("t#{token_hash}")).await? else {
             return Ok(None);
         };
         let family_id = get_s(&t, "family_id")?;
-        let Some(f) = self
-            .get_pk(&self.t.refresh, format!("f#{family_id}"))
-            .await?
-        else {
+        let Some(f) = self.get_pk(&self.t.refresh, format!("f#{family_id}")).await? else {
             return Ok(None);
         };
         let token = RefreshToken {
@@ -601,9 +503,7 @@ impl RefreshStore for DynamoStore {
             .table_name(&self.t.refresh)
             .key("pk", s(format!("t#{old_hash}")))
             .update_expression("SET rotated_at = :now")
-            .condition_expression(
-                "attribute_exists(pk) AND attribute_not_exists(rotated_at) AND family_id = :f",
-            )
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(rotated_at) AND family_id = :f")
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":f", s(&new.family_id))
             .build()
@@ -619,16 +519,8 @@ impl RefreshStore for DynamoStore {
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(mark).build())
-            .transact_items(
-                TransactWriteItem::builder()
-                    .condition_check(family_ok)
-                    .build(),
-            )
-            .transact_items(put(
-                &self.t.refresh,
-                token_item(new),
-                Some("attribute_not_exists(pk)"),
-            )?)
+            .transact_items(TransactWriteItem::builder().condition_check(family_ok).build())
+            .transact_items(put(&self.t.refresh, token_item(new), Some("attribute_not_exists(pk)"))?)
             .send()
             .await;
         match r {
@@ -699,10 +591,7 @@ impl ThrottleStore for DynamoStore {
     async fn attempts(&self, key: &str, now: u64) -> StoreResult<Option<Attempts>> {
         // TTL deletes lazily (hours later), so an expired counter may still be there.
         let item = self.get_pk(&self.t.attempts, key.to_owned()).await?;
-        Ok(item
-            .map(|i| attempts_from(&i))
-            .transpose()?
-            .filter(|a| a.expires_at > now))
+        Ok(item.map(|i| attempts_from(&i)).transpose()?.filter(|a| a.expires_at > now))
     }
 
     async fn record_failure(&self, key: &str, now: u64, expires_at: u64) -> StoreResult<Attempts> {
@@ -741,11 +630,7 @@ impl ThrottleStore for DynamoStore {
                         .await;
                     match r {
                         Ok(_) => {
-                            return Ok(Attempts {
-                                failures: 1,
-                                locked_until: 0,
-                                expires_at,
-                            });
+                            return Ok(Attempts { failures: 1, locked_until: 0, expires_at });
                         }
                         // Someone else restarted it first; count on top of theirs.
                         Err(e) if is_code(&e, "ConditionalCheckFailedException") => continue,
@@ -755,17 +640,10 @@ impl ThrottleStore for DynamoStore {
                 Err(e) => return Err(classify(e)),
             }
         }
-        Err(StoreError::Unavailable(Box::new(Malformed(
-            "counter contention",
-        ))))
+        Err(StoreError::Unavailable(Box::new(Malformed("counter contention"))))
     }
 
-    async fn set_locked_until(
-        &self,
-        key: &str,
-        locked_until: u64,
-        expires_at: u64,
-    ) -> StoreResult<()> {
+    async fn set_locked_until(&self, key: &str, locked_until: u64, expires_at: u64) -> StoreResult<()> {
         let r = self
             .client
             .update_item()
@@ -785,13 +663,7 @@ impl ThrottleStore for DynamoStore {
     }
 
     async fn clear_attempts(&self, key: &str) -> StoreResult<()> {
-        self.client
-            .delete_item()
-            .table_name(&self.t.attempts)
-            .key("pk", s(key))
-            .send()
-            .await
-            .map_err(classify)?;
+        self.client.delete_item().table_name(&self.t.attempts).key("pk", s(key)).send().await.map_err(classify)?;
         Ok(())
     }
 }
@@ -805,13 +677,7 @@ impl ProfileStore for DynamoStore {
             ("entitlements".into(), list(&p.entitlements)),
             ("watchlist".into(), list(&p.watchlist)),
         ]);
-        self.client
-            .put_item()
-            .table_name(&self.t.profiles)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(classify)?;
+        self.client.put_item().table_name(&self.t.profiles).set_item(Some(item)).send().await.map_err(classify)?;
         Ok(())
     }
 
@@ -834,10 +700,7 @@ fn shard(term: &str) -> String {
 }
 
 fn term_key(term: &str, t: &Title) -> Item {
-    HashMap::from([
-        ("pk".into(), s(shard(term))),
-        ("sk".into(), s(format!("{term}#{}#{}", t.sort_key(), t.id))),
-    ])
+    HashMap::from([("pk".into(), s(shard(term))), ("sk".into(), s(format!("{term}#{}#{}", t.sort_key(), t.id)))])
 }
 
 fn title_fields(t: &Title) -> Item {
@@ -866,37 +729,18 @@ impl CatalogStore for DynamoStore {
         // Index items of a title being replaced must go: read what is stored first.
         let mut old: HashMap<String, Title> = HashMap::new();
         for chunk in titles.chunks(100) {
-            let keys: Vec<Item> = chunk
-                .iter()
-                .map(|t| HashMap::from([("pk".into(), s(&t.id))]))
-                .collect();
-            let mut request = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(backend)?,
-            );
+            let keys: Vec<Item> = chunk.iter().map(|t| HashMap::from([("pk".into(), s(&t.id))])).collect();
+            let mut request =
+                Some(KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build().map_err(backend)?);
             while let Some(req) = request.take() {
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.t.titles, req)
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                for item in out
-                    .responses
-                    .and_then(|mut r| r.remove(&self.t.titles))
-                    .unwrap_or_default()
-                {
+                let out =
+                    self.client.batch_get_item().request_items(&self.t.titles, req).send().await.map_err(classify)?;
+                for item in out.responses.and_then(|mut r| r.remove(&self.t.titles)).unwrap_or_default() {
                     let t = title_from(&item)?;
                     old.insert(t.id.clone(), t);
                 }
-                request = out
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.t.titles))
-                    .filter(|k| !k.keys().is_empty());
+                request =
+                    out.unprocessed_keys.and_then(|mut u| u.remove(&self.t.titles)).filter(|k| !k.keys().is_empty());
             }
         }
         let mut deletes = vec![];
@@ -908,10 +752,7 @@ impl CatalogStore for DynamoStore {
                     deletes.push(
                         WriteRequest::builder()
                             .delete_request(
-                                DeleteRequest::builder()
-                                    .set_key(Some(term_key(&term, o)))
-                                    .build()
-                                    .map_err(backend)?,
+                                DeleteRequest::builder().set_key(Some(term_key(&term, o))).build().map_err(backend)?,
                             )
                             .build(),
                     );
@@ -921,12 +762,7 @@ impl CatalogStore for DynamoStore {
             item.insert("pk".into(), s(&t.id));
             title_puts.push(
                 WriteRequest::builder()
-                    .put_request(
-                        PutRequest::builder()
-                            .set_item(Some(item))
-                            .build()
-                            .map_err(backend)?,
-                    )
+                    .put_request(PutRequest::builder().set_item(Some(item)).build().map_err(backend)?)
                     .build(),
             );
             for term in oasis_text::terms(&t.title) {
@@ -934,12 +770,7 @@ impl CatalogStore for DynamoStore {
                 item.extend(term_key(&term, t));
                 term_puts.push(
                     WriteRequest::builder()
-                        .put_request(
-                            PutRequest::builder()
-                                .set_item(Some(item))
-                                .build()
-                                .map_err(backend)?,
-                        )
+                        .put_request(PutRequest::builder().set_item(Some(item)).build().map_err(backend)?)
                         .build(),
                 );
             }
@@ -1010,10 +841,7 @@ impl CatalogStore for DynamoStore {
                 None => break,
             }
         }
-        let mut hits: Vec<(String, Title)> = candidates
-            .into_values()
-            .map(|t| (t.sort_key(), t))
-            .collect();
+        let mut hits: Vec<(String, Title)> = candidates.into_values().map(|t| (t.sort_key(), t)).collect();
         hits.sort_by(|a, b| (&a.0, &a.1.id).cmp(&(&b.0, &b.1.id)));
         Ok(hits.into_iter().take(q.limit).map(|(_, t)| t).collect())
     }

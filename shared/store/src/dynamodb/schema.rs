@@ -23,20 +23,10 @@ pub struct TableSpec {
     pub ttl_attribute: Option<&'static str>,
 }
 
-pub const USERS: TableSpec = TableSpec {
-    suffix: "users",
-    hash_key: "pk",
-    range_key: None,
-    indexes: &[],
-    ttl_attribute: None,
-};
-pub const CLIENTS: TableSpec = TableSpec {
-    suffix: "clients",
-    hash_key: "pk",
-    range_key: None,
-    indexes: &[],
-    ttl_attribute: None,
-};
+pub const USERS: TableSpec =
+    TableSpec { suffix: "users", hash_key: "pk", range_key: None, indexes: &[], ttl_attribute: None };
+pub const CLIENTS: TableSpec =
+    TableSpec { suffix: "clients", hash_key: "pk", range_key: None, indexes: &[], ttl_attribute: None };
 pub const REFRESH: TableSpec = TableSpec {
     suffix: "refresh",
     hash_key: "pk",
@@ -44,44 +34,16 @@ pub const REFRESH: TableSpec = TableSpec {
     indexes: &[("by_user", "user_id")],
     ttl_attribute: Some("expires_at"),
 };
-pub const ATTEMPTS: TableSpec = TableSpec {
-    suffix: "attempts",
-    hash_key: "pk",
-    range_key: None,
-    indexes: &[],
-    ttl_attribute: Some("expires_at"),
-};
-pub const PROFILES: TableSpec = TableSpec {
-    suffix: "profiles",
-    hash_key: "pk",
-    range_key: None,
-    indexes: &[],
-    ttl_attribute: None,
-};
-pub const TITLES: TableSpec = TableSpec {
-    suffix: "titles",
-    hash_key: "pk",
-    range_key: None,
-    indexes: &[],
-    ttl_attribute: None,
-};
-pub const TITLE_TERMS: TableSpec = TableSpec {
-    suffix: "title_terms",
-    hash_key: "pk",
-    range_key: Some("sk"),
-    indexes: &[],
-    ttl_attribute: None,
-};
+pub const ATTEMPTS: TableSpec =
+    TableSpec { suffix: "attempts", hash_key: "pk", range_key: None, indexes: &[], ttl_attribute: Some("expires_at") };
+pub const PROFILES: TableSpec =
+    TableSpec { suffix: "profiles", hash_key: "pk", range_key: None, indexes: &[], ttl_attribute: None };
+pub const TITLES: TableSpec =
+    TableSpec { suffix: "titles", hash_key: "pk", range_key: None, indexes: &[], ttl_attribute: None };
+pub const TITLE_TERMS: TableSpec =
+    TableSpec { suffix: "title_terms", hash_key: "pk", range_key: Some("sk"), indexes: &[], ttl_attribute: None };
 
-pub const ALL: [TableSpec; 7] = [
-    USERS,
-    CLIENTS,
-    REFRESH,
-    ATTEMPTS,
-    PROFILES,
-    TITLES,
-    TITLE_TERMS,
-];
+pub const ALL: [TableSpec; 7] = [USERS, CLIENTS, REFRESH, ATTEMPTS, PROFILES, TITLES, TITLE_TERMS];
 
 /// Full table names for one deployment.
 #[derive(Debug, Clone)]

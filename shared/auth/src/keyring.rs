@@ -1,0 +1,161 @@
+//! Keys that change while a function runs: verifiers learn a new `kid` by re-reading their
+//! source (at a bounded rate, failing closed), and the token function picks up a promoted
+//! signing key within a cache lifetime.
+
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::keys::{KeyError, KeySet, PublicJwks, PublicKeySource, SigningKeySource};
+use crate::token::{Rejection, VerifiedClaims, Verifier};
+
+/// A verifier over keys from a [`PublicKeySource`], refreshed when a token names a `kid` it
+/// does not know, at most once per `min_interval` (so forged kids cannot hammer the source).
+pub struct KeyRing {
+    source: Arc<dyn PublicKeySource>,
+    issuer: String,
+    audience: String,
+    current: RwLock<Arc<Verifier>>,
+    last_refresh: Mutex<Option<Instant>>,
+    min_interval: Duration,
+}
+
+impl KeyRing {
+    /// Loads the keys once; a function with no usable key refuses to start.
+    pub async fn load(
+        source: Arc<dyn PublicKeySource>,
+        issuer: &str,
+        audience: &str,
+        min_interval: Duration,
+    ) -> Result<Self, KeyError> {
+        let jwks = source.load_jwks().await?;
+        if jwks.keys.is_empty() {
+            return Err(KeyError::Empty);
+        }
+        let verifier = Verifier::new(&jwks, issuer, audience)?;
+        Ok(Self {
+            source,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            current: RwLock::new(Arc::new(verifier)),
+            last_refresh: Mutex::new(Some(Instant::now())),
+            min_interval,
+        })
+    }
+
+    /// Keys that never change (tests, benchmarks).
+    pub fn fixed(jwks: PublicJwks, issuer: &str, audience: &str) -> Result<Self, KeyError> {
+        let verifier = Verifier::new(&jwks, issuer, audience)?;
+        Ok(Self {
+            source: Arc::new(Fixed(jwks)),
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            current: RwLock::new(Arc::new(verifier)),
+            last_refresh: Mutex::new(None),
+            min_interval: Duration::MAX,
+        })
+    }
+
+    fn verifier(&self) -> Arc<Verifier> {
+        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub async fn verify(&self, token: &str) -> Result<VerifiedClaims, Rejection> {
+        match self.verifier().verify(token) {
+            Err(Rejection::UnknownKey) if self.refresh_allowed() => {
+                match self.source.load_jwks().await.and_then(|j| Verifier::new(&j, &self.issuer, &self.audience)) {
+                    Ok(v) => {
+                        let v = Arc::new(v);
+                        *self.current.write().unwrap_or_else(|p| p.into_inner()) = v.clone();
+                        tracing::info!("verification keys refreshed");
+                        v.verify(token)
+                    }
+                    // Keep the keys we have: an unreachable source never widens what verifies.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "verification keys could not be refreshed");
+                        Err(Rejection::UnknownKey)
+                    }
+                }
+            }
+            other => other,
+        }
+    }
+
+    fn refresh_allowed(&self) -> bool {
+        let mut last = self.last_refresh.lock().unwrap_or_else(|p| p.into_inner());
+        let due = last.is_none_or(|t| t.elapsed() >= self.min_interval);
+        if due {
+            *last = Some(Instant::now());
+        }
+        due
+    }
+}
+
+/// The signing key set, re-read from its source when older than `ttl`.
+pub struct SigningKeys {
+    source: Arc<dyn SigningKeySource>,
+    current: RwLock<(Arc<KeySet>, Instant)>,
+    ttl: Duration,
+}
+
+impl SigningKeys {
+    /// A key set that never changes (tests, benchmarks).
+    pub fn fixed(set: KeySet) -> Self {
+        Self {
+            source: Arc::new(Fixed(set.clone())),
+            current: RwLock::new((Arc::new(set), Instant::now())),
+            ttl: Duration::MAX,
+        }
+    }
+
+    pub async fn load(source: Arc<dyn SigningKeySource>, ttl: Duration) -> Result<Self, KeyError> {
+        let set = source.load_key_set().await?;
+        set.signing_key()?;
+        Ok(Self { source, current: RwLock::new((Arc::new(set), Instant::now())), ttl })
+    }
+
+    /// The cached key set, without re-reading.
+    pub fn cached(&self) -> Arc<KeySet> {
+        self.current.read().unwrap_or_else(|p| p.into_inner()).0.clone()
+    }
+
+    /// The current key set, re-read first if the cached one is stale. A failed re-read keeps
+    /// the cached set (it still signs validly) and tries again on the next call.
+    pub async fn current(&self) -> Arc<KeySet> {
+        let (set, at) = self.current.read().unwrap_or_else(|p| p.into_inner()).clone();
+        if at.elapsed() < self.ttl {
+            return set;
+        }
+        match self.source.load_key_set().await {
+            Ok(fresh) if fresh.signing_key().is_ok() => {
+                let fresh = Arc::new(fresh);
+                *self.current.write().unwrap_or_else(|p| p.into_inner()) = (fresh.clone(), Instant::now());
+                fresh
+            }
+            outcome => {
+                if let Err(e) = outcome {
+                    tracing::warn!(error = %e, "signing keys could not be re-read; keeping the cached set");
+                }
+                // Try again after another `ttl`, not on every request.
+                *self.current.write().unwrap_or_else(|p| p.into_inner()) = (set.clone(), Instant::now());
+                set
+            }
+        }
+    }
+}
+
+/// A source that always answers the same keys.
+struct Fixed<T>(T);
+
+#[async_trait::async_trait]
+impl SigningKeySource for Fixed<KeySet> {
+    async fn load_key_set(&self) -> Result<KeySet, KeyError> {
+        Ok(self.0.clone())
+    }
+}
+
+#[async_trait::async_trait]
+impl PublicKeySource for Fixed<PublicJwks> {
+    async fn load_jwks(&self) -> Result<PublicJwks, KeyError> {
+        Ok(self.0.clone())
+    }
+}
