@@ -12,8 +12,8 @@ use std::time::Instant;
 
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
-use oasis_auth::scope::SEARCH;
 use oasis_auth::keyring::KeyRing;
+use oasis_auth::scope::SEARCH;
 use oasis_http::bearer::{self, BearerError, Principal};
 use oasis_http::{Cors, RequestMeta};
 use oasis_store::{CatalogQuery, GENRES, Store, StoreError, Title};

@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
-use oasis_auth::scope::{ADMIN, DATA_READ};
 use oasis_auth::keyring::KeyRing;
+use oasis_auth::scope::{ADMIN, DATA_READ};
 use oasis_http::bearer::{self, BearerError, Principal};
 use oasis_http::{Cors, RequestMeta};
 use oasis_store::{Store, StoreError, User};

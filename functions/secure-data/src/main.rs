@@ -16,5 +16,6 @@ async fn main() -> Result<(), Error> {
     let keys = verifier_config.key_ring(sdk.as_ref()).await?;
     let app = App::new(store, keys, Cors::new(config::list("OASIS_CORS_ALLOWED_ORIGINS")));
     let app = &app;
-    lambda_http::run(service_fn(move |req| async move { Ok::<_, Error>(oasis_secure_data::handle(app, req).await) })).await
+    lambda_http::run(service_fn(move |req| async move { Ok::<_, Error>(oasis_secure_data::handle(app, req).await) }))
+        .await
 }

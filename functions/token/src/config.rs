@@ -32,7 +32,8 @@ impl Config {
         let keys = match config::optional("OASIS_KEYS_SECRET_ID") {
             Some(id) => KeySourceConfig::SecretsManager(id),
             None => KeySourceConfig::File(
-                config::required("OASIS_KEYS_FILE").map_err(|_| ConfigError::Missing("OASIS_KEYS_SECRET_ID or OASIS_KEYS_FILE"))?,
+                config::required("OASIS_KEYS_FILE")
+                    .map_err(|_| ConfigError::Missing("OASIS_KEYS_SECRET_ID or OASIS_KEYS_FILE"))?,
             ),
         };
         let issuer_url = config::required("OASIS_ISSUER")?;

@@ -9,6 +9,7 @@ use oasis_store::{Client, Store, StoreError, User};
 
 pub mod catalog;
 pub mod demo;
+pub mod keys;
 #[cfg(feature = "testing")]
 pub mod testing;
 

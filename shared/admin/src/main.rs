@@ -7,8 +7,10 @@ use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use oasis_admin::keys::KeyStorage;
 use oasis_admin::{AdminError, NewClient, NewUser};
-use oasis_auth::keys::{KeySet, LocalKeyFile};
+use oasis_auth::aws::{SecretsManagerKeySet, SsmJwks};
+use oasis_auth::keys::LocalKeyFile;
 use oasis_auth::password::PasswordHasher;
 use std::sync::Arc;
 
@@ -18,6 +20,8 @@ use oasis_store::sqlite::SqliteStore;
 
 const USAGE: &str = "usage: oasis-admin <command> [options]
 
+Keys: a local file (OASIS_KEYS_FILE, public JWKS to OASIS_JWKS_FILE) or, in AWS, Secrets Manager
+(OASIS_KEYS_SECRET_ID) and SSM (OASIS_JWKS_PARAMETER).
 Storage: OASIS_STORE=sqlite (default) with OASIS_SQLITE_PATH (or --db), or OASIS_STORE=dynamodb
 with OASIS_TABLE_PREFIX and, for a local server, OASIS_AWS_ENDPOINT (or --store, --table-prefix,
 --endpoint). Keys come from OASIS_KEYS_FILE (or --keys). When
@@ -155,17 +159,25 @@ impl Opts {
         Ok(SqliteStore::open(self.path("--db", "OASIS_SQLITE_PATH")?)?)
     }
 
-    fn keys(&self) -> Result<LocalKeyFile, CliError> {
-        Ok(LocalKeyFile::new(self.path("--keys", "OASIS_KEYS_FILE")?))
-    }
-
-    /// Writes the key set, and the public JWKS next to it when one is configured.
-    fn save_keys(&self, file: &LocalKeyFile, set: &KeySet) -> Result<(), CliError> {
-        file.write(set)?;
-        if let Ok(jwks) = self.path("--jwks", "OASIS_JWKS_FILE") {
-            write_private(&jwks, &set.public_jwks().to_json())?;
+    /// Local files (`--keys`/`OASIS_KEYS_FILE`, public JWKS to `--jwks`/`OASIS_JWKS_FILE`) or,
+    /// with `--keys-secret-id`/`OASIS_KEYS_SECRET_ID`, Secrets Manager plus the SSM parameter
+    /// `--jwks-parameter`/`OASIS_JWKS_PARAMETER`.
+    async fn key_storage(&self) -> Result<KeyStorage, CliError> {
+        if let Some(secret_id) = self.setting("--keys-secret-id", "OASIS_KEYS_SECRET_ID") {
+            let parameter = self
+                .setting("--jwks-parameter", "OASIS_JWKS_PARAMETER")
+                .ok_or_else(|| CliError::Usage("set OASIS_JWKS_PARAMETER or pass --jwks-parameter".into()))?;
+            let sdk =
+                oasis_store::dynamodb::sdk_config(self.setting("--endpoint", "OASIS_AWS_ENDPOINT").as_deref()).await;
+            return Ok(KeyStorage::Aws {
+                secret: SecretsManagerKeySet::new(&sdk, secret_id),
+                jwks: SsmJwks::new(&sdk, parameter),
+            });
         }
-        Ok(())
+        Ok(KeyStorage::File {
+            keys: LocalKeyFile::new(self.path("--keys", "OASIS_KEYS_FILE")?),
+            jwks: self.path("--jwks", "OASIS_JWKS_FILE").ok(),
+        })
     }
 }
 
@@ -252,34 +264,23 @@ async fn run(args: Vec<String>) -> Result<(), CliError> {
             }
         }
         ["keys", "init"] => {
-            let file = opts.keys()?;
-            if file.path().exists() {
-                return Err(CliError::Usage(format!(
-                    "{} exists; use keys stage/promote to rotate",
-                    file.path().display()
-                )));
-            }
-            let set = KeySet::generate(oasis_auth::now())?;
-            opts.save_keys(&file, &set)?;
-            println!("created {} with active key {}", file.path().display(), set.summary()[0].0);
+            let set = oasis_admin::keys::init(&opts.key_storage().await?).await?;
+            println!("created a key set with active key {}", set.summary()[0].0);
         }
         ["keys", "list"] => {
-            for (kid, status, retire_after) in opts.keys()?.read()?.summary() {
+            for (kid, status, retire_after) in opts.key_storage().await?.read().await?.summary() {
                 let until = retire_after.map(|t| format!(" (retire after {t})")).unwrap_or_default();
                 println!("{kid}\t{status:?}{until}");
             }
         }
         ["keys", "jwks"] => {
-            let file = opts.keys()?;
-            let set = file.read()?;
-            opts.save_keys(&file, &set)?;
+            let storage = opts.key_storage().await?;
+            let set = storage.read().await?;
+            storage.write(&set).await?;
             println!("{}", set.public_jwks().to_json());
         }
         ["keys", "stage"] => {
-            let file = opts.keys()?;
-            let mut set = file.read()?;
-            let kid = set.stage_next(oasis_auth::now())?;
-            opts.save_keys(&file, &set)?;
+            let kid = oasis_admin::keys::stage(&opts.key_storage().await?).await?;
             println!("staged {kid}: published to verifiers, not signing yet. Promote once verifiers have it.");
         }
         ["keys", "promote"] => {
@@ -287,17 +288,11 @@ async fn run(args: Vec<String>) -> Result<(), CliError> {
                 Some(v) => v.parse().map_err(|_| CliError::Usage("--max-token-lifetime takes seconds".into()))?,
                 None => 900,
             };
-            let file = opts.keys()?;
-            let mut set = file.read()?;
-            let kid = set.promote_next(oasis_auth::now(), lifetime)?;
-            opts.save_keys(&file, &set)?;
+            let kid = oasis_admin::keys::promote(&opts.key_storage().await?, lifetime).await?;
             println!("{kid} now signs; the previous key verifies for {lifetime} more seconds");
         }
         ["keys", "prune"] => {
-            let file = opts.keys()?;
-            let mut set = file.read()?;
-            let gone = set.prune_retired(oasis_auth::now());
-            opts.save_keys(&file, &set)?;
+            let gone = oasis_admin::keys::prune(&opts.key_storage().await?, oasis_auth::now()).await?;
             println!("removed {} retired key(s) {gone:?}", gone.len());
         }
         ["catalog", "generate"] => {

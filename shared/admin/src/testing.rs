@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
+use oasis_auth::keyring::KeyRing;
 use oasis_auth::keys::KeySet;
 use oasis_auth::password::PasswordHasher;
 use oasis_auth::scope::ScopeSet;
-use oasis_auth::keyring::KeyRing;
 use oasis_auth::token::{Grant, Issuer};
 use oasis_store::sqlite::SqliteStore;
 use oasis_store::{Store, User};

@@ -159,3 +159,61 @@ impl PublicKeySource for Fixed<PublicJwks> {
         Ok(self.0.clone())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::scope::ScopeSet;
+    use crate::token::{Grant, Issuer};
+
+    /// A JWKS source the test can change, make fail, and count.
+    struct Source {
+        jwks: Mutex<Option<PublicJwks>>,
+        loads: AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl PublicKeySource for Source {
+        async fn load_jwks(&self) -> Result<PublicJwks, KeyError> {
+            self.loads.fetch_add(1, Ordering::SeqCst);
+            self.jwks.lock().unwrap().clone().ok_or(KeyError::Source("down".into()))
+        }
+    }
+
+    fn token(set: &KeySet) -> String {
+        let scope = ScopeSet::parse("search").unwrap();
+        let grant = Grant { subject: "u", client_id: "c", scope: &scope, maturity: None };
+        Issuer::new(set.signing_key().unwrap(), "iss", "aud", 600).issue(&grant, crate::now()).unwrap().token
+    }
+
+    #[tokio::test]
+    async fn a_new_kid_is_learned_from_the_source_and_an_outage_fails_closed() {
+        let old = KeySet::generate(1).unwrap();
+        let source = Arc::new(Source { jwks: Mutex::new(Some(old.public_jwks())), loads: AtomicUsize::new(0) });
+        let ring = KeyRing::load(source.clone(), "iss", "aud", Duration::ZERO).await.unwrap();
+        let new = KeySet::generate(2).unwrap();
+        let mut both = old.public_jwks();
+        both.keys.extend(new.public_jwks().keys);
+
+        *source.jwks.lock().unwrap() = None;
+        assert_eq!(ring.verify(&token(&new)).await.unwrap_err(), Rejection::UnknownKey, "source down: refused");
+        assert!(ring.verify(&token(&old)).await.is_ok(), "known keys keep working");
+
+        *source.jwks.lock().unwrap() = Some(both);
+        assert!(ring.verify(&token(&new)).await.is_ok(), "published key learned on first sight");
+    }
+
+    #[tokio::test]
+    async fn forged_kids_cannot_make_the_verifier_hammer_its_key_source() {
+        let set = KeySet::generate(1).unwrap();
+        let source = Arc::new(Source { jwks: Mutex::new(Some(set.public_jwks())), loads: AtomicUsize::new(0) });
+        let ring = KeyRing::load(source.clone(), "iss", "aud", Duration::from_secs(3600)).await.unwrap();
+        let stranger = KeySet::generate(1).unwrap();
+        for _ in 0..50 {
+            assert_eq!(ring.verify(&token(&stranger)).await.unwrap_err(), Rejection::UnknownKey);
+        }
+        assert_eq!(source.loads.load(Ordering::SeqCst), 1, "only the initial load within the interval");
+    }
+}

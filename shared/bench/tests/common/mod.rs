@@ -42,16 +42,20 @@ pub async fn dynamo(
     Arc::new(store)
 }
 
-pub fn token_app(w: &World) -> App {
-    let settings = Settings {
+pub fn token_settings() -> Settings {
+    Settings {
         issuer_url: oasis_admin::testing::ISSUER.into(),
         refresh_idle_ttl: 3600,
         refresh_absolute_ttl: 86_400,
         account_lockout: LockoutPolicy::ACCOUNT,
         ip_lockout: LockoutPolicy::SOURCE_IP,
-    };
+    }
+}
+
+pub fn token_app(w: &World) -> App {
     let hasher = PasswordHasher::default_params().unwrap();
-    App::new(w.store.clone(), &w.keys, oasis_admin::testing::AUDIENCE, 900, hasher, Cors::default(), settings).unwrap()
+    App::new(w.store.clone(), &w.keys, oasis_admin::testing::AUDIENCE, 900, hasher, Cors::default(), token_settings())
+        .unwrap()
 }
 
 pub async fn post_token(app: &App, pairs: &[(&str, &str)]) -> Reply {

@@ -1,0 +1,91 @@
+//! Signing keys where they live: a local file (development) or, in AWS, the private key set
+//! in a Secrets Manager secret and the public JWKS in an SSM parameter. Rotation runs in
+//! phases so that no valid token is ever rejected:
+//!
+//! 1. `stage`: a new key is generated and published to verifiers; nothing signs with it yet.
+//! 2. `promote` (after verifiers had time to learn it): it signs; the old key retires after
+//!    the longest token lifetime.
+//! 3. `prune` (after that): retired keys whose tokens have all expired are removed.
+
+use std::path::PathBuf;
+
+use oasis_auth::aws::{SecretsManagerKeySet, SsmJwks};
+use oasis_auth::keys::{KeyError, KeySet, LocalKeyFile, SigningKeySource};
+
+pub enum KeyStorage {
+    File { keys: LocalKeyFile, jwks: Option<PathBuf> },
+    Aws { secret: SecretsManagerKeySet, jwks: SsmJwks },
+}
+
+impl KeyStorage {
+    pub async fn read(&self) -> Result<KeySet, KeyError> {
+        match self {
+            KeyStorage::File { keys, .. } => keys.read(),
+            KeyStorage::Aws { secret, .. } => secret.load_key_set().await,
+        }
+    }
+
+    /// Publishes the public keys first, then stores the private set.
+    pub async fn write(&self, set: &KeySet) -> Result<(), KeyError> {
+        match self {
+            KeyStorage::File { keys, jwks } => {
+                if let Some(path) = jwks {
+                    write_public(path, &set.public_jwks().to_json())?;
+                }
+                keys.write(set)
+            }
+            KeyStorage::Aws { secret, jwks } => {
+                jwks.write(&set.public_jwks()).await?;
+                secret.write(set).await
+            }
+        }
+    }
+
+    pub async fn exists(&self) -> bool {
+        match self {
+            KeyStorage::File { keys, .. } => keys.path().exists(),
+            KeyStorage::Aws { secret, .. } => secret.read_string().await.is_ok(),
+        }
+    }
+}
+
+fn write_public(path: &std::path::Path, text: &str) -> Result<(), KeyError> {
+    let err = |source| KeyError::Write { path: path.to_owned(), source };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    std::fs::write(path, text).map_err(err)
+}
+
+/// A first key set with one active key. Refuses to overwrite an existing one.
+pub async fn init(storage: &KeyStorage) -> Result<KeySet, KeyError> {
+    if storage.exists().await {
+        return Err(KeyError::Source("a key set already exists; rotate it with stage/promote/prune".into()));
+    }
+    let set = KeySet::generate(oasis_auth::now())?;
+    storage.write(&set).await?;
+    Ok(set)
+}
+
+pub async fn stage(storage: &KeyStorage) -> Result<String, KeyError> {
+    let mut set = storage.read().await?;
+    let kid = set.stage_next(oasis_auth::now())?;
+    storage.write(&set).await?;
+    Ok(kid)
+}
+
+pub async fn promote(storage: &KeyStorage, max_token_lifetime: u64) -> Result<String, KeyError> {
+    let mut set = storage.read().await?;
+    let kid = set.promote_next(oasis_auth::now(), max_token_lifetime)?;
+    storage.write(&set).await?;
+    Ok(kid)
+}
+
+pub async fn prune(storage: &KeyStorage, now: u64) -> Result<Vec<String>, KeyError> {
+    let mut set = storage.read().await?;
+    let gone = set.prune_retired(now);
+    if !gone.is_empty() {
+        storage.write(&set).await?;
+    }
+    Ok(gone)
+}
