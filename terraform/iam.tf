@@ -1,0 +1,120 @@
+# One role per function, with exactly the actions its code calls on exactly the resources it
+# touches. tests/infra holds these statements against the DynamoDB requests each function
+# makes under test, so a new call (or a forgotten grant) fails the build.
+
+locals {
+  table_arn = { for k, t in aws_dynamodb_table.this : k => t.arn }
+
+  dynamodb_grants = {
+    token = {
+      users    = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+      clients  = ["dynamodb:GetItem"]
+      refresh  = ["dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+      attempts = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    }
+    secure-data = {
+      users    = ["dynamodb:GetItem"]
+      clients  = ["dynamodb:GetItem"]
+      profiles = ["dynamodb:GetItem"]
+    }
+    search = {
+      users       = ["dynamodb:GetItem"]
+      clients     = ["dynamodb:GetItem"]
+      title_terms = ["dynamodb:Query"]
+    }
+  }
+
+  secret_grants = {
+    token       = [aws_secretsmanager_secret.signing_keys.arn]
+    secure-data = []
+    search      = [aws_secretsmanager_secret.cursor_key.arn]
+  }
+
+  jwks_readers = toset(["secure-data", "search"])
+}
+
+data "aws_iam_policy_document" "assume_lambda" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "function" {
+  for_each = local.functions
+
+  name               = "${local.prefix}-${each.key}"
+  assume_role_policy = data.aws_iam_policy_document.assume_lambda.json
+}
+
+data "aws_iam_policy_document" "function" {
+  for_each = local.functions
+
+  statement {
+    sid       = "OwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.function[each.key].arn}:*"]
+  }
+
+  statement {
+    sid = "Tracing"
+    # X-Ray accepts no resource-level permissions for these actions: "*" is required by AWS.
+    actions   = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+    resources = ["*"]
+  }
+
+  dynamic "statement" {
+    for_each = local.dynamodb_grants[each.key]
+    content {
+      sid       = "Table${replace(title(replace(statement.key, "_", " ")), " ", "")}"
+      actions   = statement.value
+      resources = [local.table_arn[statement.key]]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(local.secret_grants[each.key]) > 0 ? [1] : []
+    content {
+      sid       = "ReadOwnSecret"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = local.secret_grants[each.key]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = contains(local.jwks_readers, each.key) ? [1] : []
+    content {
+      sid       = "ReadPublicKeys"
+      actions   = ["ssm:GetParameter"]
+      resources = [aws_ssm_parameter.jwks.arn]
+    }
+  }
+
+  # Secrets Manager and DynamoDB decrypt with the stack key on the function's behalf.
+  statement {
+    sid       = "DecryptViaServices"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.main.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${local.region}.amazonaws.com", "dynamodb.${local.region}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "function" {
+  for_each = local.functions
+
+  name   = "${local.prefix}-${each.key}"
+  role   = aws_iam_role.function[each.key].id
+  policy = data.aws_iam_policy_document.function[each.key].json
+}

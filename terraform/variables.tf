@@ -1,0 +1,197 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name (tables, functions, roles, secrets). Also OASIS_TABLE_PREFIX."
+  type        = string
+  default     = "oasis-prod"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{2,30}$", var.name_prefix))
+    error_message = "name_prefix must be 3-31 characters of a-z, 0-9 and '-', starting with a letter."
+  }
+}
+
+variable "aws_region" {
+  description = "AWS region to deploy to."
+  type        = string
+  default     = "eu-west-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.aws_region))
+    error_message = "aws_region must look like eu-west-1."
+  }
+}
+
+variable "tags" {
+  description = "Tags applied to every resource (merged over the defaults)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "issuer_url" {
+  description = "The OAuth2 issuer: the public https base URL of the API (custom domain, or the stage invoke URL). Tokens carry it as iss."
+  type        = string
+
+  validation {
+    condition     = can(regex("^https://[^/?#]+(/[^?#]*[^/?#])?$", var.issuer_url))
+    error_message = "issuer_url must be an https URL without a trailing slash, query or fragment."
+  }
+}
+
+variable "audience" {
+  description = "The aud claim of access tokens."
+  type        = string
+  default     = "oasis-api"
+}
+
+variable "lambda_artifacts_dir" {
+  description = "Where `cargo lambda build --release --arm64 --output-format zip` left the zips (<dir>/<function>/bootstrap.zip)."
+  type        = string
+  default     = "../target/lambda"
+}
+
+variable "log_retention_days" {
+  description = "Retention of function, API access and WAF logs."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a CloudWatch retention of at least one year (365, 400, 545, 731, ...)."
+  }
+}
+
+variable "access_token_ttl_seconds" {
+  description = "Lifetime of access tokens."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.access_token_ttl_seconds >= 60 && var.access_token_ttl_seconds <= 3600
+    error_message = "access_token_ttl_seconds must be between 60 and 3600."
+  }
+}
+
+variable "function_memory_mb" {
+  description = "Memory per function. token needs room for argon2id (19 MiB per concurrent hash) and gets proportionally more CPU, which shortens the hash."
+  type        = map(number)
+  default = {
+    token       = 512
+    secure-data = 128
+    search      = 128
+  }
+
+  validation {
+    condition     = alltrue([for k, v in var.function_memory_mb : contains(["token", "secure-data", "search"], k) && v >= 128 && v <= 10240])
+    error_message = "function_memory_mb keys are token, secure-data, search; values 128-10240."
+  }
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrency per function: caps cost and protects the account's pool from one route."
+  type        = map(number)
+  default = {
+    token       = 20
+    secure-data = 50
+    search      = 50
+  }
+
+  validation {
+    condition     = alltrue([for k, v in var.reserved_concurrency : contains(["token", "secure-data", "search"], k) && v >= 1])
+    error_message = "reserved_concurrency keys are token, secure-data, search; values at least 1."
+  }
+}
+
+variable "throttle_rate_limit" {
+  description = "Stage-wide steady request rate (requests per second)."
+  type        = number
+  default     = 200
+
+  validation {
+    condition     = var.throttle_rate_limit > 0
+    error_message = "throttle_rate_limit must be positive."
+  }
+}
+
+variable "throttle_burst_limit" {
+  description = "Stage-wide burst."
+  type        = number
+  default     = 400
+
+  validation {
+    condition     = var.throttle_burst_limit > 0
+    error_message = "throttle_burst_limit must be positive."
+  }
+}
+
+variable "token_throttle_rate_limit" {
+  description = "Stricter steady rate for POST /token (credential guessing is the main abuse)."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.token_throttle_rate_limit > 0
+    error_message = "token_throttle_rate_limit must be positive."
+  }
+}
+
+variable "waf_rate_limit" {
+  description = "Requests per 5 minutes from one IP before WAF blocks it."
+  type        = number
+  default     = 1000
+
+  validation {
+    condition     = var.waf_rate_limit >= 100
+    error_message = "waf_rate_limit must be at least 100 (the WAF minimum)."
+  }
+}
+
+variable "block_anonymous_ips" {
+  description = "Block (instead of only count) requests from VPN, hosting-provider and Tor addresses."
+  type        = bool
+  default     = false
+}
+
+variable "enable_partner_api_keys" {
+  description = "Require an API key (usage plan) on /search, for partner clients."
+  type        = bool
+  default     = false
+}
+
+variable "partner_quota_per_day" {
+  description = "Daily request quota of the partner usage plan."
+  type        = number
+  default     = 100000
+}
+
+variable "cors_allowed_origins" {
+  description = "Browser origins allowed to call the API (https only)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for o in var.cors_allowed_origins : can(regex("^https://[^/]+$", o))])
+    error_message = "cors_allowed_origins must be https origins without a path."
+  }
+}
+
+variable "domain_name" {
+  description = "Optional custom domain for the API (TLS 1.2+). Empty for none."
+  type        = string
+  default     = ""
+}
+
+variable "certificate_arn" {
+  description = "ACM certificate (same region) for domain_name. Required when domain_name is set."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.certificate_arn == "" || can(regex("^arn:aws[a-z-]*:acm:", var.certificate_arn))
+    error_message = "certificate_arn must be an ACM certificate ARN."
+  }
+}
+
+variable "manage_api_gateway_account" {
+  description = "Set the account-wide API Gateway CloudWatch role (needed once per account and region for access logs)."
+  type        = bool
+  default     = true
+}
