@@ -27,6 +27,10 @@ pub const MAX_LIMIT: usize = 50;
 pub const MAX_BODY_BYTES: usize = 4096;
 const YEARS: std::ops::RangeInclusive<u16> = 1888..=2100;
 
+/// Every (method, path) this function serves; `terraform/openapi.yaml` must list exactly these
+/// for it (tests/infra).
+pub const ROUTES: &[(&str, &str)] = &[("GET", "/search"), ("POST", "/search"), ("OPTIONS", "/search")];
+
 pub struct App {
     store: Arc<dyn Store>,
     keys: KeyRing,

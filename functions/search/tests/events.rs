@@ -16,3 +16,12 @@ async fn every_search_event_gets_the_status_its_index_entry_documents() {
         assert_eq!(got.error(), case.error, "{}: {}", case.file, got.text);
     }
 }
+
+#[tokio::test]
+async fn the_handler_serves_exactly_its_declared_routes() {
+    let w = World::new(0).await;
+    let key = oasis_search::CursorKey::new(&[1u8; 32]).unwrap();
+    let app = oasis_search::App::new(w.store.clone(), w.verifier(), key, oasis_http::Cors::default());
+    let bad = oasis_http::testing::route_mismatches(oasis_search::ROUTES, |r| oasis_search::handle(&app, r)).await;
+    assert!(bad.is_empty(), "{bad:#?}");
+}

@@ -15,6 +15,15 @@ use oasis_http::{Cors, RequestMeta};
 use oasis_store::{Store, StoreError, User};
 use serde::Serialize;
 
+/// Every (method, path) this function serves; `terraform/openapi.yaml` must list exactly these
+/// for it (tests/infra).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/secure-data"),
+    ("OPTIONS", "/secure-data"),
+    ("GET", "/secure-data/{user_id}"),
+    ("OPTIONS", "/secure-data/{user_id}"),
+];
+
 pub struct App {
     store: Arc<dyn Store>,
     keys: KeyRing,

@@ -15,3 +15,12 @@ async fn every_secure_data_event_gets_the_status_its_index_entry_documents() {
         assert_eq!(got.error(), case.error, "{}: {}", case.file, got.text);
     }
 }
+
+#[tokio::test]
+async fn the_handler_serves_exactly_its_declared_routes() {
+    let w = World::new(0).await;
+    let app = oasis_secure_data::App::new(w.store.clone(), w.verifier(), oasis_http::Cors::default());
+    let bad =
+        oasis_http::testing::route_mismatches(oasis_secure_data::ROUTES, |r| oasis_secure_data::handle(&app, r)).await;
+    assert!(bad.is_empty(), "{bad:#?}");
+}

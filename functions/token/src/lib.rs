@@ -26,6 +26,17 @@ pub use config::Config;
 pub use error::TokenError;
 pub use lockout::LockoutPolicy;
 
+/// Every (method, path) this function serves; `terraform/openapi.yaml` must list exactly these
+/// for it (tests/infra), and the handler answers 405 for any other method on these paths.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/token"),
+    ("OPTIONS", "/token"),
+    ("POST", "/revoke"),
+    ("OPTIONS", "/revoke"),
+    ("GET", "/.well-known/jwks.json"),
+    ("GET", "/.well-known/oauth-authorization-server"),
+];
+
 /// Name of the cookie that carries browser clients' refresh tokens. The `__Host-` prefix
 /// makes browsers insist on `Secure`, `Path=/` and no `Domain`.
 pub const REFRESH_COOKIE: &str = "__Host-oasis_rt";

@@ -17,3 +17,10 @@ async fn every_token_event_gets_the_status_its_index_entry_documents() {
         assert_eq!(got.error(), case.error, "{}: {}", case.file, got.text);
     }
 }
+
+#[tokio::test]
+async fn the_handler_serves_exactly_its_declared_routes() {
+    let f = common::fixture().await;
+    let bad = oasis_http::testing::route_mismatches(oasis_token::ROUTES, |r| oasis_token::handle(&f.app, r)).await;
+    assert!(bad.is_empty(), "{bad:#?}");
+}

@@ -99,3 +99,35 @@ pub const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencod
 pub fn form(pairs: &[(&str, &str)]) -> String {
     serde_urlencoded::to_string(pairs).unwrap_or_default()
 }
+
+/// Checks a handler against its declared routes: every declared (method, path) is served
+/// (not 404 or 405), every other method on those paths gets 405, and an undeclared path 404.
+/// Returns the mismatches. `{param}` segments are filled with `usr_x`.
+pub async fn route_mismatches<F, Fut>(routes: &[(&str, &str)], mut call: F) -> Vec<String>
+where
+    F: FnMut(Request) -> Fut,
+    Fut: std::future::Future<Output = Response<Body>>,
+{
+    const METHODS: [&str; 6] = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+    let fill =
+        |p: &str| p.split('/').map(|s| if s.starts_with('{') { "usr_x" } else { s }).collect::<Vec<_>>().join("/");
+    let mut paths: Vec<&str> = routes.iter().map(|(_, p)| *p).collect();
+    paths.dedup();
+    let mut bad = vec![];
+    for path in paths {
+        for method in METHODS {
+            let declared = routes.contains(&(method, path));
+            let status = call(request(&event(method, &fill(path), &[], None))).await.status().as_u16();
+            match (declared, status) {
+                (true, 404 | 405) => bad.push(format!("{method} {path} is declared but answers {status}")),
+                (false, s) if s != 405 => bad.push(format!("{method} {path} is not declared but answers {s}")),
+                _ => {}
+            }
+        }
+    }
+    let status = call(request(&event("GET", "/no-such-route", &[], None))).await.status().as_u16();
+    if status != 404 {
+        bad.push(format!("an unknown path answers {status}"));
+    }
+    bad
+}
