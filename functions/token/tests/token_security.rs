@@ -91,12 +91,13 @@ async fn brute_force_locks_the_account_after_five_failures_and_the_right_passwor
 async fn brute_force_lockout_expires_so_it_cannot_become_a_permanent_denial_of_service() {
     let mut s = settings();
     s.account_lockout =
-        oasis_token::LockoutPolicy { threshold: 2, base_seconds: 1, cap_seconds: 1, window_seconds: 60 };
+        oasis_token::LockoutPolicy { threshold: 2, base_seconds: 3, cap_seconds: 3, window_seconds: 60 };
     let f = fixture_with(s).await;
     password_login(&f.app, "demo", "guess").await;
     password_login(&f.app, "demo", "guess").await;
+    // Times are whole seconds: a 3 s lock holds for at least 2 s, and is over 4.1 s later.
     assert_eq!(password_login(&f.app, "demo", &f.creds.demo_password).await.status, 400);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(4100)).await;
     let ok = password_login(&f.app, "demo", &f.creds.demo_password).await;
     assert_eq!(ok.status, 200, "{}", ok.text);
     assert!(f.store.attempts("acct:demo", oasis_auth::now()).await.unwrap().is_none(), "success clears the counter");

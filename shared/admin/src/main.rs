@@ -42,6 +42,7 @@ the verifying functions read.
   catalog load FILE [--if-empty]  validate and load titles (batched, with progress)
   dev-seed --out DIR              demo clients and users for a local run (skipped when present)
   tables create                   create the DynamoDB tables (local servers; Terraform does it in AWS)
+  tables describe                 the table design as JSON (what Terraform must create)
   purge                           delete expired refresh tokens and counters (SQLite)";
 
 fn main() -> ExitCode {
@@ -336,6 +337,9 @@ async fn run(args: Vec<String>) -> Result<(), CliError> {
             let creds = oasis_admin::demo::seed(store.as_ref(), &hasher()?).await?;
             write_private(&out.join("demo.env"), &creds.to_env())?;
             println!("demo data created; credentials in {}", out.join("demo.env").display());
+        }
+        ["tables", "describe"] => {
+            println!("{}", serde_json::to_string(&oasis_store::dynamodb::schema::ALL).unwrap_or_default());
         }
         ["tables", "create"] => {
             let cfg =

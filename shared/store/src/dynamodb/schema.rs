@@ -12,7 +12,7 @@
 //! | `title_terms` | `pk` = first character of a term, `sk` = `term#sort_key#id` | a full copy of the title per word | – | prefix search is one `Query` with `begins_with(sk, :prefix)`; the copy answers without reading `titles` |
 
 /// A table's shape, as the code uses it and Terraform must create it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct TableSpec {
     /// Appended to the deployment prefix: `<prefix>-<suffix>`.
     pub suffix: &'static str,
