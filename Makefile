@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: dev test tools check unit e2e bench
+.PHONY: dev test tools check unit e2e infra bench package
 
 $(VENV)/.installed: tests/requirements.txt
 	python3 -m venv $(VENV)
@@ -28,7 +28,17 @@ unit: tools
 e2e: tools
 	$(VENV)/bin/pytest tests/e2e
 
-test: tools check unit e2e
+# Terraform and OpenAPI: parsed, scanned by checkov, and held against the code.
+infra: tools
+	cargo build --quiet -p oasis-admin
+	$(VENV)/bin/pytest tests/infra
+
+test: tools check unit e2e infra
+
+# The deployable artifacts: target/lambda/<function>/bootstrap.zip (arm64, provided.al2023).
+package: tools
+	rustup target add aarch64-unknown-linux-gnu
+	cargo lambda build --release --arm64 --output-format zip -p token -p secure-data -p search
 
 # In-process handler latency, release build; numbers go in the README.
 bench:

@@ -248,3 +248,14 @@ async fn a_cut_off_user_cannot_search() {
     oasis_admin::revoke_user_tokens(w.store.as_ref(), "demo").await.unwrap();
     assert_eq!(get(&app, &q("x"), &t).await.status, 401);
 }
+
+#[tokio::test]
+async fn a_json_body_that_is_not_utf8_gets_400() {
+    let (w, app) = world().await;
+    let auth = format!("Bearer {}", w.token(&w.admin, "search"));
+    let mut req =
+        request(&event("POST", "/search", &[("Authorization", &auth), ("Content-Type", "application/json")], None));
+    *req.body_mut() = lambda_http::Body::Binary(vec![0xff, 0xfe, b'{']);
+    let r = reply(oasis_search::handle(&app, req).await);
+    assert_eq!((r.status, r.error().as_deref()), (400, Some("invalid_request")));
+}
