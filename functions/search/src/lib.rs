@@ -10,7 +10,7 @@ pub mod cursor;
 use std::sync::Arc;
 use std::time::Instant;
 
-use lambda_http::http::{HeaderValue, Method, StatusCode, header};
+use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use oasis_auth::keyring::KeyRing;
 use oasis_auth::scope::SEARCH;
@@ -95,10 +95,10 @@ impl SearchError {
     }
 
     fn into_response(self) -> Response<Body> {
+        use oasis_http::reply;
         let described = |status, code: &str, d: &str| {
             oasis_http::json(status, &serde_json::json!({ "error": code, "error_description": d }))
         };
-        let simple = |status, code: &str| oasis_http::json(status, &serde_json::json!({ "error": code }));
         match self {
             SearchError::Bearer(e) => e.into_response(),
             SearchError::InvalidRequest(d) => described(StatusCode::BAD_REQUEST, "invalid_request", d),
@@ -114,18 +114,10 @@ impl SearchError {
             SearchError::PayloadTooLarge => {
                 described(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "request body too large")
             }
-            SearchError::NotFound => simple(StatusCode::NOT_FOUND, "not_found"),
-            SearchError::MethodNotAllowed => {
-                let mut r = simple(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
-                r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST, OPTIONS"));
-                r
-            }
-            SearchError::Unavailable(_) => {
-                let mut r = simple(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
-                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-                r
-            }
-            SearchError::Internal(_) => simple(StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
+            SearchError::NotFound => reply::not_found(),
+            SearchError::MethodNotAllowed => reply::method_not_allowed("GET, POST, OPTIONS"),
+            SearchError::Unavailable(_) => reply::unavailable(),
+            SearchError::Internal(_) => reply::server_error(),
         }
     }
 }

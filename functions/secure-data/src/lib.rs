@@ -61,22 +61,13 @@ impl From<StoreError> for DataError {
 
 impl DataError {
     fn into_response(self) -> Response<Body> {
-        use lambda_http::http::{HeaderValue, header};
-        let simple = |status, code: &str| oasis_http::json(status, &serde_json::json!({ "error": code }));
+        use oasis_http::reply;
         match self {
             DataError::Bearer(e) => e.into_response(),
-            DataError::NotFound => simple(StatusCode::NOT_FOUND, "not_found"),
-            DataError::MethodNotAllowed => {
-                let mut r = simple(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
-                r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, OPTIONS"));
-                r
-            }
-            DataError::Unavailable(_) => {
-                let mut r = simple(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
-                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-                r
-            }
-            DataError::Internal(_) => simple(StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
+            DataError::NotFound => reply::not_found(),
+            DataError::MethodNotAllowed => reply::method_not_allowed("GET, OPTIONS"),
+            DataError::Unavailable(_) => reply::unavailable(),
+            DataError::Internal(_) => reply::server_error(),
         }
     }
 }

@@ -224,3 +224,35 @@ mod tests {
         assert_eq!(cookie(&h, "b"), None);
     }
 }
+
+/// The error answers shared by the resource functions, so each says the same thing the
+/// same way: a stable code, nothing internal.
+pub mod reply {
+    use lambda_http::http::{HeaderValue, StatusCode, header};
+    use lambda_http::{Body, Response};
+
+    fn code(status: StatusCode, code: &str) -> Response<Body> {
+        crate::json(status, &serde_json::json!({ "error": code }))
+    }
+
+    pub fn not_found() -> Response<Body> {
+        code(StatusCode::NOT_FOUND, "not_found")
+    }
+
+    pub fn method_not_allowed(allow: &'static str) -> Response<Body> {
+        let mut r = code(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+        r.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+        r
+    }
+
+    /// 503 with `Retry-After`: the store is throttled or unreachable; the client may retry.
+    pub fn unavailable() -> Response<Body> {
+        let mut r = code(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
+        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        r
+    }
+
+    pub fn server_error() -> Response<Body> {
+        code(StatusCode::INTERNAL_SERVER_ERROR, "server_error")
+    }
+}
