@@ -6,6 +6,8 @@ locals {
     OASIS_ISSUER                         = var.issuer_url
     OASIS_AUDIENCE                       = var.audience
     OASIS_CORS_ALLOWED_ORIGINS           = join(",", var.cors_allowed_origins)
+    OASIS_METRICS_NAMESPACE              = var.metrics_namespace
+    OASIS_SERVICE_NAME                   = local.prefix
     AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH = "true"
   }
 

@@ -195,3 +195,14 @@ variable "manage_api_gateway_account" {
   type        = bool
   default     = true
 }
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the functions' EMF metrics."
+  type        = string
+  default     = "Oasis"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9./#:_-]{1,255}$", var.metrics_namespace))
+    error_message = "metrics_namespace must be 1-255 characters of letters, digits and . / # : _ -."
+  }
+}

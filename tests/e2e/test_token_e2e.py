@@ -81,3 +81,31 @@ def test_no_password_token_secret_or_cookie_reaches_the_logs(server):
     assert "request served" in logs, "the log capture works"
     for s in secrets:
         assert s not in logs
+
+
+UNITS = {"Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes", "Bits",
+         "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count", "Bytes/Second", "Kilobytes/Second",
+         "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second", "Bits/Second", "Kilobits/Second", "Megabits/Second",
+         "Gigabits/Second", "Terabits/Second", "Count/Second", "None"}
+
+
+def test_every_emf_document_the_functions_printed_follows_the_specification(server):
+    # Runs last in the session (files run in name order), so it sees the whole suite's traffic.
+    docs = [json.loads(line) for line in server.logs().splitlines() if line.startswith('{"_aws"')]
+    assert len(docs) > 50, len(docs)
+    functions = set()
+    for d in docs:
+        aws = d["_aws"]
+        assert isinstance(aws["Timestamp"], int)
+        for directive in aws["CloudWatchMetrics"]:
+            assert directive["Namespace"]
+            for dims in directive["Dimensions"]:
+                assert len(dims) <= 30
+                assert all(isinstance(d[name], str) for name in dims)
+                assert not set(dims) & {"user", "user_id", "client_id", "ip", "query"}
+            assert len(directive["Metrics"]) <= 100
+            for m in directive["Metrics"]:
+                assert m["Unit"] in UNITS
+                assert isinstance(d[m["Name"]], (int, float))
+        functions.add(d["function"])
+    assert functions == {"token", "secure-data", "search"}

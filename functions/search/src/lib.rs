@@ -15,6 +15,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use oasis_auth::keyring::KeyRing;
 use oasis_auth::scope::SEARCH;
 use oasis_http::bearer::{self, BearerError, Principal};
+use oasis_http::metrics::Metrics;
 use oasis_http::{Cors, RequestMeta};
 use oasis_store::{CatalogQuery, GENRES, Store, StoreError, Title};
 use oasis_text::{SearchQuery, TextError};
@@ -36,12 +37,24 @@ pub struct App {
     keys: KeyRing,
     cursor_key: CursorKey,
     cors: Cors,
+    metrics: Metrics,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, keys: KeyRing, cursor_key: CursorKey, cors: Cors) -> Self {
-        Self { store, keys, cursor_key, cors }
+        Self { store, keys, cursor_key, cors, metrics: Metrics::stdout("Oasis", "oasis", "search") }
     }
+
+    /// Where this app's EMF documents go (stdout unless replaced).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -256,25 +269,34 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     let meta = RequestMeta::from_request(&req);
     let span = tracing::info_span!("request", request_id = %meta.request_id, route = "/search");
     let _guard = span.enter();
-    let resp = match serve(app, &meta, &req).await {
+    let (resp, signals) = oasis_http::metrics::collect(async {
+        match serve(app, &meta, &req).await {
         Ok(r) => r,
         Err(e) => {
             match &e {
                 SearchError::Bearer(b) => {
+                    oasis_http::metrics::signal("TokenRejected", Some(b.reason()));
                     tracing::warn!(signal = "token_rejected", reason = b.reason(), "request refused")
                 }
                 SearchError::Unavailable(_) | SearchError::Internal(_) => {
                     tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "request failed")
                 }
-                other => tracing::warn!(signal = "input_rejected", reason = other.reason(), "request refused"),
+                other => {
+                    oasis_http::metrics::signal("InputRejected", Some(other.reason()));
+                    tracing::warn!(signal = "input_rejected", reason = other.reason(), "request refused")
+                }
             }
             e.into_response()
         }
-    };
+        }
+    })
+    .await;
     let resp = oasis_http::finish(resp, &meta, &app.cors);
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    app.metrics.emit("/search", resp.status().as_u16(), latency_ms, &signals);
     tracing::info!(
         status = resp.status().as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        latency_ms,
         "request served"
     );
     resp

@@ -33,6 +33,12 @@ async fn main() -> Result<(), Error> {
         .and_then(|k| CursorKey::new(&k).ok())
         .ok_or("the cursor key must hold at least 32 random bytes, base64url")?;
     let app = App::new(store, keys, cursor_key, Cors::new(config::list("OASIS_CORS_ALLOWED_ORIGINS")));
+    let metrics = oasis_http::metrics::Metrics::stdout(
+        oasis_http::config::optional("OASIS_METRICS_NAMESPACE").unwrap_or_else(|| "Oasis".into()),
+        oasis_http::config::optional("OASIS_SERVICE_NAME").unwrap_or_else(|| "oasis".into()),
+        "search",
+    );
+    let app = app.with_metrics(metrics);
     let app = &app;
     lambda_http::run(service_fn(move |req| async move { Ok::<_, Error>(oasis_search::handle(app, req).await) })).await
 }

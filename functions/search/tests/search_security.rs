@@ -259,3 +259,27 @@ async fn a_json_body_that_is_not_utf8_gets_400() {
     let r = reply(oasis_search::handle(&app, req).await);
     assert_eq!((r.status, r.error().as_deref()), (400, Some("invalid_request")));
 }
+
+#[tokio::test]
+async fn rejected_tokens_and_inputs_are_counted_by_reason() {
+    use oasis_http::metrics::{Metrics, validate};
+    let (w, app) = world().await;
+    let app = app.with_metrics(Metrics::capture("search"));
+    let foreign = w.token_with(ISSUER, "another-api", &w.demo.id, "oasis-demo", "search", Some(13));
+    get(&app, &q("x"), &foreign).await;
+    get(&app, &q("x"), "not-a-jwt").await;
+    get(&app, &format!("{}&limit=99", q("x")), &w.token(&w.demo, "search")).await;
+    get(&app, &q("%_%"), &w.token(&w.demo, "search")).await;
+    let docs = app.metrics().take();
+    let reasons: Vec<(String, String)> = docs
+        .iter()
+        .map(|d| {
+            assert!(validate(d).is_empty(), "{d}");
+            let v: Value = serde_json::from_str(d).unwrap();
+            let metric = ["TokenRejected", "InputRejected"].into_iter().find(|m| v.get(*m).is_some()).unwrap_or("none");
+            (metric.to_owned(), v["reason"].as_str().unwrap_or("").to_owned())
+        })
+        .collect();
+    let want = [("TokenRejected", "wrong_audience"), ("TokenRejected", "malformed"), ("InputRejected", "invalid_request"), ("InputRejected", "no_terms")];
+    assert_eq!(reasons, want.map(|(a, b)| (a.to_owned(), b.to_owned())));
+}

@@ -11,6 +11,7 @@ use lambda_http::{Body, Request, Response};
 use oasis_auth::keyring::KeyRing;
 use oasis_auth::scope::{ADMIN, DATA_READ};
 use oasis_http::bearer::{self, BearerError, Principal};
+use oasis_http::metrics::Metrics;
 use oasis_http::{Cors, RequestMeta};
 use oasis_store::{Store, StoreError, User};
 use serde::Serialize;
@@ -28,12 +29,24 @@ pub struct App {
     store: Arc<dyn Store>,
     keys: KeyRing,
     cors: Cors,
+    metrics: Metrics,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, keys: KeyRing, cors: Cors) -> Self {
-        Self { store, keys, cors }
+        Self { store, keys, cors, metrics: Metrics::stdout("Oasis", "oasis", "secure-data") }
     }
+
+    /// Where this app's EMF documents go (stdout unless replaced).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,11 +104,13 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     let route = if meta.path == "/secure-data" { "/secure-data" } else { "/secure-data/{user_id}" };
     let span = tracing::info_span!("request", request_id = %meta.request_id, route);
     let _guard = span.enter();
-    let resp = match serve(app, &meta, &req).await {
+    let (resp, signals) = oasis_http::metrics::collect(async {
+        match serve(app, &meta, &req).await {
         Ok(r) => r,
         Err(e) => {
             match &e {
                 DataError::Bearer(b) => {
+                    oasis_http::metrics::signal("TokenRejected", Some(b.reason()));
                     tracing::warn!(signal = "token_rejected", reason = b.reason(), "request refused")
                 }
                 DataError::Unavailable(_) | DataError::Internal(_) => {
@@ -105,11 +120,15 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
             }
             e.into_response()
         }
-    };
+        }
+    })
+    .await;
     let resp = oasis_http::finish(resp, &meta, &app.cors);
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    app.metrics.emit(route, resp.status().as_u16(), latency_ms, &signals);
     tracing::info!(
         status = resp.status().as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        latency_ms,
         "request served"
     );
     resp
@@ -147,6 +166,7 @@ async fn serve(app: &App, meta: &RequestMeta, req: &Request) -> Result<Response<
         Some(id) if id == caller.id => caller,
         Some(id) if claims.has_scope(ADMIN) => app.store.user_by_id(id).await?.ok_or(DataError::NotFound)?,
         Some(_) => {
+            oasis_http::metrics::signal("AccessDenied", None);
             tracing::warn!(signal = "access_denied", "request for another user's data refused");
             return Err(DataError::NotFound);
         }

@@ -15,6 +15,12 @@ async fn main() -> Result<(), Error> {
     let store = store_config.open(sdk.as_ref()).await?;
     let keys = verifier_config.key_ring(sdk.as_ref()).await?;
     let app = App::new(store, keys, Cors::new(config::list("OASIS_CORS_ALLOWED_ORIGINS")));
+    let metrics = oasis_http::metrics::Metrics::stdout(
+        oasis_http::config::optional("OASIS_METRICS_NAMESPACE").unwrap_or_else(|| "Oasis".into()),
+        oasis_http::config::optional("OASIS_SERVICE_NAME").unwrap_or_else(|| "oasis".into()),
+        "secure-data",
+    );
+    let app = app.with_metrics(metrics);
     let app = &app;
     lambda_http::run(service_fn(move |req| async move { Ok::<_, Error>(oasis_secure_data::handle(app, req).await) }))
         .await

@@ -78,6 +78,7 @@ pub async fn authenticate(app: &App, req: &Request, form: &Form) -> Result<Clien
     if ok {
         Ok(client)
     } else {
+        oasis_http::metrics::signal("ClientAuthFailed", None);
         tracing::warn!(signal = "client_auth_failed", "client authentication failed");
         Err(TokenError::InvalidClient { basic })
     }
@@ -91,6 +92,7 @@ pub fn check_same_site(client: &Client, meta: &RequestMeta, req: &Request) -> Re
     if origin_ok && header_ok {
         Ok(())
     } else {
+        oasis_http::metrics::signal("CsrfRefused", None);
         tracing::warn!(signal = "csrf_refused", "cross-site request refused");
         Err(TokenError::CrossSiteRefused)
     }

@@ -65,6 +65,7 @@ fn grant_scope(requested: Option<ScopeSet>, allowed: &ScopeSet) -> Result<ScopeS
     match requested {
         Some(r) if r.is_subset(allowed) => Ok(r),
         Some(_) => {
+            oasis_http::metrics::signal("ScopeRefused", None);
             tracing::warn!(signal = "scope_refused", "requested scope exceeds the grant");
             Err(TokenError::InvalidScope)
         }
@@ -101,6 +102,7 @@ async fn password(
         if app.store.attempts(key, now).await?.is_some_and(|a| a.locked_until > now) {
             // Same work and same answer as a wrong password: a lock reveals nothing.
             app.hasher.verify_dummy(password);
+            oasis_http::metrics::signal("LoginFailed", None);
             tracing::warn!(signal = "login_failed", reason = "locked", lock = kind, "login refused while locked");
             return Err(TokenError::InvalidGrant);
         }
@@ -123,11 +125,13 @@ async fn password(
             u
         }
         (Some(u), Verification::Valid { .. }) if u.disabled => {
+            oasis_http::metrics::signal("LoginFailed", None);
             tracing::warn!(signal = "login_failed", reason = "disabled", "login refused for a disabled account");
             return Err(TokenError::InvalidGrant);
         }
         _ => {
             record_failure(app, &counters, now).await?;
+            oasis_http::metrics::signal("LoginFailed", None);
             tracing::warn!(signal = "login_failed", reason = "bad_credentials", "login failed");
             return Err(TokenError::InvalidGrant);
         }
@@ -136,6 +140,7 @@ async fn password(
 
     let allowed = ScopeSet::from_known(client.scopes.iter().filter(|s| user.scopes.contains(s)).cloned());
     let scope = grant_scope(requested, &allowed)?;
+    oasis_http::metrics::signal("LoginSucceeded", None);
     tracing::info!(signal = "login_succeeded", "login succeeded");
     let family_id = random_token(16);
     let refresh = random_token(TOKEN_BYTES);
@@ -163,6 +168,7 @@ async fn record_failure(
         if let Some(lock) = policy.lock_seconds(attempts.failures) {
             app.store.set_locked_until(key, now + lock, now + policy.window_seconds.max(lock)).await?;
             let signal = if *kind == "account" { "account_locked" } else { "source_locked" };
+            oasis_http::metrics::signal(if *kind == "account" { "AccountLocked" } else { "SourceLocked" }, None);
             tracing::warn!(signal, lock_seconds = lock, failures = attempts.failures, "login locked out");
         }
     }
@@ -201,15 +207,18 @@ async fn refresh(
         return Err(TokenError::InvalidGrant);
     }
     let Some((token, family)) = app.store.refresh_token(&token_hash(&presented)).await? else {
+        oasis_http::metrics::signal("RefreshFailed", Some("unknown"));
         tracing::warn!(signal = "refresh_failed", reason = "unknown", "unknown refresh token");
         return Err(TokenError::InvalidGrant);
     };
     if family.client_id != client.client_id {
         // A token presented by another client is stolen or confused; it proves nothing.
+        oasis_http::metrics::signal("RefreshFailed", Some("wrong_client"));
         tracing::warn!(signal = "refresh_failed", reason = "wrong_client", "refresh token of another client");
         return Err(TokenError::InvalidGrant);
     }
     if family.revoked {
+        oasis_http::metrics::signal("RefreshFailed", Some("revoked"));
         tracing::warn!(signal = "refresh_failed", reason = "revoked", "refresh token family revoked");
         return Err(TokenError::InvalidGrant);
     }
@@ -217,12 +226,14 @@ async fn refresh(
         return reuse_detected(app, &family.family_id).await;
     }
     if token.idle_expires_at <= now || family.expires_at <= now {
+        oasis_http::metrics::signal("RefreshFailed", Some("expired"));
         tracing::warn!(signal = "refresh_failed", reason = "expired", "refresh token expired");
         return Err(TokenError::InvalidGrant);
     }
     let user = app.store.user_by_id(&family.user_id).await?;
     let Some(user) = user.filter(|u| !u.disabled && u.tokens_valid_after <= family.created_at) else {
         app.store.revoke_family(&family.family_id).await?;
+        oasis_http::metrics::signal("RefreshFailed", Some("user_cut_off"));
         tracing::warn!(signal = "refresh_failed", reason = "user_cut_off", "user disabled or tokens cut off");
         return Err(TokenError::InvalidGrant);
     };
@@ -238,6 +249,7 @@ async fn refresh(
     let next = random_token(TOKEN_BYTES);
     match app.store.rotate(&token.token_hash, &new_refresh_token(app, &next, &family, now), now).await? {
         Rotation::Rotated => {
+            oasis_http::metrics::signal("RefreshRotated", None);
             tracing::info!(signal = "refresh_rotated", "refresh token rotated");
             issue(app, client, &user, &scope, Some((&next, &family)), now).await
         }
@@ -250,6 +262,7 @@ async fn refresh(
 /// The whole family is revoked, so the thief's copy and the victim's both stop working.
 async fn reuse_detected(app: &App, family_id: &str) -> Result<Response<Body>, TokenError> {
     app.store.revoke_family(family_id).await?;
+    oasis_http::metrics::signal("RefreshReuseDetected", None);
     tracing::warn!(signal = "refresh_reuse_detected", "refresh token reuse: family revoked");
     Err(TokenError::InvalidGrant)
 }

@@ -19,6 +19,7 @@ use oasis_auth::keyring::SigningKeys;
 use oasis_auth::keys::{KeyError, KeySet};
 use oasis_auth::password::PasswordHasher;
 use oasis_auth::token::Issuer;
+use oasis_http::metrics::Metrics;
 use oasis_http::{Cors, RequestMeta};
 use oasis_store::Store;
 
@@ -71,6 +72,7 @@ pub struct App {
     audience: String,
     access_ttl: u64,
     metadata_json: String,
+    metrics: Metrics,
 }
 
 impl App {
@@ -121,7 +123,18 @@ impl App {
             access_ttl,
             settings,
             metadata_json: metadata.to_string(),
+            metrics: Metrics::stdout("Oasis", "oasis", "token"),
         })
+    }
+
+    /// Where this app's EMF documents go (stdout unless replaced).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     fn derive(set: Arc<KeySet>, issuer_url: &str, audience: &str, access_ttl: u64) -> Result<Signing, KeyError> {
@@ -150,8 +163,8 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     let meta = RequestMeta::from_request(&req);
     let span = tracing::info_span!("request", request_id = %meta.request_id, route = %route_label(&meta.path));
     let _guard = span.enter();
-    let result = route(app, &meta, &req).await;
-    let resp = match result {
+    let (resp, signals) = oasis_http::metrics::collect(async {
+        match route(app, &meta, &req).await {
         Ok(resp) => resp,
         Err(e) => {
             if e.is_server_fault() {
@@ -160,12 +173,16 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
             }
             e.into_response()
         }
-    };
+        }
+    })
+    .await;
     let resp = oasis_http::finish(resp, &meta, &app.cors);
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    app.metrics.emit(route_label(&meta.path), resp.status().as_u16(), latency_ms, &signals);
     tracing::info!(
         method = %meta.method,
         status = resp.status().as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        latency_ms,
         "request served"
     );
     resp

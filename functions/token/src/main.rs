@@ -34,6 +34,12 @@ async fn main() -> Result<(), Error> {
         Cors::new(config.cors_origins),
         config.settings,
     )?;
+    let metrics = oasis_http::metrics::Metrics::stdout(
+        oasis_http::config::optional("OASIS_METRICS_NAMESPACE").unwrap_or_else(|| "Oasis".into()),
+        oasis_http::config::optional("OASIS_SERVICE_NAME").unwrap_or_else(|| "oasis".into()),
+        "token",
+    );
+    let app = app.with_metrics(metrics);
     let app = &app;
     lambda_http::run(service_fn(move |req| async move { Ok::<_, Error>(oasis_token::handle(app, req).await) })).await
 }

@@ -28,9 +28,13 @@ pub async fn revoke(app: &App, meta: &RequestMeta, req: &Request) -> Result<Resp
     match found {
         Some((_, family)) if family.client_id == client.client_id => {
             app.store.revoke_family(&family.family_id).await?;
+            oasis_http::metrics::signal("RefreshRevoked", None);
             tracing::info!(signal = "refresh_revoked", "refresh token family revoked");
         }
-        Some(_) => tracing::warn!(signal = "revoke_refused", "revocation of another client's token ignored"),
+        Some(_) => {
+            oasis_http::metrics::signal("RevokeRefused", None);
+            tracing::warn!(signal = "revoke_refused", "revocation of another client's token ignored")
+        }
         None => {}
     }
     let mut resp = oasis_http::empty(StatusCode::OK);

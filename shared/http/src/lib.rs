@@ -6,6 +6,7 @@
 pub mod bearer;
 pub mod config;
 pub mod form;
+pub mod metrics;
 #[cfg(feature = "testing")]
 pub mod testing;
 
