@@ -42,3 +42,13 @@ output "partner_usage_plan_id" {
   description = "Usage plan to attach partner API keys to (empty when disabled)."
   value       = one(aws_api_gateway_usage_plan.partners[*].id)
 }
+
+output "dashboard_url" {
+  description = "The CloudWatch dashboard."
+  value       = "https://${local.region}.console.aws.amazon.com/cloudwatch/home?region=${local.region}#dashboards:name=${aws_cloudwatch_dashboard.main.dashboard_name}"
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic the alarms publish to."
+  value       = aws_sns_topic.alarms.arn
+}

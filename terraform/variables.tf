@@ -206,3 +206,32 @@ variable "metrics_namespace" {
     error_message = "metrics_namespace must be 1-255 characters of letters, digits and . / # : _ -."
   }
 }
+
+variable "alarm_email" {
+  description = "E-mail address subscribed to the alarm topic (empty for none; confirm the subscription mail)."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.alarm_email == "" || can(regex("^[^@\\s]+@[^@\\s]+$", var.alarm_email))
+    error_message = "alarm_email must be an e-mail address or empty."
+  }
+}
+
+variable "login_failed_threshold" {
+  description = "Failed logins in 5 minutes that raise the brute-force alarm."
+  type        = number
+  default     = 50
+}
+
+variable "token_rejected_threshold" {
+  description = "Rejected access tokens per function in 5 minutes that raise an alarm."
+  type        = number
+  default     = 100
+}
+
+variable "waf_blocked_threshold" {
+  description = "WAF-blocked requests in 5 minutes that raise an alarm."
+  type        = number
+  default     = 500
+}

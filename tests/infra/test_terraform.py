@@ -72,3 +72,30 @@ def test_drift_between_terraform_and_the_code_is_caught(tmp_path):
     assert "search reads OASIS_CURSOR_SECRET_ID but Terraform does not set it" in problems
     assert "attempts: TTL differs" in problems
     assert "secure-data: reads the JWKS parameter = True, granted = False" in problems
+
+
+def emitted_metric_names():
+    """Metric names the code emits: the fixed ones in metrics.rs and every signal() name."""
+    names = {"Requests", "Latency", "Status2xx", "Status4xx", "Status5xx", "Unavailable", "ColdStart"}
+    for f in list((ROOT / "functions").rglob("*.rs")):
+        names |= set(re.findall(r'metrics::signal\(\s*"([A-Za-z]+)"', f.read_text()))
+    names |= {"AccountLocked", "SourceLocked"}  # chosen by lock kind in grants.rs
+    return names
+
+
+def test_alarms_dashboards_and_the_readme_catalog_use_only_metrics_the_code_emits():
+    emitted = emitted_metric_names()
+    monitoring = (TF / "monitoring.tf").read_text()
+    used = set(re.findall(r'metric_name\s*=\s*"([A-Za-z0-9]+)"', monitoring))
+    aws_metrics = {"5XXError", "Throttles", "Errors", "BlockedRequests", "ThrottledRequests"}
+    assert used - aws_metrics <= emitted, used - aws_metrics - emitted
+    grafana = json.loads((TF / "grafana/oasis-dashboard.json").read_text())
+    grafana_metrics = {t["metricName"] for p in grafana["panels"] for t in p["targets"]}
+    assert grafana_metrics <= emitted, grafana_metrics - emitted
+    readme = (ROOT / "README.md").read_text()
+    catalog = readme.split("## Metric catalog", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([A-Za-z0-9]+)` \|", catalog, re.M))
+    assert documented == emitted, f"undocumented {emitted - documented}, stale {documented - emitted}"
+    for alarm in ["brute-force-logins", "accounts-locked", "refresh-reuse", "tokens-rejected", "5xx-rate", "p99-latency",
+                  "lambda-throttles", "lambda-errors", "waf-blocked", "dynamodb-throttles"]:
+        assert f"**{alarm}**" in readme, f"no runbook entry for {alarm}"

@@ -54,7 +54,6 @@ impl App {
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
     }
-
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -271,34 +270,30 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     let _guard = span.enter();
     let (resp, signals) = oasis_http::metrics::collect(async {
         match serve(app, &meta, &req).await {
-        Ok(r) => r,
-        Err(e) => {
-            match &e {
-                SearchError::Bearer(b) => {
-                    oasis_http::metrics::signal("TokenRejected", Some(b.reason()));
-                    tracing::warn!(signal = "token_rejected", reason = b.reason(), "request refused")
+            Ok(r) => r,
+            Err(e) => {
+                match &e {
+                    SearchError::Bearer(b) => {
+                        oasis_http::metrics::signal("TokenRejected", Some(b.reason()));
+                        tracing::warn!(signal = "token_rejected", reason = b.reason(), "request refused")
+                    }
+                    SearchError::Unavailable(_) | SearchError::Internal(_) => {
+                        tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "request failed")
+                    }
+                    other => {
+                        oasis_http::metrics::signal("InputRejected", Some(other.reason()));
+                        tracing::warn!(signal = "input_rejected", reason = other.reason(), "request refused")
+                    }
                 }
-                SearchError::Unavailable(_) | SearchError::Internal(_) => {
-                    tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "request failed")
-                }
-                other => {
-                    oasis_http::metrics::signal("InputRejected", Some(other.reason()));
-                    tracing::warn!(signal = "input_rejected", reason = other.reason(), "request refused")
-                }
+                e.into_response()
             }
-            e.into_response()
-        }
         }
     })
     .await;
     let resp = oasis_http::finish(resp, &meta, &app.cors);
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     app.metrics.emit("/search", resp.status().as_u16(), latency_ms, &signals);
-    tracing::info!(
-        status = resp.status().as_u16(),
-        latency_ms,
-        "request served"
-    );
+    tracing::info!(status = resp.status().as_u16(), latency_ms, "request served");
     resp
 }
 

@@ -280,6 +280,11 @@ async fn rejected_tokens_and_inputs_are_counted_by_reason() {
             (metric.to_owned(), v["reason"].as_str().unwrap_or("").to_owned())
         })
         .collect();
-    let want = [("TokenRejected", "wrong_audience"), ("TokenRejected", "malformed"), ("InputRejected", "invalid_request"), ("InputRejected", "no_terms")];
+    let want = [
+        ("TokenRejected", "wrong_audience"),
+        ("TokenRejected", "malformed"),
+        ("InputRejected", "invalid_request"),
+        ("InputRejected", "no_terms"),
+    ];
     assert_eq!(reasons, want.map(|(a, b)| (a.to_owned(), b.to_owned())));
 }

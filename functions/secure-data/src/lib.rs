@@ -46,7 +46,6 @@ impl App {
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
     }
-
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -106,31 +105,27 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     let _guard = span.enter();
     let (resp, signals) = oasis_http::metrics::collect(async {
         match serve(app, &meta, &req).await {
-        Ok(r) => r,
-        Err(e) => {
-            match &e {
-                DataError::Bearer(b) => {
-                    oasis_http::metrics::signal("TokenRejected", Some(b.reason()));
-                    tracing::warn!(signal = "token_rejected", reason = b.reason(), "request refused")
+            Ok(r) => r,
+            Err(e) => {
+                match &e {
+                    DataError::Bearer(b) => {
+                        oasis_http::metrics::signal("TokenRejected", Some(b.reason()));
+                        tracing::warn!(signal = "token_rejected", reason = b.reason(), "request refused")
+                    }
+                    DataError::Unavailable(_) | DataError::Internal(_) => {
+                        tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "request failed")
+                    }
+                    _ => {}
                 }
-                DataError::Unavailable(_) | DataError::Internal(_) => {
-                    tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "request failed")
-                }
-                _ => {}
+                e.into_response()
             }
-            e.into_response()
-        }
         }
     })
     .await;
     let resp = oasis_http::finish(resp, &meta, &app.cors);
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     app.metrics.emit(route, resp.status().as_u16(), latency_ms, &signals);
-    tracing::info!(
-        status = resp.status().as_u16(),
-        latency_ms,
-        "request served"
-    );
+    tracing::info!(status = resp.status().as_u16(), latency_ms, "request served");
     resp
 }
 

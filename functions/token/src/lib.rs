@@ -165,14 +165,14 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     let _guard = span.enter();
     let (resp, signals) = oasis_http::metrics::collect(async {
         match route(app, &meta, &req).await {
-        Ok(resp) => resp,
-        Err(e) => {
-            if e.is_server_fault() {
-                // The cause chain goes to the log; the client sees only the error code.
-                tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "request failed");
+            Ok(resp) => resp,
+            Err(e) => {
+                if e.is_server_fault() {
+                    // The cause chain goes to the log; the client sees only the error code.
+                    tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "request failed");
+                }
+                e.into_response()
             }
-            e.into_response()
-        }
         }
     })
     .await;

@@ -42,13 +42,17 @@ async fn six_wrong_passwords_count_six_failed_logins_and_one_account_lock() {
 async fn rotation_reuse_and_logins_are_counted() {
     let f = fixture().await;
     let app = f.app.with_metrics(Metrics::capture("token"));
-    let first = password_login(&app, "demo", &f.creds.demo_password).await.json()["refresh_token"].as_str().unwrap().to_owned();
+    let first =
+        password_login(&app, "demo", &f.creds.demo_password).await.json()["refresh_token"].as_str().unwrap().to_owned();
     assert_eq!(refresh(&app, &first, None).await.status, 200);
     assert_eq!(refresh(&app, &first, None).await.status, 400);
     assert_eq!(refresh(&app, "never-issued", None).await.status, 400);
     let docs = app.metrics().take();
     let t = totals(&docs);
-    assert_eq!((t["LoginSucceeded"], t["RefreshRotated"], t["RefreshReuseDetected"], t["RefreshFailed"]), (1.0, 1.0, 1.0, 1.0));
+    assert_eq!(
+        (t["LoginSucceeded"], t["RefreshRotated"], t["RefreshReuseDetected"], t["RefreshFailed"]),
+        (1.0, 1.0, 1.0, 1.0)
+    );
     let unknown: Value = serde_json::from_str(docs.last().unwrap()).unwrap();
     assert_eq!((unknown["reason"].as_str(), unknown["route"].as_str()), (Some("unknown"), Some("/token")));
 }
@@ -58,7 +62,13 @@ async fn metric_documents_carry_no_user_client_address_or_secret() {
     let f = fixture().await;
     let app = f.app.with_metrics(Metrics::capture("token"));
     let login = password_login(&app, "demo", &f.creds.demo_password).await.json();
-    post_form(&app, "/token", &[("grant_type", "client_credentials")], &[("Authorization", &basic("oasis-demo-service", &f.creds.service_secret))]).await;
+    post_form(
+        &app,
+        "/token",
+        &[("grant_type", "client_credentials")],
+        &[("Authorization", &basic("oasis-demo-service", &f.creds.service_secret))],
+    )
+    .await;
     let docs = app.metrics().take().join("\n");
     for secret in [
         f.creds.demo_password.as_str(),

@@ -66,7 +66,10 @@ impl Metrics {
     }
 
     pub fn take(&self) -> Vec<String> {
-        self.captured.as_ref().map(|c| std::mem::take(&mut *c.lock().unwrap_or_else(|p| p.into_inner()))).unwrap_or_default()
+        self.captured
+            .as_ref()
+            .map(|c| std::mem::take(&mut *c.lock().unwrap_or_else(|p| p.into_inner())))
+            .unwrap_or_default()
     }
 
     /// Builds and writes the document of one invocation.
@@ -78,7 +81,14 @@ impl Metrics {
         }
     }
 
-    pub fn document(&self, route: &'static str, status: u16, latency_ms: f64, signals: &[Signal], cold: bool) -> String {
+    pub fn document(
+        &self,
+        route: &'static str,
+        status: u16,
+        latency_ms: f64,
+        signals: &[Signal],
+        cold: bool,
+    ) -> String {
         let mut plain: BTreeMap<&str, f64> = BTreeMap::new();
         let mut reasoned: BTreeMap<&str, f64> = BTreeMap::new();
         let mut reason: Option<&str> = None;
@@ -108,14 +118,16 @@ impl Metrics {
         let defs = |m: &BTreeMap<&str, f64>, extra: &[&str]| -> Vec<Value> {
             m.keys().chain(extra.iter()).map(|n| json!({ "Name": n, "Unit": unit(n) })).collect()
         };
-        let mut directives =
-            vec![json!({ "Namespace": self.namespace, "Dimensions": [["service", "function", "route"]], "Metrics": defs(&plain, &["Latency"]) })];
+        let mut directives = vec![
+            json!({ "Namespace": self.namespace, "Dimensions": [["service", "function", "route"]], "Metrics": defs(&plain, &["Latency"]) }),
+        ];
         if !reasoned.is_empty() {
             directives.push(
-                json!({ "Namespace": self.namespace, "Dimensions": [["service", "function", "reason"]], "Metrics": defs(&reasoned, &[]) }),
+                json!({ "Namespace": self.namespace, "Dimensions": [["service", "function", "reason"], ["service", "function"]], "Metrics": defs(&reasoned, &[]) }),
             );
         }
-        let timestamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+        let timestamp =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
         let mut root = Map::new();
         root.insert("_aws".into(), json!({ "Timestamp": timestamp as u64, "CloudWatchMetrics": directives }));
         root.insert("service".into(), json!(self.service));
@@ -135,10 +147,33 @@ impl Metrics {
 /// Checks a document against the EMF specification; the problems, or none.
 pub fn validate(doc: &str) -> Vec<String> {
     const UNITS: [&str; 27] = [
-        "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes", "Bits",
-        "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count", "Bytes/Second", "Kilobytes/Second",
-        "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second", "Bits/Second", "Kilobits/Second", "Megabits/Second",
-        "Gigabits/Second", "Terabits/Second", "Count/Second", "None",
+        "Seconds",
+        "Microseconds",
+        "Milliseconds",
+        "Bytes",
+        "Kilobytes",
+        "Megabytes",
+        "Gigabytes",
+        "Terabytes",
+        "Bits",
+        "Kilobits",
+        "Megabits",
+        "Gigabits",
+        "Terabits",
+        "Percent",
+        "Count",
+        "Bytes/Second",
+        "Kilobytes/Second",
+        "Megabytes/Second",
+        "Gigabytes/Second",
+        "Terabytes/Second",
+        "Bits/Second",
+        "Kilobits/Second",
+        "Megabits/Second",
+        "Gigabits/Second",
+        "Terabits/Second",
+        "Count/Second",
+        "None",
     ];
     let mut bad = vec![];
     let Ok(v) = serde_json::from_str::<Value>(doc) else { return vec!["not JSON".into()] };
@@ -190,11 +225,23 @@ mod tests {
     #[test]
     fn a_document_counts_the_request_its_class_and_its_signals() {
         let m = Metrics::capture("token");
-        let doc = m.document("/token", 400, 1.5, &[("LoginFailed", None), ("LoginFailed", None), ("AccountLocked", None)], true);
+        let doc = m.document(
+            "/token",
+            400,
+            1.5,
+            &[("LoginFailed", None), ("LoginFailed", None), ("AccountLocked", None)],
+            true,
+        );
         assert!(validate(&doc).is_empty(), "{:?}", validate(&doc));
         let v: Value = serde_json::from_str(&doc).unwrap();
-        assert_eq!((v["Requests"].as_f64(), v["Status4xx"].as_f64(), v["LoginFailed"].as_f64()), (Some(1.0), Some(1.0), Some(2.0)));
-        assert_eq!((v["AccountLocked"].as_f64(), v["ColdStart"].as_f64(), v["Latency"].as_f64()), (Some(1.0), Some(1.0), Some(1.5)));
+        assert_eq!(
+            (v["Requests"].as_f64(), v["Status4xx"].as_f64(), v["LoginFailed"].as_f64()),
+            (Some(1.0), Some(1.0), Some(2.0))
+        );
+        assert_eq!(
+            (v["AccountLocked"].as_f64(), v["ColdStart"].as_f64(), v["Latency"].as_f64()),
+            (Some(1.0), Some(1.0), Some(1.5))
+        );
         assert_eq!(v["route"], "/token");
     }
 

@@ -1,0 +1,226 @@
+# Alarms and a dashboard over the functions' EMF metrics (namespace var.metrics_namespace,
+# dimensions service/function/route, and service/function[/reason] for reasoned signals) and
+# AWS's own metrics. README "Alarms and what to do first" is the runbook for each.
+
+locals {
+  emf_routes = {
+    token       = ["/token", "/revoke", "/.well-known/jwks.json", "/.well-known/oauth-authorization-server"]
+    secure-data = ["/secure-data", "/secure-data/{user_id}"]
+    search      = ["/search"]
+  }
+  latency_alarms = merge([for fn, routes in local.emf_routes : { for r in routes : "${fn} ${r}" => { function = fn, route = r } }]...)
+  alarm_actions  = [aws_sns_topic.alarms.arn]
+}
+
+resource "aws_sns_topic" "alarms" {
+  name              = "${local.prefix}-alarms"
+  kms_master_key_id = aws_kms_key.main.arn
+}
+
+resource "aws_sns_topic_subscription" "email" {
+  count     = var.alarm_email == "" ? 0 : 1
+  topic_arn = aws_sns_topic.alarms.arn
+  protocol  = "email"
+  endpoint  = var.alarm_email
+}
+
+resource "aws_cloudwatch_metric_alarm" "brute_force_logins" {
+  alarm_name          = "${local.prefix}-brute-force-logins"
+  alarm_description   = "Failed logins spike: password guessing or credential stuffing. Runbook: README, brute-force-logins."
+  namespace           = var.metrics_namespace
+  metric_name         = "LoginFailed"
+  dimensions          = { service = local.prefix, function = "token", route = "/token" }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.login_failed_threshold
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "accounts_locked" {
+  alarm_name          = "${local.prefix}-accounts-locked"
+  alarm_description   = "Several accounts locked out in 5 minutes: a targeted guessing campaign. Runbook: README, accounts-locked."
+  namespace           = var.metrics_namespace
+  metric_name         = "AccountLocked"
+  dimensions          = { service = local.prefix, function = "token", route = "/token" }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 5
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "refresh_reuse" {
+  alarm_name          = "${local.prefix}-refresh-reuse"
+  alarm_description   = "A rotated refresh token was presented again: a stolen token (the family is already revoked). Runbook: README, refresh-reuse."
+  namespace           = var.metrics_namespace
+  metric_name         = "RefreshReuseDetected"
+  dimensions          = { service = local.prefix, function = "token", route = "/token" }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "token_rejected" {
+  for_each = toset(["secure-data", "search"])
+
+  alarm_name          = "${local.prefix}-${each.key}-tokens-rejected"
+  alarm_description   = "Access tokens refused in bulk (forged, expired, wrong audience). Runbook: README, tokens-rejected."
+  namespace           = var.metrics_namespace
+  metric_name         = "TokenRejected"
+  dimensions          = { service = local.prefix, function = each.key }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.token_rejected_threshold
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "server_errors" {
+  alarm_name          = "${local.prefix}-5xx-rate"
+  alarm_description   = "More than 1% of API requests answered 5xx. Runbook: README, 5xx-rate."
+  namespace           = "AWS/ApiGateway"
+  metric_name         = "5XXError"
+  dimensions          = { ApiName = aws_api_gateway_rest_api.api.name, Stage = aws_api_gateway_stage.api.stage_name }
+  statistic           = "Average"
+  period              = 300
+  evaluation_periods  = 2
+  threshold           = 0.01
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "latency_p99" {
+  for_each = local.latency_alarms
+
+  alarm_name          = "${local.prefix}-p99-${replace(replace(each.key, "/", "_"), " ", "")}"
+  alarm_description   = "p99 latency of ${each.value.route} above the 200 ms objective for 15 minutes. Runbook: README, p99-latency."
+  namespace           = var.metrics_namespace
+  metric_name         = "Latency"
+  dimensions          = { service = local.prefix, function = each.value.function, route = each.value.route }
+  extended_statistic  = "p99"
+  period              = 300
+  evaluation_periods  = 3
+  threshold           = 200
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "lambda" {
+  for_each = { for pair in setproduct(tolist(local.functions), ["Throttles", "Errors"]) : "${pair[0]}-${pair[1]}" => { function = pair[0], metric = pair[1] } }
+
+  alarm_name          = "${local.prefix}-${each.key}"
+  alarm_description   = "Lambda ${each.value.metric} on ${each.value.function}. Runbook: README, lambda-${lower(each.value.metric)}."
+  namespace           = "AWS/Lambda"
+  metric_name         = each.value.metric
+  dimensions          = { FunctionName = aws_lambda_function.this[each.value.function].function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "waf_blocked" {
+  alarm_name          = "${local.prefix}-waf-blocked"
+  alarm_description   = "WAF blocking many requests: an attack, or a rule blocking real users. Runbook: README, waf-blocked."
+  namespace           = "AWS/WAFV2"
+  metric_name         = "BlockedRequests"
+  dimensions          = { WebACL = aws_wafv2_web_acl.api.name, Region = local.region, Rule = "ALL" }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.waf_blocked_threshold
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "dynamodb_throttles" {
+  for_each = aws_dynamodb_table.this
+
+  alarm_name          = "${local.prefix}-dynamodb-throttles-${each.key}"
+  alarm_description   = "DynamoDB throttled requests on ${each.value.name}; callers got 503. Runbook: README, dynamodb-throttles."
+  namespace           = "AWS/DynamoDB"
+  metric_name         = "ThrottledRequests"
+  dimensions          = { TableName = each.value.name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+}
+
+resource "aws_cloudwatch_dashboard" "main" {
+  dashboard_name = local.prefix
+  dashboard_body = jsonencode({
+    widgets = [
+      {
+        type = "metric", x = 0, y = 0, width = 12, height = 6
+        properties = {
+          title = "Requests by function", region = local.region, stat = "Sum", period = 60
+          metrics = [for fn in local.functions : [{ expression = "SEARCH('{${var.metrics_namespace},service,function,route} service=\"${local.prefix}\" function=\"${fn}\" MetricName=\"Requests\"', 'Sum', 60)", label = fn }]]
+        }
+      },
+      {
+        type = "metric", x = 12, y = 0, width = 12, height = 6
+        properties = {
+          title = "p99 latency (ms) by route — objective 200 ms", region = local.region, stat = "p99", period = 60
+          metrics = [for k, a in local.latency_alarms : [var.metrics_namespace, "Latency", "service", local.prefix, "function", a.function, "route", a.route]]
+          annotations = { horizontal = [{ label = "objective", value = 200 }] }
+        }
+      },
+      {
+        type = "metric", x = 0, y = 6, width = 12, height = 6
+        properties = {
+          title = "Logins and lock-outs", region = local.region, stat = "Sum", period = 60
+          metrics = [for m in ["LoginSucceeded", "LoginFailed", "AccountLocked", "SourceLocked"] : [var.metrics_namespace, m, "service", local.prefix, "function", "token", "route", "/token"]]
+        }
+      },
+      {
+        type = "metric", x = 12, y = 6, width = 12, height = 6
+        properties = {
+          title = "Refresh tokens", region = local.region, stat = "Sum", period = 60
+          metrics = [for m in ["RefreshRotated", "RefreshReuseDetected"] : [var.metrics_namespace, m, "service", local.prefix, "function", "token", "route", "/token"]]
+        }
+      },
+      {
+        type = "metric", x = 0, y = 12, width = 12, height = 6
+        properties = {
+          title = "Tokens and inputs rejected, by reason", region = local.region, stat = "Sum", period = 60
+          metrics = [[{ expression = "SEARCH('{${var.metrics_namespace},service,function,reason} service=\"${local.prefix}\"', 'Sum', 60)" }]]
+        }
+      },
+      {
+        type = "metric", x = 12, y = 12, width = 12, height = 6
+        properties = {
+          title = "5xx, throttles, WAF blocks", region = local.region, stat = "Sum", period = 60
+          metrics = [
+            ["AWS/ApiGateway", "5XXError", "ApiName", aws_api_gateway_rest_api.api.name, "Stage", aws_api_gateway_stage.api.stage_name],
+            ["AWS/WAFV2", "BlockedRequests", "WebACL", aws_wafv2_web_acl.api.name, "Region", local.region, "Rule", "ALL"],
+            [var.metrics_namespace, "Unavailable", "service", local.prefix, "function", "token", "route", "/token"],
+          ]
+        }
+      },
+    ]
+  })
+}
