@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: dev test tools check unit e2e infra bench package
+.PHONY: dev test tools check unit e2e infra audit bench package
 
 $(VENV)/.installed: tests/requirements.txt
 	python3 -m venv $(VENV)
@@ -33,7 +33,19 @@ infra: tools
 	cargo build --quiet -p oasis-admin
 	$(VENV)/bin/pytest tests/infra
 
-test: tools check unit e2e infra
+# RustSec advisories, offline, from the snapshot beside the checkout (../shared/advisory-db);
+# without it, the live database is fetched.
+ADVISORY_SNAPSHOT := $(CURDIR)/../shared/scripts/prepare-advisory-db
+audit:
+	command -v cargo-deny >/dev/null || cargo install --locked cargo-deny --version 0.20.2
+	cargo fetch --quiet
+	if [ -f "$(ADVISORY_SNAPSHOT)" ]; then \
+	  bash "$(ADVISORY_SNAPSHOT)" "$(CURDIR)/target/advisory-db" && cargo deny --offline check advisories; \
+	else \
+	  cargo deny check advisories; \
+	fi
+
+test: tools check audit unit e2e infra
 
 # The deployable artifacts: target/lambda/<function>/bootstrap.zip (arm64, provided.al2023).
 package: tools
