@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: dev test tools check unit e2e infra audit bench package
+.PHONY: dev test tools check unit e2e infra audit bench startup package
 
 $(VENV)/.installed: tests/requirements.txt
 	python3 -m venv $(VENV)
@@ -55,3 +55,7 @@ package: tools
 # In-process handler latency, release build; numbers go in the README.
 bench:
 	cargo run --quiet --release -p oasis-bench
+
+# Cold start (vs a hello-world lambda_http) and peak memory of the release binaries.
+startup:
+	python3 scripts/measure-startup.py
