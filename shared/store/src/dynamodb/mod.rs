@@ -184,6 +184,19 @@ fn is_code<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>, code: &str) -> bool {
     matches!(e, SdkError::ServiceError(se) if se.err().code() == Some(code))
 }
 
+/// For updates guarded by `attribute_exists`: a missing item changes nothing and is no error.
+fn missing_is_fine<T, E, R>(r: Result<T, SdkError<E, R>>) -> StoreResult<()>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if is_code(&e, "ConditionalCheckFailedException") => Ok(()),
+        Err(e) => Err(classify(e)),
+    }
+}
+
 fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
@@ -295,12 +308,8 @@ impl DynamoStore {
             .set_expression_attribute_values(Some(values))
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(()),
-            // Updating a user that does not exist changes nothing, as in SQL.
-            Err(e) if is_code(&e, "ConditionalCheckFailedException") => Ok(()),
-            Err(e) => Err(classify(e)),
-        }
+        // Updating a user that does not exist changes nothing, as in SQL.
+        missing_is_fine(r)
     }
 
     /// BatchWriteItem in chunks of 25, retrying unprocessed items with backoff.
@@ -541,11 +550,7 @@ impl RefreshStore for DynamoStore {
             .expression_attribute_values(":yes", AttributeValue::Bool(true))
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) if is_code(&e, "ConditionalCheckFailedException") => Ok(()),
-            Err(e) => Err(classify(e)),
-        }
+        missing_is_fine(r)
     }
 
     async fn revoke_user_families(&self, user_id: &str) -> StoreResult<u32> {
@@ -655,11 +660,7 @@ impl ThrottleStore for DynamoStore {
             .expression_attribute_values(":e", n(expires_at))
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) if is_code(&e, "ConditionalCheckFailedException") => Ok(()),
-            Err(e) => Err(classify(e)),
-        }
+        missing_is_fine(r)
     }
 
     async fn clear_attempts(&self, key: &str) -> StoreResult<()> {
