@@ -68,7 +68,9 @@ def run(binary, env, event, limit):
                AWS_LAMBDA_FUNCTION_MEMORY_SIZE="128", AWS_LAMBDA_FUNCTION_VERSION="1", AWS_LAMBDA_LOG_LEVEL="error")
     start = time.perf_counter()
     proc = subprocess.Popen([str(binary)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    Runtime.done.wait(timeout=120)
+    if not Runtime.done.wait(timeout=120) or Runtime.first_next is None:
+        proc.kill()
+        raise RuntimeError(f"{binary} never asked for an event (startup failed?)")
     cold = Runtime.first_next - start
     peak_kb = next(int(line.split()[1]) for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines() if line.startswith("VmHWM"))
     proc.kill()
@@ -77,16 +79,19 @@ def run(binary, env, event, limit):
     return cold, peak_kb
 
 
-def event(method, path, headers, body=None):
-    return json.dumps({"resource": path, "path": path, "httpMethod": method, "headers": headers,
-                       "multiValueHeaders": {k: [v] for k, v in headers.items()}, "queryStringParameters": None,
-                       "requestContext": {"requestId": "bench", "stage": "v1", "identity": {"sourceIp": "127.0.0.1"}},
-                       "body": body, "isBase64Encoded": False}).encode()
+def event(method, path, headers, body=None, query=None):
+    """An API Gateway REST event, shaped like the samples in events/."""
+    e = json.loads((ROOT / "events/token-jwks.json").read_text())
+    e.update(resource=path, path=path, httpMethod=method, headers=headers, body=body,
+             multiValueHeaders={k: [v] for k, v in headers.items()},
+             queryStringParameters=query, multiValueQueryStringParameters={k: [v] for k, v in query.items()} if query else None)
+    e["requestContext"].update(resourcePath=path, httpMethod=method, path="/v1" + path)
+    return json.dumps(e).encode()
 
 
 def main():
-    subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "token", "-p", "secure-data", "-p", "search",
-                    "-p", "oasis-bench", "--example", "hello"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "token", "-p", "secure-data", "-p", "search"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "oasis-bench", "--example", "hello"], cwd=ROOT, check=True)
     subprocess.run(["cargo", "build", "--quiet", "-p", "oasis-admin"], cwd=ROOT, check=True)
     state = Path(tempfile.mkdtemp(prefix="oasis-startup-"))
     env = dict(os.environ, OASIS_SQLITE_PATH=str(state / "oasis.db"), OASIS_KEYS_FILE=str(state / "keys.json"),
@@ -95,7 +100,7 @@ def main():
     admin = str(ROOT / "target/debug/oasis-admin")
     for args in (["keys", "init"], ["dev-seed", "--out", str(state)], ["catalog", "load", str(ROOT / "shared/admin/data/catalog.jsonl")]):
         subprocess.run([admin, *args], env=env, check=True, capture_output=True)
-    (state / "cursor.key").write_text("b" * 43)
+    (state / "cursor.key").write_text(__import__("secrets").token_urlsafe(32))
     creds = dict(l.split("=", 1) for l in (state / "demo.env").read_text().splitlines() if "=" in l and not l.startswith("#"))
     from urllib.parse import urlencode
     # A token for the warm resource events, from the token binary itself.
@@ -105,23 +110,24 @@ def main():
 
     def access_token(fields):
         run(release / "token", env, event("POST", "/token", form, urlencode(fields)), 1)
-        return json.loads(json.loads(Runtime.last_response)["body"])["access_token"]
+        reply = json.loads(Runtime.last_response)
+        assert reply.get("statusCode") == 200, reply
+        return json.loads(reply["body"])["access_token"]
 
     user = access_token({"grant_type": "password", "client_id": creds["OASIS_DEMO_CLIENT"], "username": creds["OASIS_DEMO_USER"],
                          "password": creds["OASIS_DEMO_PASSWORD"]})
     bearer = {"Authorization": f"Bearer {user}"}
-    search = event("GET", "/search", bearer)
-    search_obj = json.loads(search)
-    search_obj["queryStringParameters"] = {"q": "the matr", "limit": "20"}
-    search_obj["multiValueQueryStringParameters"] = {"q": ["the matr"], "limit": ["20"]}
     cases = [
         ("hello-world lambda_http (baseline)", release / "examples/hello", event("GET", "/", {})),
         ("token (client_credentials grant)", release / "token", event("POST", "/token", form, login)),
         ("secure-data (GET /secure-data, valid token)", release / "secure-data", event("GET", "/secure-data", bearer)),
-        ("search (q=the matr on 10,000 titles, valid token)", release / "search", json.dumps(search_obj).encode()),
+        ("search (q=the matr on 10,000 titles, valid token)", release / "search", event("GET", "/search", bearer, query={"q": "the matr", "limit": "20"})),
     ]
     rows = []
     for name, binary, ev in cases:
+        run(binary, env, ev, 1)
+        status = json.loads(Runtime.last_response).get("statusCode")
+        assert status == 200, (name, Runtime.last_response[:300])
         colds = [run(binary, env, ev, 1)[0] for _ in range(RUNS)]
         _, peak = run(binary, env, ev, WARM_EVENTS)
         rows.append((name, statistics.median(colds) * 1000, max(colds) * 1000, peak / 1024, binary.stat().st_size / 1e6))

@@ -45,9 +45,11 @@ impl PasswordHasher {
         }
         let params = Params::new(m_kib, t, p, None).map_err(|_| PasswordError::WeakParams { m_kib, t, p })?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let mut hasher = Self { argon, dummy: String::new() };
-        hasher.dummy = hasher.hash(&crate::secret::random_token(16))?;
-        Ok(hasher)
+        // A fixed, well-formed hash with the configured cost: verifying against it takes as
+        // long as a real check and matches no password. Built from text, not by hashing, so
+        // it costs nothing at cold start.
+        let dummy = format!("$argon2id$v=19$m={m_kib},t={t},p={p}$c2FsdHNhbHRzYWx0c2FsdA${}", "A".repeat(43));
+        Ok(Self { argon, dummy })
     }
 
     /// The recommended default: m=19456 KiB, t=2, p=1.
@@ -119,6 +121,26 @@ mod tests {
             }
             other => panic!("expected a rehash, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn the_dummy_hash_costs_a_real_verification_and_matches_nothing() {
+        let h = PasswordHasher::default_params().unwrap();
+        let real = h.hash("some password here").unwrap();
+        let time = |f: &dyn Fn()| {
+            let t = std::time::Instant::now();
+            for _ in 0..3 {
+                f();
+            }
+            t.elapsed()
+        };
+        let dummy = time(&|| h.verify_dummy("some password here"));
+        let genuine = time(&|| {
+            h.verify("wrong password", &real);
+        });
+        assert!(dummy * 2 > genuine && genuine * 2 > dummy, "dummy {dummy:?} vs real {genuine:?}");
+        assert!(matches!(PasswordHash::new(&h.dummy), Ok(_)), "the dummy parses, so it is really hashed against");
+        assert_eq!(h.verify("", &h.dummy), Verification::Invalid);
     }
 
     #[test]
