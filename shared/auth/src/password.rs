@@ -139,7 +139,7 @@ mod tests {
             h.verify("wrong password", &real);
         });
         assert!(dummy * 2 > genuine && genuine * 2 > dummy, "dummy {dummy:?} vs real {genuine:?}");
-        assert!(matches!(PasswordHash::new(&h.dummy), Ok(_)), "the dummy parses, so it is really hashed against");
+        assert!(PasswordHash::new(&h.dummy).is_ok(), "the dummy parses, so it is really hashed against");
         assert_eq!(h.verify("", &h.dummy), Verification::Invalid);
     }
 
