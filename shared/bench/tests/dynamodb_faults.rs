@@ -69,7 +69,7 @@ async fn an_outage_gets_503_writes_nothing_half_and_service_resumes() {
     let outage = Outage::start(&endpoint()).await;
     let store = dynamo(&outage.url, &unique_prefix("fault"), None).await;
     let w = World::on(store, 50).await;
-    let app = token_app(&w);
+    let app = token_app(&w).with_metrics(oasis_http::metrics::Metrics::capture("token"));
     let data = oasis_secure_data::App::new(w.store.clone(), w.verifier(), Cors::default());
     let first = login(&app, &w).await;
     assert_eq!(first.status, 200, "{}", first.text);
@@ -93,6 +93,14 @@ async fn an_outage_gets_503_writes_nothing_half_and_service_resumes() {
         assert_eq!(r.error().as_deref(), Some("temporarily_unavailable"));
         assert!(!r.text.contains("dispatch") && !r.text.contains("127.0.0.1") && r.text.len() < 200, "{}", r.text);
     }
+
+    // The on-call signal: the token function's documents count the outage as Unavailable.
+    let docs = app.metrics().take();
+    let unavailable = docs
+        .iter()
+        .filter(|d| serde_json::from_str::<serde_json::Value>(d).unwrap()["Unavailable"].as_f64() == Some(1.0))
+        .count();
+    assert_eq!(unavailable, 2, "{docs:#?}");
 
     outage.restore();
     // The refresh attempted during the outage rotated nothing: the token still works once...
