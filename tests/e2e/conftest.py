@@ -3,6 +3,7 @@ same script as the README's local run, on a private port and a private state dir
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,6 +15,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# Local runs started by this session, named, so a failing test's report carries their logs.
+RUNNING: list[tuple[str, "Server"]] = []
 
 
 def free_port() -> int:
@@ -98,11 +101,32 @@ def start_local_run(state, extra_env=None):
         )
     srv = Server(f"http://127.0.0.1:{port}", state, log, port)
     try:
-        wait_until(lambda: srv.request("GET", "/.well-known/jwks.json").status == 200, proc, "local run")
+        # One request per function: each must be up before a test times its requests.
+        wait_until(lambda: srv.request("GET", "/.well-known/jwks.json").status == 200, proc, "token function")
+        wait_until(lambda: srv.request("GET", "/secure-data").status == 401, proc, "secure-data function")
+        wait_until(lambda: srv.request("GET", "/search?q=x").status == 401, proc, "search function")
     except RuntimeError as e:
         stop(proc)
-        raise RuntimeError(f"{e}:\n{srv.logs()[-4000:]}") from None
+        raise RuntimeError(f"{e}:\n{tail(srv.log)}") from None
+    RUNNING.append((state.name, srv))
     return srv, proc
+
+
+def tail(log: Path, lines=60, width=400) -> str:
+    text = log.read_text(errors="replace").splitlines()[-lines:] if log.exists() else ["(no log)"]
+    free = shutil.disk_usage(ROOT).free / 2**30
+    return "\n".join(line[:width] for line in text) + f"\n(disk free beside the checkout: {free:.1f} GiB)"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing test's report ends with the local runs' recent logs: the cause of a hang or a
+    500 is usually there, and CI shows only what pytest prints."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for name, srv in RUNNING:
+            report.sections.append((f"cargo lambda watch log ({name})", tail(srv.log)))
 
 
 @pytest.fixture(scope="session")

@@ -33,7 +33,7 @@ def test_every_event_replays_through_cargo_lambda_invoke_with_its_documented_sta
         out = subprocess.run(
             [str(ROOT / ".venv/bin/cargo-lambda"), "lambda", "invoke", want["function"], "--invoke-address", "127.0.0.1",
              "--invoke-port", str(server.port), "--data-file", str(event), "--output-format", "json"],
-            cwd=ROOT, capture_output=True, text=True, timeout=600,
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
         )
         assert out.returncode == 0, f"{file}: {out.stderr}"
         resp = json.loads(out.stdout)

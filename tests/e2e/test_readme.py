@@ -18,7 +18,7 @@ def run_walkthrough(server):
     script, after = readme_block("walkthrough")
     printed = re.search(r"It prints:\s*```\n(.*?)```", after, re.S).group(1)
     env = dict(os.environ, OASIS_URL=server.url, OASIS_DIR=str(server.state))
-    out = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr
     assert out.stdout == printed, f"stdout:\n{out.stdout}\nstderr:\n{out.stderr}"
 
