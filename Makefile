@@ -28,8 +28,21 @@ unit: tools
 e2e: tools
 	$(VENV)/bin/pytest tests/e2e
 
-# Terraform and OpenAPI: parsed, scanned by checkov, and held against the code.
-infra: tools
+# The AWS provider's schema, as generated from hashicorp/aws 5.99.1 into the jsii assembly of
+# @cdktf/provider-aws 19.65.1 (npm): tests/infra/provider_schema.py holds every argument and
+# block of terraform/ against it, standing in for `terraform validate` without a binary.
+PROVIDER_SCHEMA := target/provider-schema/aws-5.99.1.jsii
+PROVIDER_PACKAGE := cdktf-provider-aws-19.65.1.tgz
+PROVIDER_SHA256 := b183ae1d4287372b78ae03a822f97f0bbba9ac4e66def4f594af93cf305c826d
+$(PROVIDER_SCHEMA):
+	mkdir -p $(@D)
+	cd $(@D) && npm pack --silent @cdktf/provider-aws@19.65.1 >/dev/null \
+	  && echo "$(PROVIDER_SHA256)  $(PROVIDER_PACKAGE)" | sha256sum --check --quiet \
+	  && tar xzf $(PROVIDER_PACKAGE) package/.jsii && mv package/.jsii $(@F) && rm -rf package $(PROVIDER_PACKAGE)
+
+# Terraform and OpenAPI: parsed, scanned by checkov, checked against the provider's schema, and
+# held against the code.
+infra: tools $(PROVIDER_SCHEMA)
 	cargo build --quiet -p oasis-admin
 	$(VENV)/bin/pytest tests/infra
 

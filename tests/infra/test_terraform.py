@@ -10,6 +10,7 @@ import hcl2
 import pytest
 from openapi_spec_validator import validate
 
+import provider_schema
 from consistency import ROOT, all_problems, load_tf, render_openapi
 
 TF = ROOT / "terraform"
@@ -72,6 +73,44 @@ def test_drift_between_terraform_and_the_code_is_caught(tmp_path):
     assert "search reads OASIS_CURSOR_SECRET_ID but Terraform does not set it" in problems
     assert "attempts: TTL differs" in problems
     assert "secure-data: reads the JWKS parameter = True, granted = False" in problems
+
+
+@pytest.fixture(scope="module")
+def aws_schema():
+    return provider_schema.load()
+
+
+def test_every_resource_and_data_block_uses_only_what_the_aws_provider_defines(aws_schema):
+    assert provider_schema.problems(load_tf(TF), aws_schema) == []
+
+
+def test_the_provider_schema_checked_is_a_release_the_version_constraint_admits():
+    constraint = re.search(r'source\s*=\s*"hashicorp/aws"\s*version\s*=\s*"([^"]+)"', (TF / "versions.tf").read_text()).group(1)
+    assert provider_schema.constraint_allows(constraint), f"{constraint} excludes {provider_schema.PROVIDER_VERSION}: update the schema in the Makefile"
+
+
+def test_misspelt_arguments_missing_required_ones_and_unknown_types_are_caught(tmp_path, aws_schema):
+    tf = tmp_path / "terraform"
+    shutil.copytree(TF, tf)
+    edits = {
+        "functions.tf": [("  memory_size ", "  memory_sizee "), ('  function_name = "${local.prefix}-${each.key}"\n', "")],
+        "waf.tf": [('metric_name                = "${local.prefix}-rate-limit"', 'metric = "${local.prefix}-rate-limit"')],
+        "iam.tf": [('actions = ["sts:AssumeRole"]', 'action = ["sts:AssumeRole"]')],
+        "data.tf": [('resource "aws_dynamodb_table" "this"', 'resource "aws_dynamo_table" "this"')],
+    }
+    for file, replacements in edits.items():
+        text = (tf / file).read_text()
+        for old, new in replacements:
+            assert old in text, f"{file} no longer contains {old!r}: update this test"
+            text = text.replace(old, new, 1)
+        (tf / file).write_text(text)
+    problems = "\n".join(provider_schema.problems(load_tf(tf), aws_schema))
+    assert 'aws_lambda_function.this: unknown argument or block "memory_sizee"' in problems
+    assert 'aws_lambda_function.this: required "function_name" is missing' in problems
+    assert 'aws_wafv2_web_acl.api.rule.visibility_config: unknown argument or block "metric"' in problems
+    assert 'aws_wafv2_web_acl.api.rule.visibility_config: required "metric_name" is missing' in problems
+    assert 'statement: unknown argument or block "action"' in problems
+    assert "resource type aws_dynamo_table does not exist in hashicorp/aws" in problems
 
 
 def emitted_metric_names():
