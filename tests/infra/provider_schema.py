@@ -4,7 +4,8 @@ The AWS provider's schema comes from the jsii assembly of `@cdktf/provider-aws` 
 generated from `terraform providers schema -json` of one provider release: every resource and
 data source, each argument (required or optional) and each nested block, with a link to the
 provider's documentation whose anchor is the argument's Terraform name. `make infra` fetches the
-pinned release; `problems()` holds every resource and data block of terraform/ against it.
+pinned release; `problems()` holds every resource and data block of terraform/ against it, and
+`reference_problems()` every `aws_x.name.attribute` reference.
 
 It checks names, required arguments and nesting; it cannot check values or expressions (types,
 references, functions), which only `terraform validate`/`plan` can. Where the assembly types a
@@ -15,7 +16,7 @@ import json
 import re
 from pathlib import Path
 
-from consistency import ROOT
+from consistency import ROOT, load_tf
 
 # `@cdktf/provider-aws` 19.65.1 was generated from hashicorp/aws 5.99.1; `make infra` fetches it.
 PROVIDER_VERSION = (5, 99, 1)
@@ -55,17 +56,33 @@ def load(path=SCHEMA_FILE):
             out[m.group(3)] = (not p.get("optional", False), block(inner) if inner else None)
         return out
 
-    schema = {}
+    schema, attributes = {}, {}
     for fqn, t in types.items():
         if t.get("kind") != "interface" or "cdktf.TerraformMetaArguments" not in t.get("interfaces", []):
             continue
         for p in t.get("properties", []):
             m = ANCHOR.search(p.get("docs", {}).get("summary", "") + " " + p.get("docs", {}).get("remarks", ""))
             if m:
-                kind = "resource" if m.group(1) == "resources" else "data"
-                schema[(kind, f"aws_{m.group(2)}")] = block(fqn)
+                key = ("resource" if m.group(1) == "resources" else "data", f"aws_{m.group(2)}")
+                schema[key] = block(fqn)
+                # The resource's class (same name without "Config") has a getter per attribute,
+                # computed ones included: what `<type>.<name>.<attribute>` may reference.
+                getters = types.get(fqn.removesuffix("Config"), {}).get("properties", [])
+                attributes[key] = {snake(g["name"]) for g in getters if not g.get("static") and not g["name"].endswith("Input")}
                 break
-    return schema
+    return Schema(schema, attributes)
+
+
+class Schema(dict):
+    """Blocks by (kind, type), plus the attributes each type exposes to references."""
+
+    def __init__(self, blocks, attributes):
+        super().__init__(blocks)
+        self.attributes = attributes
+
+
+def snake(name):
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
 def _check(body, schema, where, top):
@@ -112,6 +129,32 @@ def problems(tf, schema):
                         continue
                     for name, body in instances.items():
                         out += _check(body, block, f"{file}: {type_name}.{name}", True)
+    return out
+
+
+REFERENCE = re.compile(r"(?<![\w.])(data\.)?(aws_[a-z0-9_]+)\.([A-Za-z_][\w-]*)(?:\[[^\]]*\])?\.([a-z0-9_]+)")
+
+
+def reference_problems(tf_dir, schema):
+    """Each `aws_x.name.attribute` (and `data.aws_x.name.attribute`) in terraform/ names a block
+    declared there and an attribute its type has."""
+    declared = set()
+    for parsed in load_tf(tf_dir).values():
+        for kind in ("resource", "data"):
+            for entry in parsed.get(kind, []):
+                for type_name, instances in entry.items():
+                    declared |= {(kind, type_name, name) for name in instances}
+    out = []
+    for f in sorted(Path(tf_dir).glob("*.tf")):
+        for n, line in enumerate(f.read_text().splitlines(), 1):
+            code = line.split("#", 1)[0] if not line.lstrip().startswith("#") else ""
+            for m in REFERENCE.finditer(code):
+                kind = "data" if m.group(1) else "resource"
+                what = f"{f.name}:{n}: {m.group(0)}"
+                if (kind, m.group(2), m.group(3)) not in declared:
+                    out.append(f"{what}: no {kind} {m.group(2)}.{m.group(3)} is declared")
+                elif m.group(4) not in schema.attributes.get((kind, m.group(2)), set()):
+                    out.append(f"{what}: {m.group(2)} has no attribute {m.group(4)}")
     return out
 
 

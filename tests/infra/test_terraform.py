@@ -80,8 +80,9 @@ def aws_schema():
     return provider_schema.load()
 
 
-def test_every_resource_and_data_block_uses_only_what_the_aws_provider_defines(aws_schema):
+def test_every_block_and_reference_uses_only_what_the_aws_provider_defines(aws_schema):
     assert provider_schema.problems(load_tf(TF), aws_schema) == []
+    assert provider_schema.reference_problems(TF, aws_schema) == []
 
 
 def test_the_provider_schema_checked_is_a_release_the_version_constraint_admits():
@@ -89,14 +90,18 @@ def test_the_provider_schema_checked_is_a_release_the_version_constraint_admits(
     assert provider_schema.constraint_allows(constraint), f"{constraint} excludes {provider_schema.PROVIDER_VERSION}: update the schema in the Makefile"
 
 
-def test_misspelt_arguments_missing_required_ones_and_unknown_types_are_caught(tmp_path, aws_schema):
+def test_misspelt_arguments_missing_required_ones_unknown_types_and_bad_references_are_caught(tmp_path, aws_schema):
     tf = tmp_path / "terraform"
     shutil.copytree(TF, tf)
     edits = {
         "functions.tf": [("  memory_size ", "  memory_sizee "), ('  function_name = "${local.prefix}-${each.key}"\n', "")],
         "waf.tf": [('metric_name                = "${local.prefix}-rate-limit"', 'metric = "${local.prefix}-rate-limit"')],
         "iam.tf": [('actions = ["sts:AssumeRole"]', 'action = ["sts:AssumeRole"]')],
-        "data.tf": [('resource "aws_dynamodb_table" "this"', 'resource "aws_dynamo_table" "this"')],
+        "data.tf": [
+            ('resource "aws_dynamodb_table" "this"', 'resource "aws_dynamo_table" "this"'),
+            ("kms_key_arn = aws_kms_key.main.arn", "kms_key_arn = aws_kms_key.primary.arn"),
+        ],
+        "api.tf": [('aws_lambda_function.this["token"].invoke_arn', 'aws_lambda_function.this["token"].invoke_url')],
     }
     for file, replacements in edits.items():
         text = (tf / file).read_text()
@@ -111,6 +116,9 @@ def test_misspelt_arguments_missing_required_ones_and_unknown_types_are_caught(t
     assert 'aws_wafv2_web_acl.api.rule.visibility_config: required "metric_name" is missing' in problems
     assert 'statement: unknown argument or block "action"' in problems
     assert "resource type aws_dynamo_table does not exist in hashicorp/aws" in problems
+    references = "\n".join(provider_schema.reference_problems(tf, aws_schema))
+    assert "aws_lambda_function has no attribute invoke_url" in references
+    assert "no resource aws_kms_key.primary is declared" in references
 
 
 def emitted_metric_names():
