@@ -56,3 +56,29 @@ async fn user_create_reads_the_password_from_stdin_and_stores_only_its_hash() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_confidential_clients_secret_is_printed_once_and_stored_only_as_a_hash() {
+    use oasis_store::ClientStore;
+    let dir = std::env::temp_dir().join(format!("oasis-cli-{}", oasis_auth::secret::random_token(6)));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("oasis.db");
+    let args = ["client", "create", "partner", "--name", "Partner", "--confidential", "--grants", "client_credentials"];
+
+    let (code, out, err) = admin(&db, &args, "");
+
+    assert_eq!(code, 0, "{err}");
+    let secret = out
+        .lines()
+        .find_map(|l| l.strip_prefix("client secret (shown once, stored only as a hash): "))
+        .expect("the secret is printed")
+        .to_owned();
+    assert!(secret.len() >= 43, "at least 256 random bits: {secret}");
+    assert_eq!(out.matches(&secret).count(), 1);
+    let client = SqliteStore::open(&db).unwrap().client("partner").await.unwrap().unwrap();
+    let stored = client.secret_hash.expect("a confidential client has a secret hash");
+    assert_ne!(stored, secret);
+    assert!(!stored.contains(&secret));
+    assert_eq!(stored, oasis_auth::secret::token_hash(&secret));
+    std::fs::remove_dir_all(dir).unwrap();
+}
