@@ -89,6 +89,17 @@ pub async fn clients_round_trip_and_are_unique(s: &dyn Store) {
     assert_eq!(s.client("spa").await.unwrap().unwrap().secret_hash, None);
 }
 
+/// An empty id (from `Authorization: Basic Og==`, say) finds nothing rather than failing.
+pub async fn lookups_with_an_empty_key_find_nothing(s: &dyn Store) {
+    s.create_client(&client("web")).await.unwrap();
+    assert_eq!(s.client("").await.unwrap(), None);
+    assert_eq!(s.user_by_id("").await.unwrap(), None);
+    assert_eq!(s.user_by_username("").await.unwrap(), None);
+    assert_eq!(s.refresh_token("").await.unwrap(), None);
+    assert_eq!(s.profile("").await.unwrap(), None);
+    assert_eq!(s.attempts("", 0).await.unwrap(), None);
+}
+
 pub async fn a_refresh_token_rotates_exactly_once(s: &dyn Store) {
     s.create_family(&family("f1", "u1"), &token("h1", "f1")).await.unwrap();
     let (t, f) = s.refresh_token("h1").await.unwrap().unwrap();
@@ -282,6 +293,7 @@ macro_rules! conformance_tests {
             a_username_cannot_be_taken_twice,
             user_updates_are_persisted,
             clients_round_trip_and_are_unique,
+            lookups_with_an_empty_key_find_nothing,
             a_refresh_token_rotates_exactly_once,
             a_revoked_family_cannot_rotate,
             revoking_a_user_revokes_all_their_families_only,

@@ -80,7 +80,8 @@ impl DynamoStore {
     pub async fn create_tables(&self) -> StoreResult<()> {
         use aws_sdk_dynamodb::types::*;
         for spec in schema::ALL {
-            let name = format!("{}-{}", self.t.users.trim_end_matches("-users"), spec.suffix);
+            let prefix = self.t.users.strip_suffix("-users").unwrap_or(&self.t.users);
+            let name = format!("{prefix}-{}", spec.suffix);
             let mut attrs = vec![spec.hash_key];
             attrs.extend(spec.range_key);
             attrs.extend(spec.indexes.iter().map(|(_, k)| *k));
@@ -173,6 +174,7 @@ where
                     | "InternalServerError"
                     | "ServiceUnavailable"
                     | "TransactionConflictException"
+                    | "TransactionInProgressException"
             )
         ),
         _ => false,
@@ -263,23 +265,71 @@ fn put(table: &str, item: Item, condition: Option<&str>) -> StoreResult<Transact
     Ok(TransactWriteItem::builder().put(p.build().map_err(backend)?).build())
 }
 
-/// A transaction cancelled because a condition failed, as opposed to a transient conflict.
-fn condition_failed<R>(
+/// Why DynamoDB cancelled a transaction, from its per-item cancellation reasons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cancelled {
+    /// A condition did not hold: the answer the caller asked for.
+    ConditionFailed,
+    /// Another transaction on the same items, or throttling: worth trying again.
+    Transient,
+    /// Anything else (validation, size): our fault.
+    Other,
+}
+
+fn cancelled<'a>(codes: impl IntoIterator<Item = Option<&'a str>> + Clone) -> Cancelled {
+    if codes.clone().into_iter().any(|c| c == Some("ConditionalCheckFailed")) {
+        Cancelled::ConditionFailed
+    } else if codes
+        .into_iter()
+        .any(|c| matches!(c, Some("TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded")))
+    {
+        Cancelled::Transient
+    } else {
+        Cancelled::Other
+    }
+}
+
+fn cancellation<R>(
     e: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
-) -> bool {
+) -> Option<Cancelled> {
     use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
     match e {
         SdkError::ServiceError(se) => match se.err() {
             TransactWriteItemsError::TransactionCanceledException(c) => {
-                c.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
+                Some(cancelled(c.cancellation_reasons().iter().map(|r| r.code())))
             }
-            _ => false,
+            _ => None,
         },
-        _ => false,
+        _ => None,
     }
 }
 
+const TRANSACTION_ATTEMPTS: u32 = 5;
+
 impl DynamoStore {
+    /// Runs a transaction; `Ok(false)` when one of its conditions failed. A cancellation by a
+    /// concurrent transaction on the same items (or by throttling) is tried again, which the SDK
+    /// does not do: the loser of a race then sees the winner's write as a failed condition,
+    /// the answer it would have had a moment later, instead of an error.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> StoreResult<bool> {
+        let (mut delay, mut attempt) = (Duration::from_millis(20), 0);
+        loop {
+            attempt += 1;
+            match self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await {
+                Ok(_) => return Ok(true),
+                Err(e) => match cancellation(&e) {
+                    Some(Cancelled::ConditionFailed) => return Ok(false),
+                    Some(Cancelled::Transient) if attempt < TRANSACTION_ATTEMPTS => {
+                        tokio::time::sleep(delay).await;
+                        delay *= 2;
+                    }
+                    Some(Cancelled::Transient) => return Err(StoreError::Unavailable(Box::new(e))),
+                    Some(Cancelled::Other) | None => return Err(classify(e)),
+                },
+            }
+        }
+    }
+
     async fn get(&self, table: &str, key: Item) -> StoreResult<Option<Item>> {
         let out = self
             .client
@@ -294,6 +344,10 @@ impl DynamoStore {
     }
 
     async fn get_pk(&self, table: &str, pk: String) -> StoreResult<Option<Item>> {
+        // DynamoDB refuses an empty key value outright; as in SQL, no item has one.
+        if pk.is_empty() {
+            return Ok(None);
+        }
         self.get(table, HashMap::from([("pk".into(), s(pk))])).await
     }
 
@@ -344,18 +398,11 @@ impl DynamoStore {
 impl UserStore for DynamoStore {
     async fn create_user(&self, u: &User) -> StoreResult<()> {
         let name = HashMap::from([("pk".into(), s(format!("n#{}", u.username))), ("user_id".into(), s(&u.id))]);
-        let r = self
-            .client
-            .transact_write_items()
-            .transact_items(put(&self.t.users, user_item(u), Some("attribute_not_exists(pk)"))?)
-            .transact_items(put(&self.t.users, name, Some("attribute_not_exists(pk)"))?)
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Err(StoreError::AlreadyExists("user")),
-            Err(e) => Err(classify(e)),
-        }
+        let items = vec![
+            put(&self.t.users, user_item(u), Some("attribute_not_exists(pk)"))?,
+            put(&self.t.users, name, Some("attribute_not_exists(pk)"))?,
+        ];
+        if self.transact(items).await? { Ok(()) } else { Err(StoreError::AlreadyExists("user")) }
     }
 
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
@@ -472,18 +519,11 @@ impl RefreshStore for DynamoStore {
             ("expires_at".into(), n(f.expires_at)),
             ("revoked".into(), AttributeValue::Bool(f.revoked)),
         ]);
-        let r = self
-            .client
-            .transact_write_items()
-            .transact_items(put(&self.t.refresh, family, Some("attribute_not_exists(pk)"))?)
-            .transact_items(put(&self.t.refresh, token_item(first), Some("attribute_not_exists(pk)"))?)
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Err(StoreError::AlreadyExists("refresh family")),
-            Err(e) => Err(classify(e)),
-        }
+        let items = vec![
+            put(&self.t.refresh, family, Some("attribute_not_exists(pk)"))?,
+            put(&self.t.refresh, token_item(first), Some("attribute_not_exists(pk)"))?,
+        ];
+        if self.transact(items).await? { Ok(()) } else { Err(StoreError::AlreadyExists("refresh family")) }
     }
 
     async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<(RefreshToken, RefreshFamily)>> {
@@ -524,33 +564,38 @@ impl RefreshStore for DynamoStore {
             .expression_attribute_values(":no", AttributeValue::Bool(false))
             .build()
             .map_err(backend)?;
-        let r = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(mark).build())
-            .transact_items(TransactWriteItem::builder().condition_check(family_ok).build())
-            .transact_items(put(&self.t.refresh, token_item(new), Some("attribute_not_exists(pk)"))?)
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(Rotation::Rotated),
-            Err(e) if condition_failed(&e) => Ok(Rotation::AlreadyUsed),
-            Err(e) => Err(classify(e)),
-        }
+        let items = vec![
+            TransactWriteItem::builder().update(mark).build(),
+            TransactWriteItem::builder().condition_check(family_ok).build(),
+            put(&self.t.refresh, token_item(new), Some("attribute_not_exists(pk)"))?,
+        ];
+        Ok(if self.transact(items).await? { Rotation::Rotated } else { Rotation::AlreadyUsed })
     }
 
     async fn revoke_family(&self, family_id: &str) -> StoreResult<()> {
-        let r = self
-            .client
-            .update_item()
-            .table_name(&self.t.refresh)
-            .key("pk", s(format!("f#{family_id}")))
-            .update_expression("SET revoked = :yes")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":yes", AttributeValue::Bool(true))
-            .send()
-            .await;
-        missing_is_fine(r)
+        // A rotation in flight on this family makes the update fail with a conflict, which the
+        // SDK does not retry; a revocation (reuse detected, /revoke) must not be lost to that.
+        let (mut delay, mut attempt) = (Duration::from_millis(20), 0);
+        loop {
+            attempt += 1;
+            let r = self
+                .client
+                .update_item()
+                .table_name(&self.t.refresh)
+                .key("pk", s(format!("f#{family_id}")))
+                .update_expression("SET revoked = :yes")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":yes", AttributeValue::Bool(true))
+                .send()
+                .await;
+            match r {
+                Err(e) if attempt < TRANSACTION_ATTEMPTS && is_code(&e, "TransactionConflictException") => {
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+                r => return missing_is_fine(r),
+            }
+        }
     }
 
     async fn revoke_user_families(&self, user_id: &str) -> StoreResult<u32> {
@@ -733,7 +778,17 @@ impl CatalogStore for DynamoStore {
             let keys: Vec<Item> = chunk.iter().map(|t| HashMap::from([("pk".into(), s(&t.id))])).collect();
             let mut request =
                 Some(KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build().map_err(backend)?);
+            let (mut delay, mut attempt) = (Duration::from_millis(50), 0);
             while let Some(req) = request.take() {
+                attempt += 1;
+                if attempt > 1 {
+                    // Unprocessed keys mean throttling: back off, and give up like batch_write.
+                    if attempt > 9 {
+                        return Err(StoreError::Unavailable(Box::new(Malformed("unprocessed keys after retries"))));
+                    }
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(2));
+                }
                 let out =
                     self.client.batch_get_item().request_items(&self.t.titles, req).send().await.map_err(classify)?;
                 for item in out.responses.and_then(|mut r| r.remove(&self.t.titles)).unwrap_or_default() {
@@ -849,3 +904,25 @@ impl CatalogStore for DynamoStore {
 }
 
 use crate::Client as Client_;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cancelled_transaction_is_a_failed_condition_a_transient_conflict_or_our_fault() {
+        let cases: [(&[Option<&str>], Cancelled); 7] = [
+            (&[Some("None"), Some("ConditionalCheckFailed"), Some("None")], Cancelled::ConditionFailed),
+            // A definite answer from one item outweighs a conflict on another.
+            (&[Some("ConditionalCheckFailed"), Some("TransactionConflict")], Cancelled::ConditionFailed),
+            (&[Some("None"), Some("TransactionConflict")], Cancelled::Transient),
+            (&[Some("ThrottlingError")], Cancelled::Transient),
+            (&[Some("ProvisionedThroughputExceeded")], Cancelled::Transient),
+            (&[Some("ValidationError")], Cancelled::Other),
+            (&[None, None], Cancelled::Other),
+        ];
+        for (codes, want) in cases {
+            assert_eq!(cancelled(codes.iter().copied()), want, "{codes:?}");
+        }
+    }
+}
