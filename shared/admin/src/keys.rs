@@ -74,11 +74,27 @@ pub async fn stage(storage: &KeyStorage) -> Result<String, KeyError> {
     Ok(kid)
 }
 
-pub async fn promote(storage: &KeyStorage, max_token_lifetime: u64) -> Result<String, KeyError> {
+/// The token function's default key cache (`OASIS_KEYS_CACHE_SECONDS`).
+pub const DEFAULT_SIGNING_CACHE_SECONDS: u64 = 300;
+
+/// How long a key promoted away from must still verify: a warm token function keeps signing
+/// with it until its key cache expires, each such token lives `max_token_lifetime`, and
+/// verifiers accept it for the clock leeway beyond that.
+pub fn retirement_delay(max_token_lifetime: u64, signing_cache_seconds: u64) -> u64 {
+    signing_cache_seconds.saturating_add(max_token_lifetime).saturating_add(oasis_auth::token::LEEWAY_SECONDS)
+}
+
+/// Rotation phase 2; returns the promoted kid and how long the previous key keeps verifying.
+pub async fn promote(
+    storage: &KeyStorage,
+    max_token_lifetime: u64,
+    signing_cache_seconds: u64,
+) -> Result<(String, u64), KeyError> {
     let mut set = storage.read().await?;
-    let kid = set.promote_next(oasis_auth::now(), max_token_lifetime)?;
+    let keep = retirement_delay(max_token_lifetime, signing_cache_seconds);
+    let kid = set.promote_next(oasis_auth::now(), keep)?;
     storage.write(&set).await?;
-    Ok(kid)
+    Ok((kid, keep))
 }
 
 pub async fn prune(storage: &KeyStorage, now: u64) -> Result<Vec<String>, KeyError> {

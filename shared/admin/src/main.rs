@@ -36,7 +36,7 @@ the verifying functions read.
          [--grants password,refresh_token] [--scopes search] [--cookie --origins https://app.example]
   keys init | keys list | keys jwks
   keys stage                      rotation phase 1: publish a new key
-  keys promote [--max-token-lifetime SECONDS]   phase 2: sign with it (default 900)
+  keys promote [--max-token-lifetime 900] [--signing-cache 300]   phase 2: sign with it
   keys prune                      phase 3: drop retired keys whose tokens have expired
   catalog generate [--count 10000] [--seed 42]   JSON Lines on stdout
   catalog load FILE [--if-empty]  validate and load titles (batched, with progress)
@@ -85,8 +85,18 @@ struct Opts {
     flags: Vec<(String, Option<String>)>,
 }
 
-const VALUED: [&str; 9] =
-    ["--db", "--keys", "--scopes", "--maturity", "--name", "--grants", "--origins", "--out", "--max-token-lifetime"];
+const VALUED: [&str; 10] = [
+    "--db",
+    "--keys",
+    "--scopes",
+    "--maturity",
+    "--name",
+    "--grants",
+    "--origins",
+    "--out",
+    "--max-token-lifetime",
+    "--signing-cache",
+];
 
 impl Opts {
     fn parse(args: Vec<String>) -> Result<Self, CliError> {
@@ -285,12 +295,19 @@ async fn run(args: Vec<String>) -> Result<(), CliError> {
             println!("staged {kid}: published to verifiers, not signing yet. Promote once verifiers have it.");
         }
         ["keys", "promote"] => {
-            let lifetime: u64 = match opts.value("--max-token-lifetime") {
-                Some(v) => v.parse().map_err(|_| CliError::Usage("--max-token-lifetime takes seconds".into()))?,
-                None => 900,
+            let seconds = |flag: &str, default: u64| -> Result<u64, CliError> {
+                match opts.value(flag) {
+                    Some(v) => v.parse().map_err(|_| CliError::Usage(format!("{flag} takes seconds"))),
+                    None => Ok(default),
+                }
             };
-            let kid = oasis_admin::keys::promote(&opts.key_storage().await?, lifetime).await?;
-            println!("{kid} now signs; the previous key verifies for {lifetime} more seconds");
+            let lifetime = seconds("--max-token-lifetime", 900)?;
+            let cache = seconds("--signing-cache", oasis_admin::keys::DEFAULT_SIGNING_CACHE_SECONDS)?;
+            let (kid, keep) = oasis_admin::keys::promote(&opts.key_storage().await?, lifetime, cache).await?;
+            println!(
+                "{kid} now signs; the previous key verifies for {keep} more seconds \
+                 (token lifetime {lifetime} + signing cache {cache} + leeway); prune after that"
+            );
         }
         ["keys", "prune"] => {
             let gone = oasis_admin::keys::prune(&opts.key_storage().await?, oasis_auth::now()).await?;

@@ -9,7 +9,8 @@ use crate::keys::{KeyError, KeySet, PublicJwks, PublicKeySource, SigningKeySourc
 use crate::token::{Rejection, VerifiedClaims, Verifier};
 
 /// A verifier over keys from a [`PublicKeySource`], refreshed when a token names a `kid` it
-/// does not know, at most once per `min_interval` (so forged kids cannot hammer the source).
+/// does not know, at most once per `min_interval` (so forged kids cannot hammer the source),
+/// and re-read when older than `max_age` (so a key removed from the source stops verifying).
 pub struct KeyRing {
     source: Arc<dyn PublicKeySource>,
     issuer: String,
@@ -17,6 +18,8 @@ pub struct KeyRing {
     current: RwLock<Arc<Verifier>>,
     last_refresh: Mutex<Option<Instant>>,
     min_interval: Duration,
+    last_load: Mutex<Option<Instant>>,
+    max_age: Duration,
 }
 
 impl KeyRing {
@@ -39,7 +42,17 @@ impl KeyRing {
             current: RwLock::new(Arc::new(verifier)),
             last_refresh: Mutex::new(Some(Instant::now())),
             min_interval,
+            last_load: Mutex::new(Some(Instant::now())),
+            max_age: Duration::MAX,
         })
+    }
+
+    /// Re-read the keys when the loaded set is older than `max_age`: a key pruned after a
+    /// rotation, or pulled after a leak, stops verifying on warm instances within that time,
+    /// even when no token ever names an unknown `kid`.
+    pub fn with_max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = max_age;
+        self
     }
 
     /// Keys that never change (tests, benchmarks).
@@ -52,6 +65,8 @@ impl KeyRing {
             current: RwLock::new(Arc::new(verifier)),
             last_refresh: Mutex::new(None),
             min_interval: Duration::MAX,
+            last_load: Mutex::new(None),
+            max_age: Duration::MAX,
         })
     }
 
@@ -60,34 +75,45 @@ impl KeyRing {
     }
 
     pub async fn verify(&self, token: &str) -> Result<VerifiedClaims, Rejection> {
+        if due(&self.last_load, self.max_age) {
+            // Keep the keys we have if the source is unreachable; the next try is `max_age` away.
+            let _ = self.reload().await;
+        }
         match self.verifier().verify(token) {
-            Err(Rejection::UnknownKey) if self.refresh_allowed() => {
-                match self.source.load_jwks().await.and_then(|j| Verifier::new(&j, &self.issuer, &self.audience)) {
-                    Ok(v) => {
-                        let v = Arc::new(v);
-                        *self.current.write().unwrap_or_else(|p| p.into_inner()) = v.clone();
-                        tracing::info!("verification keys refreshed");
-                        v.verify(token)
-                    }
-                    // Keep the keys we have: an unreachable source never widens what verifies.
-                    Err(e) => {
-                        tracing::warn!(error = %e, "verification keys could not be refreshed");
-                        Err(Rejection::UnknownKey)
-                    }
-                }
-            }
+            Err(Rejection::UnknownKey) if due(&self.last_refresh, self.min_interval) => match self.reload().await {
+                Ok(v) => v.verify(token),
+                // An unreachable source never widens what verifies.
+                Err(()) => Err(Rejection::UnknownKey),
+            },
             other => other,
         }
     }
 
-    fn refresh_allowed(&self) -> bool {
-        let mut last = self.last_refresh.lock().unwrap_or_else(|p| p.into_inner());
-        let due = last.is_none_or(|t| t.elapsed() >= self.min_interval);
-        if due {
-            *last = Some(Instant::now());
+    async fn reload(&self) -> Result<Arc<Verifier>, ()> {
+        match self.source.load_jwks().await.and_then(|j| Verifier::new(&j, &self.issuer, &self.audience)) {
+            Ok(v) => {
+                let v = Arc::new(v);
+                *self.current.write().unwrap_or_else(|p| p.into_inner()) = v.clone();
+                *self.last_load.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+                tracing::info!("verification keys refreshed");
+                Ok(v)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "verification keys could not be refreshed");
+                Err(())
+            }
         }
-        due
     }
+}
+
+/// Whether `interval` has passed since `last`; if so, claims the slot (one caller re-reads).
+fn due(last: &Mutex<Option<Instant>>, interval: Duration) -> bool {
+    let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+    let due = last.is_none_or(|t| t.elapsed() >= interval);
+    if due {
+        *last = Some(Instant::now());
+    }
+    due
 }
 
 /// The signing key set, re-read from its source when older than `ttl`.
@@ -203,6 +229,30 @@ mod tests {
 
         *source.jwks.lock().unwrap() = Some(both);
         assert!(ring.verify(&token(&new)).await.is_ok(), "published key learned on first sight");
+    }
+
+    #[tokio::test]
+    async fn a_key_removed_from_the_source_stops_verifying_once_the_loaded_set_is_older_than_max_age() {
+        let (old, new) = (KeySet::generate(1).unwrap(), KeySet::generate(2).unwrap());
+        let source = Arc::new(Source { jwks: Mutex::new(Some(old.public_jwks())), loads: AtomicUsize::new(0) });
+        let ring = KeyRing::load(source.clone(), "iss", "aud", Duration::from_secs(3600))
+            .await
+            .unwrap()
+            .with_max_age(Duration::from_millis(200));
+        let leaked = token(&old);
+        assert!(ring.verify(&leaked).await.is_ok());
+
+        // The operator pulls the old key (pruned after a rotation, or leaked).
+        *source.jwks.lock().unwrap() = Some(new.public_jwks());
+        assert!(ring.verify(&leaked).await.is_ok(), "within max_age the loaded set still holds it");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert_eq!(ring.verify(&leaked).await.unwrap_err(), Rejection::UnknownKey, "forgotten after max_age");
+        assert!(ring.verify(&token(&new)).await.is_ok());
+
+        // An unreachable source does not empty the ring: the keys it had keep verifying.
+        *source.jwks.lock().unwrap() = None;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert!(ring.verify(&token(&new)).await.is_ok());
     }
 
     #[tokio::test]

@@ -74,8 +74,9 @@ async fn tokens_issued_before_during_and_after_a_rotation_are_all_accepted() {
         assert_eq!(accepted(t.clone()).await, 200);
     }
 
-    let promoted = keys::promote(&storage, 900).await.unwrap();
+    let (promoted, keep) = keys::promote(&storage, 900, 300).await.unwrap();
     assert_eq!(promoted, staged);
+    assert_eq!(keep, 900 + 300 + 30, "token lifetime + the token function's key cache + leeway");
     let after = access(&login(&token_app, &w).await);
     assert_eq!(kid(&after), staged, "the promoted key signs");
     for t in [&before, &during, &after] {
@@ -87,8 +88,11 @@ async fn tokens_issued_before_during_and_after_a_rotation_are_all_accepted() {
     for t in [&before, &during, &after] {
         assert_eq!(accepted(t.clone()).await, 200);
     }
-    // After the longest token lifetime the old key goes; tokens of the new key live on.
-    let gone = keys::prune(&storage, oasis_auth::now() + 901).await.unwrap();
+    // A token signed by a warm token function just before its key cache expired, with the old
+    // key, lives until about promotion + 300 + 900: pruning then would still reject it.
+    assert!(keys::prune(&storage, oasis_auth::now() + 1200).await.unwrap().is_empty());
+    // After that the old key goes; tokens of the new key live on.
+    let gone = keys::prune(&storage, oasis_auth::now() + keep + 1).await.unwrap();
     assert_eq!(gone, vec![kid(&before)]);
     assert_eq!(accepted(after.clone()).await, 200);
     let jwks =

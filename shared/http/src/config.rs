@@ -119,6 +119,9 @@ pub enum JwksSource {
 
 /// A verifier refreshes its keys on an unknown `kid` at most this often.
 pub const JWKS_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
+/// ... and re-reads them when its set is older than this, so a key removed from the JWKS
+/// (pruned, or pulled after a leak) stops verifying on warm instances within five minutes.
+pub const JWKS_MAX_AGE: Duration = Duration::from_secs(300);
 
 /// What a resource function needs to verify access tokens: `OASIS_ISSUER`,
 /// `OASIS_AUDIENCE` (default `oasis-api`) and a [`JwksSource`].
@@ -156,6 +159,6 @@ impl VerifierConfig {
             (JwksSource::Ssm(name), Some(sdk)) => Arc::new(SsmJwks::new(sdk, name)),
             (JwksSource::Ssm(_), None) => return Err(KeyError::Source("no AWS configuration".into())),
         };
-        KeyRing::load(source, &self.issuer, &self.audience, JWKS_REFRESH_INTERVAL).await
+        Ok(KeyRing::load(source, &self.issuer, &self.audience, JWKS_REFRESH_INTERVAL).await?.with_max_age(JWKS_MAX_AGE))
     }
 }
