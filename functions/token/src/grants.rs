@@ -13,7 +13,6 @@ use oasis_store::{Client, RefreshFamily, RefreshToken, Rotation, User};
 use serde::Serialize;
 
 use crate::client::{authenticate, check_same_site};
-use crate::lockout::LockoutPolicy;
 use crate::{App, MAX_BODY_BYTES, REFRESH_COOKIE, TokenError};
 
 #[derive(Serialize)]
@@ -93,19 +92,26 @@ async fn password(
     let username = Username::parse(raw_username).map_err(|_| TokenError::InvalidRequest("malformed username"))?;
     let requested = requested_scope(form)?;
 
-    let mut counters: Vec<(String, LockoutPolicy, &'static str)> =
-        vec![(format!("acct:{username}"), app.settings.account_lockout, "account")];
-    if let Some(ip) = meta.source_ip.as_deref() {
-        counters.push((format!("ip:{ip}"), app.settings.ip_lockout, "ip"));
-    }
-    for (key, _, kind) in &counters {
+    let account = format!("acct:{username}");
+    let ip = meta.source_ip.as_deref().map(|ip| format!("ip:{ip}"));
+    for (key, kind) in [(Some(&account), "account"), (ip.as_ref(), "ip")] {
+        let Some(key) = key else { continue };
         if app.store.attempts(key, now).await?.is_some_and(|a| a.locked_until > now) {
-            // Same work and same answer as a wrong password: a lock reveals nothing.
-            app.hasher.verify_dummy(password);
-            oasis_http::metrics::signal("LoginFailed", None);
-            tracing::warn!(signal = "login_failed", reason = "locked", lock = kind, "login refused while locked");
-            return Err(TokenError::InvalidGrant);
+            return Err(refuse_locked(app, password, kind));
         }
+    }
+    // Count the attempt before the (slow) password check: parallel guesses all pass the check
+    // above, but each gets its own count here, and from the threshold on only the one that
+    // takes the lock has its password checked. At most `threshold` checks per account, then
+    // one per lock, however many requests arrive at once.
+    let policy = app.settings.account_lockout;
+    let counted = app.store.record_failure(&account, now, now + policy.window_seconds).await?;
+    let mut lock_taken = None;
+    if let Some(lock) = policy.lock_seconds(counted.failures) {
+        if !app.store.try_lock(&account, now, now + lock, now + policy.window_seconds.max(lock)).await? {
+            return Err(refuse_locked(app, password, "account"));
+        }
+        lock_taken = Some((lock, counted.failures));
     }
 
     let user = app.store.user_by_username(username.as_str()).await?;
@@ -130,13 +136,19 @@ async fn password(
             return Err(TokenError::InvalidGrant);
         }
         _ => {
-            record_failure(app, &counters, now).await?;
+            if let Some((lock, failures)) = lock_taken {
+                locked(lock, failures, "account");
+            }
+            if let Some(ip) = &ip {
+                record_ip_failure(app, ip, now).await?;
+            }
             oasis_http::metrics::signal("LoginFailed", None);
             tracing::warn!(signal = "login_failed", reason = "bad_credentials", "login failed");
             return Err(TokenError::InvalidGrant);
         }
     };
-    app.store.clear_attempts(&counters[0].0).await?;
+    // The right password: this attempt was not a failure, and any lock it took is lifted.
+    app.store.clear_attempts(&account).await?;
 
     let allowed = ScopeSet::from_known(client.scopes.iter().filter(|s| user.scopes.contains(s)).cloned());
     let scope = grant_scope(requested, &allowed)?;
@@ -158,19 +170,29 @@ async fn password(
     issue(app, client, &user, &scope, Some((&refresh, &family)), now).await
 }
 
-async fn record_failure(
-    app: &App,
-    counters: &[(String, LockoutPolicy, &'static str)],
-    now: u64,
-) -> Result<(), TokenError> {
-    for (key, policy, kind) in counters {
-        let attempts = app.store.record_failure(key, now, now + policy.window_seconds).await?;
-        if let Some(lock) = policy.lock_seconds(attempts.failures) {
-            app.store.set_locked_until(key, now + lock, now + policy.window_seconds.max(lock)).await?;
-            let signal = if *kind == "account" { "account_locked" } else { "source_locked" };
-            oasis_http::metrics::signal(if *kind == "account" { "AccountLocked" } else { "SourceLocked" }, None);
-            tracing::warn!(signal, lock_seconds = lock, failures = attempts.failures, "login locked out");
-        }
+/// Same work and same answer as a wrong password: a lock reveals nothing.
+fn refuse_locked(app: &App, password: &str, kind: &'static str) -> TokenError {
+    app.hasher.verify_dummy(password);
+    oasis_http::metrics::signal("LoginFailed", None);
+    tracing::warn!(signal = "login_failed", reason = "locked", lock = kind, "login refused while locked");
+    TokenError::InvalidGrant
+}
+
+fn locked(lock: u64, failures: u32, kind: &'static str) {
+    let signal = if kind == "account" { "account_locked" } else { "source_locked" };
+    oasis_http::metrics::signal(if kind == "account" { "AccountLocked" } else { "SourceLocked" }, None);
+    tracing::warn!(signal, lock_seconds = lock, failures, "login locked out");
+}
+
+/// Per source address failures are counted after the check (its threshold is high, and
+/// counting successes would lock out users behind one NAT).
+async fn record_ip_failure(app: &App, key: &str, now: u64) -> Result<(), TokenError> {
+    let policy = app.settings.ip_lockout;
+    let attempts = app.store.record_failure(key, now, now + policy.window_seconds).await?;
+    if let Some(lock) = policy.lock_seconds(attempts.failures)
+        && app.store.try_lock(key, now, now + lock, now + policy.window_seconds.max(lock)).await?
+    {
+        locked(lock, attempts.failures, "ip");
     }
     Ok(())
 }

@@ -2,8 +2,10 @@
 //!
 //! After `threshold` failures the key is locked for `base`, doubling with each further
 //! failure up to `cap`. Attempts during a lock are refused without being counted, so an
-//! attacker cannot lengthen a lock past `cap` or turn it into a permanent denial of service;
-//! counters expire `window` seconds after the last failure.
+//! attacker cannot lengthen one lock past `cap` (re-triggering it when it ends is still
+//! possible: see the README's design decisions); counters expire `window` seconds after the
+//! last failure. The password grant counts an account attempt *before* checking the
+//! password and takes the lock with a conditional write, so concurrent guesses cannot race it.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LockoutPolicy {

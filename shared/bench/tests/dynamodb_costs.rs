@@ -109,7 +109,10 @@ async fn dynamodb_requests_per_route_are_what_the_readme_says() {
         println!("{route}: {got:?}");
     }
     let want: Vec<(&str, BTreeMap<String, u32>)> = vec![
-        ("POST /token password", ops(&[("DeleteItem", 1), ("GetItem", 5), ("TransactWriteItems", 1)])),
+        (
+            "POST /token password",
+            ops(&[("DeleteItem", 1), ("GetItem", 5), ("TransactWriteItems", 1), ("UpdateItem", 1)]),
+        ),
         ("POST /token refresh_token", ops(&[("GetItem", 4), ("TransactWriteItems", 1)])),
         ("POST /token client_credentials", ops(&[("GetItem", 1)])),
         ("POST /token password, wrong", ops(&[("GetItem", 5), ("UpdateItem", 2)])),

@@ -138,9 +138,12 @@ pub async fn failure_counters_count_lock_and_expire(s: &dyn Store) {
     assert_eq!(s.attempts("acct:alice", 100).await.unwrap(), None);
     assert_eq!(s.record_failure("acct:alice", 100, 200).await.unwrap().failures, 1);
     assert_eq!(s.record_failure("acct:alice", 110, 210).await.unwrap().failures, 2);
-    s.set_locked_until("acct:alice", 150, 210).await.unwrap();
+    assert!(s.try_lock("acct:alice", 115, 150, 210).await.unwrap(), "an unlocked counter can be locked");
+    assert!(!s.try_lock("acct:alice", 120, 180, 210).await.unwrap(), "a locked one cannot be locked again");
     let a = s.attempts("acct:alice", 120).await.unwrap().unwrap();
     assert_eq!((a.failures, a.locked_until, a.expires_at), (2, 150, 210));
+    assert!(!s.try_lock("acct:nobody", 120, 150, 210).await.unwrap(), "no counter, nothing to lock");
+    assert!(s.try_lock("acct:alice", 150, 160, 210).await.unwrap(), "once the lock is over it can be taken again");
     assert_eq!(s.attempts("acct:alice", 210).await.unwrap(), None, "expired counters are gone");
     let fresh = s.record_failure("acct:alice", 300, 400).await.unwrap();
     assert_eq!((fresh.failures, fresh.locked_until), (1, 0), "an expired counter restarts");

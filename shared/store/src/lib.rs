@@ -78,7 +78,9 @@ pub trait ThrottleStore: Send + Sync {
     async fn attempts(&self, key: &str, now: u64) -> StoreResult<Option<Attempts>>;
     /// Atomically adds one failure and sets the counter's expiry; returns the new state.
     async fn record_failure(&self, key: &str, now: u64, expires_at: u64) -> StoreResult<Attempts>;
-    async fn set_locked_until(&self, key: &str, locked_until: u64, expires_at: u64) -> StoreResult<()>;
+    /// Locks `key` until `locked_until` unless it is locked already at `now`; true when this
+    /// call took the lock. Conditional, so of many concurrent callers exactly one takes it.
+    async fn try_lock(&self, key: &str, now: u64, locked_until: u64, expires_at: u64) -> StoreResult<bool>;
     async fn clear_attempts(&self, key: &str) -> StoreResult<()>;
 }
 

@@ -417,14 +417,16 @@ impl ThrottleStore for SqliteStore {
             .map_err(classify)
     }
 
-    async fn set_locked_until(&self, key: &str, locked_until: u64, expires_at: u64) -> StoreResult<()> {
-        self.conn()
+    async fn try_lock(&self, key: &str, now: u64, locked_until: u64, expires_at: u64) -> StoreResult<bool> {
+        let changed = self
+            .conn()
             .execute(
-                "UPDATE login_attempts SET locked_until = ?2, expires_at = MAX(expires_at, ?3) WHERE key = ?1",
-                params![key, int(locked_until), int(expires_at)],
+                "UPDATE login_attempts SET locked_until = ?2, expires_at = MAX(expires_at, ?3)
+                 WHERE key = ?1 AND locked_until <= ?4 AND expires_at > ?4",
+                params![key, int(locked_until), int(expires_at), int(now)],
             )
             .map_err(classify)?;
-        Ok(())
+        Ok(changed == 1)
     }
 
     async fn clear_attempts(&self, key: &str) -> StoreResult<()> {

@@ -693,19 +693,26 @@ impl ThrottleStore for DynamoStore {
         Err(StoreError::Unavailable(Box::new(Malformed("counter contention"))))
     }
 
-    async fn set_locked_until(&self, key: &str, locked_until: u64, expires_at: u64) -> StoreResult<()> {
+    async fn try_lock(&self, key: &str, now: u64, locked_until: u64, expires_at: u64) -> StoreResult<bool> {
         let r = self
             .client
             .update_item()
             .table_name(&self.t.attempts)
             .key("pk", s(key))
             .update_expression("SET locked_until = :l, expires_at = :e")
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression(
+                "attribute_exists(pk) AND expires_at > :now AND (attribute_not_exists(locked_until) OR locked_until <= :now)",
+            )
             .expression_attribute_values(":l", n(locked_until))
             .expression_attribute_values(":e", n(expires_at))
+            .expression_attribute_values(":now", n(now))
             .send()
             .await;
-        missing_is_fine(r)
+        match r {
+            Ok(_) => Ok(true),
+            Err(e) if is_code(&e, "ConditionalCheckFailedException") => Ok(false),
+            Err(e) => Err(classify(e)),
+        }
     }
 
     async fn clear_attempts(&self, key: &str) -> StoreResult<()> {
