@@ -218,6 +218,9 @@ pub fn parse(reader: impl BufRead) -> Result<Vec<Title>, AdminError> {
                 "title must be clean text (NFKC, no control or invisible characters, at most 200)",
             ));
         }
+        if oasis_text::terms(&t.title).iter().any(|w| w.len() > oasis_text::MAX_TERM_BYTES) {
+            return Err(invalid(line_no, format!("a word of the title is over {} bytes", oasis_text::MAX_TERM_BYTES)));
+        }
         if !GENRES.contains(&t.genre.as_str()) {
             return Err(invalid(line_no, format!("unknown genre (known: {})", GENRES.join(", "))));
         }
@@ -270,6 +273,10 @@ mod tests {
             (r#"{"id":"x y","title":"T","genre":"scifi","year":2000,"maturity":0}"#, 2),
             (good.as_str(), 2),
         ];
+        // A word over the index key limit once folded (90 Hangul syllables: 810 bytes).
+        let long_word =
+            format!(r#"{{"id":"x","title":"{}","genre":"scifi","year":2000,"maturity":0}}"#, "한".repeat(90));
+        let cases = cases.into_iter().chain([(long_word.as_str(), 2)]);
         for (bad, line) in cases {
             let text = format!("{good}\n{bad}\n");
             match parse(text.as_bytes()) {

@@ -19,6 +19,10 @@ pub const MAX_INPUT_BYTES: usize = 4096;
 pub const MAX_QUERY_CHARS: usize = 200;
 /// At most this many words in a search query.
 pub const MAX_QUERY_TERMS: usize = 8;
+/// A searchable word's length after folding, in bytes. Words are index keys (DynamoDB caps a
+/// sort key at 1,024 bytes, and folding can triple a word: one Hangul syllable is three
+/// three-byte jamo), and no real title has a longer one.
+pub const MAX_TERM_BYTES: usize = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TextError {
@@ -32,6 +36,8 @@ pub enum TextError {
     NoTerms,
     #[error("query has too many words")]
     TooManyTerms,
+    #[error("a word is too long")]
+    WordTooLong,
 }
 
 impl TextError {
@@ -43,6 +49,7 @@ impl TextError {
             TextError::Empty => "empty",
             TextError::NoTerms => "no_terms",
             TextError::TooManyTerms => "too_many_terms",
+            TextError::WordTooLong => "word_too_long",
         }
     }
 }
@@ -138,6 +145,9 @@ impl SearchQuery {
         if terms.len() > MAX_QUERY_TERMS {
             return Err(TextError::TooManyTerms);
         }
+        if terms.iter().any(|t| t.len() > MAX_TERM_BYTES) {
+            return Err(TextError::WordTooLong);
+        }
         Ok(Self { text, terms })
     }
 
@@ -188,6 +198,9 @@ mod tests {
     fn queries_without_words_or_with_too_many_are_refused() {
         assert_eq!(SearchQuery::parse("%_%"), Err(TextError::NoTerms));
         assert_eq!(SearchQuery::parse("a b c d e f g h i"), Err(TextError::TooManyTerms));
+        // 90 Hangul syllables are 90 characters but 810 bytes once folded into jamo.
+        assert_eq!(SearchQuery::parse(&"한".repeat(90)), Err(TextError::WordTooLong));
+        assert!(SearchQuery::parse(&"한".repeat(28)).is_ok());
         assert_eq!(SearchQuery::parse("matr").unwrap().terms(), ["matr"]);
     }
 
