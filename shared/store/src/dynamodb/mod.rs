@@ -304,7 +304,34 @@ fn cancellation<R>(
     }
 }
 
-const TRANSACTION_ATTEMPTS: u32 = 5;
+/// Exponential backoff for what the SDK does not retry itself (transaction conflicts,
+/// unprocessed batch items): `retry()` waits before the next attempt, or says there is none.
+struct Backoff {
+    delay: Duration,
+    retries_left: u32,
+}
+
+impl Backoff {
+    /// Conflicting transactions clear in milliseconds: 4 retries from 20 ms.
+    fn conflict() -> Self {
+        Self { delay: Duration::from_millis(20), retries_left: 4 }
+    }
+
+    /// Unprocessed batch items mean throttling: 8 retries from 50 ms, at most 2 s apart.
+    fn throttled() -> Self {
+        Self { delay: Duration::from_millis(50), retries_left: 8 }
+    }
+
+    async fn retry(&mut self) -> bool {
+        if self.retries_left == 0 {
+            return false;
+        }
+        self.retries_left -= 1;
+        tokio::time::sleep(self.delay).await;
+        self.delay = (self.delay * 2).min(Duration::from_secs(2));
+        true
+    }
+}
 
 impl DynamoStore {
     /// Runs a transaction; `Ok(false)` when one of its conditions failed. A cancellation by a
@@ -312,18 +339,17 @@ impl DynamoStore {
     /// does not do: the loser of a race then sees the winner's write as a failed condition,
     /// the answer it would have had a moment later, instead of an error.
     async fn transact(&self, items: Vec<TransactWriteItem>) -> StoreResult<bool> {
-        let (mut delay, mut attempt) = (Duration::from_millis(20), 0);
+        let mut backoff = Backoff::conflict();
         loop {
-            attempt += 1;
             match self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await {
                 Ok(_) => return Ok(true),
                 Err(e) => match cancellation(&e) {
                     Some(Cancelled::ConditionFailed) => return Ok(false),
-                    Some(Cancelled::Transient) if attempt < TRANSACTION_ATTEMPTS => {
-                        tokio::time::sleep(delay).await;
-                        delay *= 2;
+                    Some(Cancelled::Transient) => {
+                        if !backoff.retry().await {
+                            return Err(StoreError::Unavailable(Box::new(e)));
+                        }
                     }
-                    Some(Cancelled::Transient) => return Err(StoreError::Unavailable(Box::new(e))),
                     Some(Cancelled::Other) | None => return Err(classify(e)),
                 },
             }
@@ -370,8 +396,8 @@ impl DynamoStore {
     async fn batch_write(&self, table: &str, requests: Vec<WriteRequest>) -> StoreResult<()> {
         for chunk in requests.chunks(25) {
             let mut pending: Vec<WriteRequest> = chunk.to_vec();
-            let mut delay = Duration::from_millis(50);
-            for attempt in 0.. {
+            let mut backoff = Backoff::throttled();
+            loop {
                 let out = self
                     .client
                     .batch_write_item()
@@ -383,11 +409,9 @@ impl DynamoStore {
                 if pending.is_empty() {
                     break;
                 }
-                if attempt >= 8 {
+                if !backoff.retry().await {
                     return Err(StoreError::Unavailable(Box::new(Malformed("unprocessed items after retries"))));
                 }
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(2));
             }
         }
         Ok(())
@@ -575,9 +599,8 @@ impl RefreshStore for DynamoStore {
     async fn revoke_family(&self, family_id: &str) -> StoreResult<()> {
         // A rotation in flight on this family makes the update fail with a conflict, which the
         // SDK does not retry; a revocation (reuse detected, /revoke) must not be lost to that.
-        let (mut delay, mut attempt) = (Duration::from_millis(20), 0);
+        let mut backoff = Backoff::conflict();
         loop {
-            attempt += 1;
             let r = self
                 .client
                 .update_item()
@@ -589,10 +612,7 @@ impl RefreshStore for DynamoStore {
                 .send()
                 .await;
             match r {
-                Err(e) if attempt < TRANSACTION_ATTEMPTS && is_code(&e, "TransactionConflictException") => {
-                    tokio::time::sleep(delay).await;
-                    delay *= 2;
-                }
+                Err(e) if is_code(&e, "TransactionConflictException") && backoff.retry().await => {}
                 r => return missing_is_fine(r),
             }
         }
@@ -785,16 +805,10 @@ impl CatalogStore for DynamoStore {
             let keys: Vec<Item> = chunk.iter().map(|t| HashMap::from([("pk".into(), s(&t.id))])).collect();
             let mut request =
                 Some(KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build().map_err(backend)?);
-            let (mut delay, mut attempt) = (Duration::from_millis(50), 0);
+            let (mut backoff, mut first) = (Backoff::throttled(), true);
             while let Some(req) = request.take() {
-                attempt += 1;
-                if attempt > 1 {
-                    // Unprocessed keys mean throttling: back off, and give up like batch_write.
-                    if attempt > 9 {
-                        return Err(StoreError::Unavailable(Box::new(Malformed("unprocessed keys after retries"))));
-                    }
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(2));
+                if !std::mem::take(&mut first) && !backoff.retry().await {
+                    return Err(StoreError::Unavailable(Box::new(Malformed("unprocessed keys after retries"))));
                 }
                 let out =
                     self.client.batch_get_item().request_items(&self.t.titles, req).send().await.map_err(classify)?;
