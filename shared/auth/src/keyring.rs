@@ -65,7 +65,7 @@ impl KeyRing {
             current: RwLock::new(Arc::new(verifier)),
             last_refresh: Mutex::new(None),
             min_interval: Duration::MAX,
-            last_load: Mutex::new(None),
+            last_load: Mutex::new(Some(Instant::now())),
             max_age: Duration::MAX,
         })
     }
