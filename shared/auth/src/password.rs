@@ -2,9 +2,17 @@
 //!
 //! Unknown users are checked against a dummy hash made with the same parameters, so that
 //! "no such user" costs the same time as "wrong password" (no user enumeration by timing).
+//!
+//! Every hash runs in one block array that the hasher owns and reuses (argon2's
+//! `hash_password_into_with_memory`). Allocating the m_cost-sized array afresh for each hash, as
+//! argon2's convenience API does, made glibc's dynamic mmap threshold move those arrays onto the
+//! heap, where they were never returned: a warm token function grew by tens of MB per sign-in
+//! (2.5 GB after 300) until Lambda would kill it. Reuse also saves zeroing 19 MiB per hash.
 
-use argon2::password_hash::phc::PasswordHash;
-use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use std::sync::{Mutex, PoisonError};
+
+use argon2::password_hash::phc::{Output, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 /// Passwords longer than this are refused before hashing (argon2 accepts any length; the
 /// cap keeps request bodies and work bounded).
@@ -17,7 +25,9 @@ pub enum PasswordError {
     #[error("argon2 parameters are invalid: m={m_kib} KiB, t={t}, p={p} (minimum m=19456, t=2, p=1)")]
     WeakParams { m_kib: u32, t: u32, p: u32 },
     #[error("password hashing failed")]
-    Hash(#[source] argon2::password_hash::Error),
+    Hash(#[source] argon2::Error),
+    #[error("password hash encoding failed")]
+    Encode,
 }
 
 /// The outcome of checking a password against a stored hash.
@@ -31,10 +41,14 @@ pub enum Verification {
     Invalid,
 }
 
-/// argon2id with fixed, validated parameters and a precomputed dummy hash.
+/// argon2id with fixed, validated parameters, a precomputed dummy hash and one reusable
+/// block array.
 pub struct PasswordHasher {
     argon: Argon2<'static>,
     dummy: String,
+    /// Allocated on the first hash (so a cold start that never hashes pays nothing), then kept.
+    /// A Lambda instance serves one request at a time, so the lock is never contended there.
+    memory: Mutex<Vec<Block>>,
 }
 
 impl PasswordHasher {
@@ -49,7 +63,7 @@ impl PasswordHasher {
         // long as a real check and matches no password. Built from text, not by hashing, so
         // it costs nothing at cold start.
         let dummy = format!("$argon2id$v=19$m={m_kib},t={t},p={p}$c2FsdHNhbHRzYWx0c2FsdA${}", "A".repeat(43));
-        Ok(Self { argon, dummy })
+        Ok(Self { argon, dummy, memory: Mutex::new(Vec::new()) })
     }
 
     /// The recommended default: m=19456 KiB, t=2, p=1.
@@ -60,8 +74,16 @@ impl PasswordHasher {
     pub fn hash(&self, password: &str) -> Result<String, PasswordError> {
         let mut salt = [0u8; 16];
         aws_lc_rs::rand::fill(&mut salt).expect("system random number generator failed");
-        let hash = self.argon.hash_password_with_salt(password.as_bytes(), &salt).map_err(PasswordError::Hash)?;
-        Ok(hash.to_string())
+        let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        self.hash_into(&self.argon, password.as_bytes(), &salt, &mut out).map_err(PasswordError::Hash)?;
+        let phc = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: self.argon.params().try_into().map_err(|_| PasswordError::Encode)?,
+            salt: Some(Salt::new(&salt).map_err(|_| PasswordError::Encode)?),
+            hash: Some(Output::new(&out).map_err(|_| PasswordError::Encode)?),
+        };
+        Ok(phc.to_string())
     }
 
     /// Checks `password` against a stored PHC string. A stored string that does not parse
@@ -71,7 +93,7 @@ impl PasswordHasher {
             self.verify_dummy(password);
             return Verification::Invalid;
         };
-        if password.len() > MAX_PASSWORD_BYTES || self.argon.verify_password(password.as_bytes(), &parsed).is_err() {
+        if password.len() > MAX_PASSWORD_BYTES || !self.matches(password.as_bytes(), &parsed) {
             return Verification::Invalid;
         }
         let rehash = if self.is_current(&parsed) { None } else { self.hash(password).ok() };
@@ -82,8 +104,39 @@ impl PasswordHasher {
     /// locked accounts, so their answers cannot be told apart by latency.
     pub fn verify_dummy(&self, password: &str) {
         if let Ok(parsed) = PasswordHash::new(&self.dummy) {
-            let _ = self.argon.verify_password(password.as_bytes(), &parsed);
+            let _ = self.matches(password.as_bytes(), &parsed);
         }
+    }
+
+    /// Recomputes the hash with the stored string's own algorithm, version, parameters and salt
+    /// and compares in constant time.
+    fn matches(&self, password: &[u8], parsed: &PasswordHash) -> bool {
+        let Ok(algorithm) = Algorithm::try_from(parsed.algorithm.as_str()) else { return false };
+        let version = match parsed.version.map(Version::try_from) {
+            None => Version::V0x13,
+            Some(Ok(v)) => v,
+            Some(Err(_)) => return false,
+        };
+        let (Ok(params), Some(salt), Some(expected)) = (Params::try_from(parsed), &parsed.salt, &parsed.hash) else {
+            return false;
+        };
+        let mut out = [0u8; Output::MAX_LENGTH];
+        let Some(out) = out.get_mut(..expected.len()) else { return false };
+        let argon = Argon2::new(algorithm, version, params);
+        self.hash_into(&argon, password, salt.as_ref(), out).is_ok()
+            && aws_lc_rs::constant_time::verify_slices_are_equal(out, expected.as_bytes()).is_ok()
+    }
+
+    /// Runs one hash in the shared block array, growing it if `argon` needs more blocks (a
+    /// stored hash made with a larger m_cost than configured; it is then rehashed).
+    fn hash_into(&self, argon: &Argon2<'_>, password: &[u8], salt: &[u8], out: &mut [u8]) -> Result<(), argon2::Error> {
+        // A panic while hashing leaves only scratch memory behind: the array is safe to reuse.
+        let mut memory = self.memory.lock().unwrap_or_else(PoisonError::into_inner);
+        let blocks = argon.params().block_count();
+        if memory.len() < blocks {
+            memory.resize(blocks, Block::new());
+        }
+        argon.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])
     }
 
     fn is_current(&self, parsed: &PasswordHash) -> bool {
@@ -107,6 +160,21 @@ mod tests {
         assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
         assert_eq!(h.verify("correct horse battery", &stored), Verification::Valid { rehash: None });
         assert_eq!(h.verify("correct horse batterz", &stored), Verification::Invalid);
+    }
+
+    #[test]
+    fn hashes_made_by_the_argon2_crate_itself_verify_and_ours_verify_there() {
+        use argon2::{PasswordHasher as _, PasswordVerifier as _};
+        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(19_456, 2, 1, None).unwrap())
+            .hash_password_with_salt(b"interoperable password", b"0123456789abcdef")
+            .unwrap()
+            .to_string();
+        let h = PasswordHasher::default_params().unwrap();
+        assert_eq!(h.verify("interoperable password", &theirs), Verification::Valid { rehash: None });
+        assert_eq!(h.verify("interoperable passwore", &theirs), Verification::Invalid);
+        let ours = h.hash("interoperable password").unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(Argon2::default().verify_password(b"interoperable password", &parsed).is_ok());
     }
 
     #[test]
