@@ -4,11 +4,12 @@
 # OASIS_TEST_AWS_ENDPOINT, plus dummy credentials so no real AWS account is ever touched.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-moto=$root/.venv/bin/moto_server
-[ -x "$moto" ] || { echo "moto_server is not installed in .venv: run 'make tools'" >&2; exit 1; }
+# moto's own server, with requests serialised so its transactions are atomic (see the script).
+python=$root/.venv/bin/python
+[ -x "$root/.venv/bin/moto_server" ] || { echo "moto_server is not installed in .venv: run 'make tools'" >&2; exit 1; }
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log=$(mktemp)
-"$moto" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+"$python" "$root/scripts/moto-serial.py" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
 pid=$!
 cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -f "$log"; }
 trap cleanup EXIT

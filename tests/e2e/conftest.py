@@ -140,11 +140,12 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def moto(tmp_path_factory):
-    """A DynamoDB-API server (moto) on loopback; the test fails if it cannot start."""
+    """A DynamoDB-API server (moto, one request at a time so its transactions are atomic, as
+    DynamoDB's are) on loopback; the test fails if it cannot start."""
     port = free_port()
     log = tmp_path_factory.mktemp("moto") / "moto.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([str(ROOT / ".venv/bin/moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        proc = subprocess.Popen([str(ROOT / ".venv/bin/python"), str(ROOT / "scripts/moto-serial.py"), "-H", "127.0.0.1", "-p", str(port)],
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
 
