@@ -85,7 +85,9 @@ struct Opts {
     flags: Vec<(String, Option<String>)>,
 }
 
-const VALUED: [&str; 10] = [
+const VALUED: [&str; 12] = [
+    "--count",
+    "--seed",
     "--db",
     "--keys",
     "--scopes",
@@ -330,12 +332,10 @@ async fn run(args: Vec<String>) -> Result<(), CliError> {
                 println!("catalog already loaded");
                 return Ok(());
             }
-            oasis_admin::catalog::load(store.as_ref(), &titles, |done, total| {
-                eprint!("\rloaded {done}/{total} titles")
-            })
-            .await?;
-            eprintln!();
-            println!("catalog loaded: {} titles", titles.len());
+            let progress = LoadProgress::new(titles.len());
+            oasis_admin::catalog::load(store.as_ref(), &titles, |done, _| progress.update(done)).await?;
+            let rate = progress.finish();
+            println!("catalog loaded: {} titles ({rate:.0} titles/s)", titles.len());
         }
         ["dev-seed"] => {
             let out =
@@ -388,4 +388,49 @@ fn write_private(path: &std::path::Path, text: &str) -> Result<(), CliError> {
     let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
     f.write_all(text.as_bytes())?;
     Ok(())
+}
+
+/// Progress of a catalog load: a bar with rate and ETA on a terminal, a plain line per tenth
+/// of the load otherwise (logs and CI keep readable text, not carriage returns).
+struct LoadProgress {
+    bar: Option<indicatif::ProgressBar>,
+    total: usize,
+    started: std::time::Instant,
+    next_line: std::cell::Cell<usize>,
+}
+
+impl LoadProgress {
+    fn new(total: usize) -> Self {
+        use std::io::IsTerminal as _;
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} titles  {per_sec}  ETA {eta}")
+            {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Self { bar, total, started: std::time::Instant::now(), next_line: std::cell::Cell::new(total.div_ceil(10)) }
+    }
+
+    fn update(&self, done: usize) {
+        match &self.bar {
+            Some(bar) => bar.set_position(done as u64),
+            None if done >= self.next_line.get() || done == self.total => {
+                let rate = done as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+                eprintln!("loaded {done}/{} titles ({rate:.0} titles/s)", self.total);
+                self.next_line.set(done + self.total.div_ceil(10));
+            }
+            None => {}
+        }
+    }
+
+    /// Titles per second over the whole load.
+    fn finish(&self) -> f64 {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        self.total as f64 / self.started.elapsed().as_secs_f64().max(1e-9)
+    }
 }
