@@ -8,7 +8,7 @@ locals {
     attempts    = { range_key = null, indexes = {}, ttl = "expires_at" }
     profiles    = { range_key = null, indexes = {}, ttl = null }
     titles      = { range_key = null, indexes = {}, ttl = null }
-    title_terms = { range_key = "sk", indexes = {}, ttl = null }
+    title_index = { range_key = "sk", indexes = {}, ttl = null }
   }
 }
 

@@ -20,7 +20,7 @@ locals {
     search = {
       users       = ["dynamodb:GetItem"]
       clients     = ["dynamodb:GetItem"]
-      title_terms = ["dynamodb:Query"]
+      title_index = ["dynamodb:Query"]
     }
   }
 

@@ -17,7 +17,7 @@ use oasis_auth::scope::SEARCH;
 use oasis_http::bearer::{self, BearerError, Principal};
 use oasis_http::metrics::Metrics;
 use oasis_http::{Cors, RequestMeta};
-use oasis_store::{CatalogQuery, GENRES, Store, StoreError, Title};
+use oasis_store::{CatalogQuery, GENRES, SearchPage, Store, StoreError};
 use oasis_text::{SearchQuery, TextError};
 use serde::{Deserialize, Serialize};
 
@@ -337,17 +337,15 @@ async fn search(app: &App, s: Search, ceiling: u8) -> Result<Response<Body>, Sea
         year_to: s.years.map(|y| y.1),
         max_maturity: ceiling,
         after,
-        limit: s.limit + 1,
+        limit: s.limit,
     };
-    let mut titles: Vec<Title> = app.store.search(&q).await?;
-    let more = titles.len() > s.limit;
-    titles.truncate(s.limit);
-    let next_cursor = match (more, titles.last()) {
-        (true, Some(last)) => Some(app.cursor_key.seal(&last.sort_key(), &last.id, &fp)),
-        _ => None,
-    };
+    let page: SearchPage = app.store.search(&q).await?;
+    // A page can be short with a cursor when its matches were sparse in the index (the store's
+    // read budget): the client reads on, as with any page that has a cursor.
+    let next_cursor = page.resume_after.map(|(sort_key, id)| app.cursor_key.seal(&sort_key, &id, &fp));
     let body = Results {
-        results: titles
+        results: page
+            .titles
             .iter()
             .map(|t| Hit { id: &t.id, title: &t.title, genre: &t.genre, year: t.year, maturity: t.maturity })
             .collect(),

@@ -239,7 +239,7 @@ pub async fn search_matches_words_and_prefixes_ignoring_case_and_accents(s: &dyn
     ];
     for (terms, maturity, want) in cases {
         let q = query(&terms, maturity);
-        let got = ids(s.search(&q).await.unwrap());
+        let got = ids(s.search(&q).await.unwrap().titles);
         assert_eq!(got, want, "{terms:?} at maturity {maturity}");
         assert_eq!(got, reference(&q), "backend disagrees with CatalogQuery::matches for {terms:?}");
     }
@@ -251,28 +251,82 @@ pub async fn search_filters_by_genre_and_year_range(s: &dyn Store) {
     q.genre = Some("scifi".into());
     q.year_from = Some(2000);
     q.year_to = Some(2010);
-    let got: Vec<String> = s.search(&q).await.unwrap().into_iter().map(|t| t.id).collect();
+    let got: Vec<String> = s.search(&q).await.unwrap().titles.into_iter().map(|t| t.id).collect();
     assert_eq!(got, vec!["tt02"]);
     assert_eq!(got, reference(&q));
+}
+
+/// Reads every page of `q` (following `resume_after`), checking each page's size.
+async fn all_pages(s: &dyn Store, mut q: CatalogQuery) -> (Vec<String>, usize) {
+    let (mut seen, mut pages) = (vec![], 0);
+    loop {
+        let page = s.search(&q).await.unwrap();
+        assert!(page.titles.len() <= q.limit, "a page holds at most `limit` titles");
+        pages += 1;
+        assert!(pages <= 10_000, "paging does not end");
+        seen.extend(page.titles.into_iter().map(|t| t.id));
+        match page.resume_after {
+            Some(after) => q.after = Some(after),
+            None => return (seen, pages),
+        }
+    }
 }
 
 pub async fn search_pages_cover_every_match_once_in_order(s: &dyn Store) {
     s.put_titles(&sample_catalog()).await.unwrap();
     let full = reference(&query(&["the"], 18));
     assert!(full.len() >= 3);
-    let mut seen = vec![];
     let mut q = query(&["the"], 18);
     q.limit = 2;
-    loop {
-        let page = s.search(&q).await.unwrap();
-        if page.is_empty() {
-            break;
-        }
-        let last = page.last().unwrap();
-        q.after = Some((last.sort_key(), last.id.clone()));
-        seen.extend(page.into_iter().map(|t| t.id));
-    }
+    let first = s.search(&q).await.unwrap();
+    assert_eq!(first.titles.len(), 2, "a full page while more match");
+    assert!(first.resume_after.is_some(), "and a position to read on from");
+    let (seen, _) = all_pages(s, q).await;
     assert_eq!(seen, full);
+    let mut last = query(&["the"], 18);
+    last.limit = full.len();
+    assert_eq!(s.search(&last).await.unwrap().resume_after, None, "no cursor once every match is on the page");
+}
+
+/// Two words that are common alone and rare together, and a narrow filter: their matches are
+/// sparse in the index range that drives the search, so pages stop at the read budget (short
+/// pages with a position) instead of scanning on, and together still give every match once.
+pub async fn sparse_matches_come_in_budgeted_pages_that_still_cover_every_match(s: &dyn Store) {
+    let mut catalog: Vec<Title> = (0..400)
+        .map(|i| Title {
+            id: format!("sp{i:03}"),
+            title: format!("Common Story {i}"),
+            genre: if i % 97 == 0 { "horror" } else { "drama" }.into(),
+            year: 2000,
+            maturity: 0,
+        })
+        .collect();
+    // Late in result order, far beyond the first page's budget.
+    catalog[390].title = "Common Story 390 Rare".into();
+    catalog[399].title = "Common Story 399 Rare".into();
+    for chunk in catalog.chunks(100) {
+        s.put_titles(chunk).await.unwrap();
+    }
+    let reference = |q: &CatalogQuery| {
+        let mut all: Vec<&Title> = catalog.iter().filter(|t| q.matches(t)).collect();
+        all.sort_by_key(|t| (t.sort_key(), t.id.clone()));
+        all.into_iter().map(|t| t.id.clone()).collect::<Vec<_>>()
+    };
+    let mut rare = query(&["rare", "common"], 18);
+    rare.limit = 2;
+    // "common" is the longer word, so it drives: 400 entries for 2 matches.
+    let first = s.search(&rare).await.unwrap();
+    assert!(first.titles.len() < 2 && first.resume_after.is_some(), "the budget ends the page: {first:?}");
+    let (seen, pages) = all_pages(s, rare.clone()).await;
+    assert_eq!(seen, reference(&rare));
+    assert!(pages >= 2, "{pages} pages");
+
+    let mut narrow = query(&["story"], 18);
+    narrow.genre = Some("horror".into());
+    narrow.limit = 1;
+    let (seen, _) = all_pages(s, narrow.clone()).await;
+    assert_eq!(seen, reference(&narrow));
+    assert_eq!(seen.len(), 5);
 }
 
 pub async fn replacing_a_title_reindexes_it(s: &dyn Store) {
@@ -282,8 +336,9 @@ pub async fn replacing_a_title_reindexes_it(s: &dyn Store) {
     s.put_titles(&[renamed]).await.unwrap();
     assert_eq!(s.title_count().await.unwrap(), 12);
     let by = |w: &str| query(&[w], 18);
-    assert!(!s.search(&by("matrix")).await.unwrap().iter().any(|t| t.id == "tt01"), "old words are gone");
-    assert_eq!(s.search(&by("complet")).await.unwrap()[0].id, "tt01");
+    assert!(!s.search(&by("matrix")).await.unwrap().titles.iter().any(|t| t.id == "tt01"), "old words are gone");
+    assert!(!s.search(&by("mat")).await.unwrap().titles.iter().any(|t| t.id == "tt01"), "and their prefixes");
+    assert_eq!(s.search(&by("complet")).await.unwrap().titles[0].id, "tt01");
 }
 
 /// Generates one `#[tokio::test]` per conformance check for a backend.
@@ -307,6 +362,7 @@ macro_rules! conformance_tests {
             search_matches_words_and_prefixes_ignoring_case_and_accents,
             search_filters_by_genre_and_year_range,
             search_pages_cover_every_match_once_in_order,
+            sparse_matches_come_in_budgeted_pages_that_still_cover_every_match,
             replacing_a_title_reindexes_it,
         );
     };

@@ -95,8 +95,10 @@ pub trait CatalogStore: Send + Sync {
     /// Inserts or replaces titles together with their search-index entries.
     async fn put_titles(&self, titles: &[Title]) -> StoreResult<()>;
     async fn title_count(&self) -> StoreResult<u64>;
-    /// Up to `limit` matching titles in `(sort_key, id)` order, after `after`.
-    async fn search(&self, query: &CatalogQuery) -> StoreResult<Vec<Title>>;
+    /// Up to `limit` matching titles in `(sort_key, id)` order, after `after`, reading at most
+    /// [`read_budget`] index entries. A query without terms matches nothing here (the search
+    /// function never makes one).
+    async fn search(&self, query: &CatalogQuery) -> StoreResult<SearchPage>;
 }
 
 /// Everything the functions need from a backend.

@@ -121,6 +121,53 @@ impl Title {
     }
 }
 
+/// Index prefixes are kept up to this many characters; a longer query word is looked up by its
+/// first `MAX_INDEXED_PREFIX_CHARS` characters and the rest checked by [`CatalogQuery::matches`].
+pub const MAX_INDEXED_PREFIX_CHARS: usize = 16;
+
+/// Every prefix (1 to [`MAX_INDEXED_PREFIX_CHARS`] characters) of every word of a title, once
+/// each: the keys of its search-index entries. A query word is then one exact-key range read,
+/// ordered like the results, so a page reads about `limit` entries whatever the catalog size.
+pub fn index_prefixes(title: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for word in oasis_text::terms(title) {
+        for (i, c) in word.char_indices().take(MAX_INDEXED_PREFIX_CHARS) {
+            let prefix = &word[..i + c.len_utf8()];
+            if !out.iter().any(|p| p == prefix) {
+                out.push(prefix.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// The index key a query word is looked up under.
+pub fn index_key(term: &str) -> &str {
+    match term.char_indices().nth(MAX_INDEXED_PREFIX_CHARS) {
+        Some((i, _)) => &term[..i],
+        None => term,
+    }
+}
+
+/// How many index entries one page may read: enough for a full page of any ordinary query,
+/// bounded for one whose matches are sparse in its index range (words that rarely occur
+/// together, narrow filters). Such a query gets a short page and a cursor to read on, never
+/// an unbounded scan or a timeout.
+pub fn read_budget(limit: usize) -> usize {
+    limit.saturating_mul(4).saturating_add(100)
+}
+
+/// One page of search results.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SearchPage {
+    /// Matches in `(sort_key, id)` order, at most the query's `limit`.
+    pub titles: Vec<Title>,
+    /// Where the next page starts (exclusive) when there may be more matches: after the last
+    /// title, or where the read budget ran out (then the page may be short, even empty).
+    /// `None` once the index range is exhausted.
+    pub resume_after: Option<(String, String)>,
+}
+
 /// A catalog search, already validated. Results are ordered by `(sort_key, id)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogQuery {
@@ -137,14 +184,74 @@ pub struct CatalogQuery {
 }
 
 impl CatalogQuery {
+    /// The word whose index range drives the search: the longest (usually the rarest).
+    pub fn driving_term(&self) -> Option<&str> {
+        self.terms.iter().rev().max_by_key(|t| t.chars().count()).map(|t| index_key(t))
+    }
+
     /// The one definition of a match, which every backend must agree with.
     pub fn matches(&self, t: &Title) -> bool {
+        self.matches_keyed(&t.sort_key(), t)
+    }
+
+    /// [`CatalogQuery::matches`] for a title whose sort key is at hand (index entries carry it).
+    pub fn matches_keyed(&self, sort_key: &str, t: &Title) -> bool {
         let words = oasis_text::terms(&t.title);
         t.maturity <= self.max_maturity
             && self.genre.as_ref().is_none_or(|g| *g == t.genre)
             && self.year_from.is_none_or(|y| t.year >= y)
             && self.year_to.is_none_or(|y| t.year <= y)
             && self.terms.iter().all(|term| words.iter().any(|w| w.starts_with(term.as_str())))
-            && self.after.as_ref().is_none_or(|(k, id)| (t.sort_key(), t.id.clone()) > (k.clone(), id.clone()))
+            && self.after.as_ref().is_none_or(|(k, id)| (sort_key, t.id.as_str()) > (k.as_str(), id.as_str()))
+    }
+}
+
+/// Makes a page from index entries read in result order, stopping as soon as it is complete:
+/// the one definition of page boundaries and resume positions that every backend uses.
+pub struct PageScan<'q> {
+    q: &'q CatalogQuery,
+    read: usize,
+    hits: Vec<(String, Title)>,
+    last_read: Option<(String, String)>,
+}
+
+impl<'q> PageScan<'q> {
+    pub fn new(q: &'q CatalogQuery) -> Self {
+        Self { q, read: 0, hits: Vec::with_capacity(q.limit.min(64) + 1), last_read: None }
+    }
+
+    /// Takes the next index entry; true once the page is complete (one match beyond `limit`
+    /// shows that more exist), so the caller stops reading.
+    pub fn offer(&mut self, sort_key: String, t: Title) -> bool {
+        self.read += 1;
+        self.last_read = Some((sort_key.clone(), t.id.clone()));
+        if self.q.matches_keyed(&sort_key, &t) {
+            self.hits.push((sort_key, t));
+        }
+        self.hits.len() > self.q.limit
+    }
+
+    /// Matches still wanted to complete the page.
+    pub fn missing(&self) -> usize {
+        (self.q.limit + 1).saturating_sub(self.hits.len())
+    }
+
+    /// Index entries read so far.
+    pub fn read(&self) -> usize {
+        self.read
+    }
+
+    /// The page, given how many entries the reader was allowed (`budget`): with `budget`
+    /// read and the page not complete, the next page resumes where reading stopped.
+    pub fn finish(mut self, budget: usize) -> SearchPage {
+        let resume_after = if self.hits.len() > self.q.limit {
+            self.hits.truncate(self.q.limit);
+            self.hits.last().map(|(k, t)| (k.clone(), t.id.clone()))
+        } else if self.read >= budget {
+            self.last_read
+        } else {
+            None
+        };
+        SearchPage { titles: self.hits.into_iter().map(|(_, t)| t).collect(), resume_after }
     }
 }

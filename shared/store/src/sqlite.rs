@@ -65,12 +65,17 @@ CREATE TABLE IF NOT EXISTS titles (
     year INTEGER NOT NULL,
     maturity INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS titles_in_order ON titles(sort_key, id);
--- The inverted index: one row per (folded word, title). Prefix search is a range scan.
-CREATE TABLE IF NOT EXISTS title_terms (
-    term TEXT NOT NULL,
-    title_id TEXT NOT NULL,
-    PRIMARY KEY (term, title_id)
+-- The search index: one row per (word prefix, title), in result order, carrying what a result
+-- shows, so a page is one range read of about `limit` rows whatever the catalog size.
+CREATE TABLE IF NOT EXISTS title_index (
+    prefix TEXT NOT NULL,
+    sort_key TEXT NOT NULL,
+    id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    genre TEXT NOT NULL,
+    year INTEGER NOT NULL,
+    maturity INTEGER NOT NULL,
+    PRIMARY KEY (prefix, sort_key, id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS login_attempts (
     key TEXT PRIMARY KEY,
@@ -149,7 +154,33 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(classify)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(classify)?;
         conn.execute_batch(SCHEMA).map_err(classify)?;
-        Ok(Self { conn: Mutex::new(conn) })
+        let store = Self { conn: Mutex::new(conn) };
+        store.migrate_search_index()?;
+        Ok(store)
+    }
+
+    /// Databases made before the prefix index kept one row per whole word (`title_terms`),
+    /// which made every search read all titles of its word: rebuild the index from `titles`.
+    fn migrate_search_index(&self) -> StoreResult<()> {
+        let mut c = self.conn();
+        let old: bool = c
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'title_terms')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(classify)?;
+        if !old {
+            return Ok(());
+        }
+        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
+        let titles = {
+            let mut all = tx.prepare("SELECT id, title, genre, year, maturity FROM titles").map_err(classify)?;
+            all.query_map([], title_from_row).map_err(classify)?.collect::<Result<Vec<_>, _>>().map_err(classify)?
+        };
+        index_titles(&tx, &titles).map_err(classify)?;
+        tx.execute_batch("DROP TABLE title_terms").map_err(classify)?;
+        tx.commit().map_err(classify)
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -467,15 +498,49 @@ impl ProfileStore for SqliteStore {
     }
 }
 
-/// The exclusive upper bound of all strings that start with `prefix`.
-fn prefix_end(prefix: &str) -> String {
-    format!("{prefix}\u{10FFFF}")
+fn title_from_row(r: &Row<'_>) -> rusqlite::Result<Title> {
+    Ok(Title { id: r.get(0)?, title: r.get(1)?, genre: r.get(2)?, year: r.get(3)?, maturity: r.get(4)? })
+}
+
+/// Adds the index rows of `titles` (the caller has removed any old ones), in key order: a
+/// batch's rows then land on neighbouring B-tree pages instead of scattered ones.
+fn index_titles(c: &Connection, titles: &[Title]) -> rusqlite::Result<()> {
+    let mut rows: Vec<(String, String, &Title)> = Vec::with_capacity(titles.len() * 16);
+    for t in titles {
+        let sort_key = t.sort_key();
+        rows.extend(index_prefixes(&t.title).into_iter().map(|p| (p, sort_key.clone(), t)));
+    }
+    rows.sort_unstable_by(|a, b| (&a.0, &a.1, &a.2.id).cmp(&(&b.0, &b.1, &b.2.id)));
+    let mut put = c.prepare_cached(
+        "INSERT OR REPLACE INTO title_index (prefix, sort_key, id, title, genre, year, maturity)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for (prefix, sort_key, t) in rows {
+        put.execute(params![prefix, sort_key, t.id, t.title, t.genre, t.year, t.maturity])?;
+    }
+    Ok(())
+}
+
+/// Removes the index rows of the title stored under `id`, if there is one.
+fn unindex_title(c: &Connection, id: &str) -> rusqlite::Result<()> {
+    let old: Option<String> =
+        c.prepare_cached("SELECT title FROM titles WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
+    let Some(old) = old else { return Ok(()) };
+    let sort_key = oasis_text::fold(&old);
+    let mut delete = c.prepare_cached("DELETE FROM title_index WHERE prefix = ?1 AND sort_key = ?2 AND id = ?3")?;
+    for prefix in index_prefixes(&old) {
+        delete.execute(params![prefix, sort_key, id])?;
+    }
+    Ok(())
 }
 
 #[async_trait]
 impl CatalogStore for SqliteStore {
     async fn put_titles(&self, titles: &[Title]) -> StoreResult<()> {
         let mut c = self.conn();
+        // A catalog load writes ~18 index rows per title at scattered keys: a larger page cache
+        // (per connection, only in the process that loads) keeps that at database speed.
+        c.pragma_update(None, "cache_size", -131_072).map_err(classify)?;
         let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
         {
             let mut put = tx
@@ -483,18 +548,12 @@ impl CatalogStore for SqliteStore {
                     "INSERT OR REPLACE INTO titles (id, title, sort_key, genre, year, maturity) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .map_err(classify)?;
-            let mut clear = tx.prepare_cached("DELETE FROM title_terms WHERE title_id = ?1").map_err(classify)?;
-            let mut index = tx
-                .prepare_cached("INSERT OR IGNORE INTO title_terms (term, title_id) VALUES (?1, ?2)")
-                .map_err(classify)?;
             for t in titles {
+                unindex_title(&tx, &t.id).map_err(classify)?;
                 put.execute(params![t.id, t.title, t.sort_key(), t.genre, t.year, t.maturity]).map_err(classify)?;
-                clear.execute([&t.id]).map_err(classify)?;
-                for term in oasis_text::terms(&t.title) {
-                    index.execute(params![term, t.id]).map_err(classify)?;
-                }
             }
         }
+        index_titles(&tx, titles).map_err(classify)?;
         tx.commit().map_err(classify)
     }
 
@@ -505,43 +564,34 @@ impl CatalogStore for SqliteStore {
             .map_err(classify)
     }
 
-    async fn search(&self, q: &CatalogQuery) -> StoreResult<Vec<Title>> {
+    async fn search(&self, q: &CatalogQuery) -> StoreResult<SearchPage> {
+        let Some(key) = q.driving_term() else { return Ok(SearchPage::default()) };
+        let budget = read_budget(q.limit);
         // The statement text holds only placeholders: user text is always a bound value.
-        let mut sql = String::from(
-            "SELECT id, title, genre, year, maturity FROM titles
-             WHERE maturity <= ?1
-               AND (?2 IS NULL OR genre = ?2)
-               AND (?3 IS NULL OR year >= ?3)
-               AND (?4 IS NULL OR year <= ?4)
-               AND (?5 IS NULL OR (sort_key, id) > (?5, ?6))",
-        );
-        let mut values: Vec<rusqlite::types::Value> = vec![
-            i64::from(q.max_maturity).into(),
-            q.genre.clone().into(),
-            q.year_from.map(i64::from).into(),
-            q.year_to.map(i64::from).into(),
-            q.after.as_ref().map(|(k, _)| k.clone()).into(),
-            q.after.as_ref().map(|(_, id)| id.clone()).into(),
-        ];
-        for term in &q.terms {
-            let n = values.len();
-            sql.push_str(&format!(
-                " AND id IN (SELECT title_id FROM title_terms WHERE term >= ?{} AND term < ?{})",
-                n + 1,
-                n + 2
-            ));
-            values.push(term.clone().into());
-            values.push(prefix_end(term).into());
-        }
-        sql.push_str(&format!(" ORDER BY sort_key, id LIMIT ?{}", values.len() + 1));
-        values.push(i64::try_from(q.limit).unwrap_or(i64::MAX).into());
         let c = self.conn();
-        let mut stmt = c.prepare_cached(&sql).map_err(classify)?;
+        let mut stmt = c
+            .prepare_cached(
+                "SELECT sort_key, id, title, genre, year, maturity FROM title_index
+                 WHERE prefix = ?1 AND (?2 IS NULL OR (sort_key, id) > (?2, ?3))
+                 ORDER BY sort_key, id LIMIT ?4",
+            )
+            .map_err(classify)?;
+        let (after_key, after_id) = q.after.clone().unzip();
         let rows = stmt
-            .query_map(rusqlite::params_from_iter(values), |r| {
-                Ok(Title { id: r.get(0)?, title: r.get(1)?, genre: r.get(2)?, year: r.get(3)?, maturity: r.get(4)? })
+            .query_map(params![key, after_key, after_id, i64::try_from(budget).unwrap_or(i64::MAX)], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    Title { id: r.get(1)?, title: r.get(2)?, genre: r.get(3)?, year: r.get(4)?, maturity: r.get(5)? },
+                ))
             })
             .map_err(classify)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(classify)
+        let mut scan = PageScan::new(q);
+        for row in rows {
+            let (sort_key, title) = row.map_err(classify)?;
+            if scan.offer(sort_key, title) {
+                break;
+            }
+        }
+        Ok(scan.finish(budget))
     }
 }

@@ -13,6 +13,7 @@ use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents, SharedIn
 use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::operation::batch_write_item::{BatchWriteItemInput, BatchWriteItemOutput};
 use aws_sdk_dynamodb::types::WriteRequest;
+use aws_smithy_types::config_bag::{Storable, StoreReplace};
 use oasis_store::dynamodb::DynamoStore;
 use oasis_store::{CatalogQuery, CatalogStore, StoreError, Title};
 
@@ -27,8 +28,15 @@ struct PartialBatches {
 struct State {
     calls: u32,
     withheld_total: usize,
-    /// Items of the call in flight to report as unprocessed, per table.
-    withheld: Option<HashMap<String, Vec<WriteRequest>>>,
+}
+
+/// The items one call withheld, per table, kept in that call's own config bag: batches are
+/// written several at a time, so each response must get back its own request's items.
+#[derive(Debug, Clone)]
+struct Withheld(HashMap<String, Vec<WriteRequest>>);
+
+impl Storable for Withheld {
+    type Storer = StoreReplace<Self>;
 }
 
 impl PartialBatches {
@@ -50,7 +58,7 @@ impl Intercept for PartialBatches {
         &self,
         ctx: &mut BeforeSerializationInterceptorContextMut<'_>,
         _: &RuntimeComponents,
-        _: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let Some(input) = ctx.input_mut().downcast_mut::<BatchWriteItemInput>() else { return Ok(()) };
         let mut st = self.state.lock().unwrap();
@@ -69,7 +77,7 @@ impl Intercept for PartialBatches {
             st.withheld_total += rest.len();
             withheld.insert(table.clone(), rest);
         }
-        st.withheld = Some(withheld);
+        cfg.interceptor_state().store_put(Withheld(withheld));
         Ok(())
     }
 
@@ -77,12 +85,12 @@ impl Intercept for PartialBatches {
         &self,
         ctx: &mut FinalizerInterceptorContextMut<'_>,
         _: &RuntimeComponents,
-        _: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let Some(Ok(output)) = ctx.output_or_error_mut() else { return Ok(()) };
         let Some(output) = output.downcast_mut::<BatchWriteItemOutput>() else { return Ok(()) };
-        if let Some(withheld) = self.state.lock().unwrap().withheld.take() {
-            output.unprocessed_items = Some(withheld);
+        if let Some(Withheld(items)) = cfg.load::<Withheld>() {
+            output.unprocessed_items = Some(items.clone());
         }
         Ok(())
     }
@@ -137,10 +145,10 @@ async fn unprocessed_batch_items_are_retried_until_every_title_and_index_entry_i
     assert_eq!(store.title_count().await.unwrap(), 60);
     // Each title's index entries were written through the same retried path: every word finds all.
     for word in ["partial", "batch"] {
-        let found = store.search(&all_of(word)).await.unwrap();
+        let found = store.search(&all_of(word)).await.unwrap().titles;
         assert_eq!(found.len(), 60, "index entries for {word:?}");
     }
-    let found = store.search(&all_of("59")).await.unwrap();
+    let found = store.search(&all_of("59")).await.unwrap().titles;
     assert_eq!(found.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), ["t059"]);
 }
 

@@ -61,3 +61,42 @@ fn two_connections_racing_to_rotate_one_refresh_token_produce_exactly_one_winner
     }
     let _ = std::fs::remove_file(&path);
 }
+
+#[test]
+fn a_database_from_before_the_prefix_index_is_reindexed_when_opened() {
+    // The layout of earlier versions: titles plus one `title_terms` row per whole word.
+    let path = temp_db();
+    {
+        let old = rusqlite::Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE titles (id TEXT PRIMARY KEY, title TEXT NOT NULL, sort_key TEXT NOT NULL,
+                 genre TEXT NOT NULL, year INTEGER NOT NULL, maturity INTEGER NOT NULL);
+             CREATE TABLE title_terms (term TEXT NOT NULL, title_id TEXT NOT NULL,
+                 PRIMARY KEY (term, title_id)) WITHOUT ROWID;
+             INSERT INTO titles VALUES ('tt1', 'Amélie', 'amelie', 'comedy', 2001, 13);
+             INSERT INTO titles VALUES ('tt2', 'The Matrix', 'the matrix', 'scifi', 1999, 16);
+             INSERT INTO title_terms VALUES ('amelie', 'tt1'), ('the', 'tt2'), ('matrix', 'tt2');",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let q = |term: &str| CatalogQuery {
+        terms: vec![term.into()],
+        genre: None,
+        year_from: None,
+        year_to: None,
+        max_maturity: 18,
+        after: None,
+        limit: 10,
+    };
+    let ids = |term| rt.block_on(store.search(&q(term))).unwrap().titles.into_iter().map(|t| t.id).collect::<Vec<_>>();
+    assert_eq!(ids("ame"), ["tt1"]);
+    assert_eq!(ids("matr"), ["tt2"]);
+    drop(store);
+    let reopened = rusqlite::Connection::open(&path).unwrap();
+    let left: i64 =
+        reopened.query_row("SELECT COUNT(*) FROM sqlite_master WHERE name = 'title_terms'", [], |r| r.get(0)).unwrap();
+    assert_eq!(left, 0, "the old index is dropped");
+    let _ = std::fs::remove_file(&path);
+}

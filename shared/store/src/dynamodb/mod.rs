@@ -393,28 +393,45 @@ impl DynamoStore {
     }
 
     /// BatchWriteItem in chunks of 25, retrying unprocessed items with backoff.
+    /// Writes in batches of 25, up to [`PARALLEL_BATCHES`] at once; each batch retries its
+    /// unprocessed items with backoff, so a load slows to what the table's capacity allows.
     async fn batch_write(&self, table: &str, requests: Vec<WriteRequest>) -> StoreResult<()> {
+        let mut running = tokio::task::JoinSet::new();
         for chunk in requests.chunks(25) {
-            let mut pending: Vec<WriteRequest> = chunk.to_vec();
-            let mut backoff = Backoff::throttled();
-            loop {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(table, pending.clone())
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                pending = out.unprocessed_items.and_then(|mut m| m.remove(table)).unwrap_or_default();
-                if pending.is_empty() {
-                    break;
-                }
-                if !backoff.retry().await {
-                    return Err(StoreError::Unavailable(Box::new(Malformed("unprocessed items after retries"))));
-                }
+            if running.len() >= PARALLEL_BATCHES {
+                joined(running.join_next().await)?;
             }
+            running.spawn(write_batch(self.client.clone(), table.to_owned(), chunk.to_vec()));
+        }
+        while let Some(done) = running.join_next().await {
+            joined(Some(done))?;
         }
         Ok(())
+    }
+}
+
+/// Batch writes in flight at once during a catalog load.
+pub const PARALLEL_BATCHES: usize = 8;
+
+fn joined(done: Option<Result<StoreResult<()>, tokio::task::JoinError>>) -> StoreResult<()> {
+    match done {
+        None => Ok(()),
+        Some(Ok(result)) => result,
+        Some(Err(e)) => Err(StoreError::Backend(Box::new(e))),
+    }
+}
+
+async fn write_batch(client: Client, table: String, mut pending: Vec<WriteRequest>) -> StoreResult<()> {
+    let mut backoff = Backoff::throttled();
+    loop {
+        let out = client.batch_write_item().request_items(&table, pending.clone()).send().await.map_err(classify)?;
+        pending = out.unprocessed_items.and_then(|mut m| m.remove(&table)).unwrap_or_default();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        if !backoff.retry().await {
+            return Err(StoreError::Unavailable(Box::new(Malformed("unprocessed items after retries"))));
+        }
     }
 }
 
@@ -767,13 +784,17 @@ impl ProfileStore for DynamoStore {
     }
 }
 
-/// The partition of a term in `title_terms`: its first character.
-fn shard(term: &str) -> String {
-    term.chars().next().map(String::from).unwrap_or_default()
+/// Separates the sort key from the id in an index item's `sk`. Below every character a title can
+/// hold (controls are refused), so `sk` order is exactly `(sort_key, id)` order.
+const POSITION_SEPARATOR: char = '\u{1}';
+
+fn position(sort_key: &str, id: &str) -> String {
+    format!("{sort_key}{POSITION_SEPARATOR}{id}")
 }
 
-fn term_key(term: &str, t: &Title) -> Item {
-    HashMap::from([("pk".into(), s(shard(term))), ("sk".into(), s(format!("{term}#{}#{}", t.sort_key(), t.id)))])
+/// The key of a title's index item under one word prefix.
+fn index_key(prefix: &str, t: &Title) -> Item {
+    HashMap::from([("pk".into(), s(prefix)), ("sk".into(), s(position(&t.sort_key(), &t.id)))])
 }
 
 fn title_fields(t: &Title) -> Item {
@@ -821,15 +842,18 @@ impl CatalogStore for DynamoStore {
             }
         }
         let mut deletes = vec![];
-        let mut term_puts = vec![];
+        let mut index_puts = vec![];
         let mut title_puts = vec![];
         for t in titles {
             if let Some(o) = old.get(&t.id) {
-                for term in oasis_text::terms(&o.title) {
+                for prefix in index_prefixes(&o.title) {
                     deletes.push(
                         WriteRequest::builder()
                             .delete_request(
-                                DeleteRequest::builder().set_key(Some(term_key(&term, o))).build().map_err(backend)?,
+                                DeleteRequest::builder()
+                                    .set_key(Some(index_key(&prefix, o)))
+                                    .build()
+                                    .map_err(backend)?,
                             )
                             .build(),
                     );
@@ -842,18 +866,18 @@ impl CatalogStore for DynamoStore {
                     .put_request(PutRequest::builder().set_item(Some(item)).build().map_err(backend)?)
                     .build(),
             );
-            for term in oasis_text::terms(&t.title) {
+            for prefix in index_prefixes(&t.title) {
                 let mut item = title_fields(t);
-                item.extend(term_key(&term, t));
-                term_puts.push(
+                item.extend(index_key(&prefix, t));
+                index_puts.push(
                     WriteRequest::builder()
                         .put_request(PutRequest::builder().set_item(Some(item)).build().map_err(backend)?)
                         .build(),
                 );
             }
         }
-        self.batch_write(&self.t.title_terms, deletes).await?;
-        self.batch_write(&self.t.title_terms, term_puts).await?;
+        self.batch_write(&self.t.title_index, deletes).await?;
+        self.batch_write(&self.t.title_index, index_puts).await?;
         self.batch_write(&self.t.titles, title_puts).await
     }
 
@@ -878,49 +902,45 @@ impl CatalogStore for DynamoStore {
         }
     }
 
-    async fn search(&self, q: &CatalogQuery) -> StoreResult<Vec<Title>> {
-        // Candidates come from the most selective (longest) term's index range; the shared
-        // definition in `CatalogQuery::matches` then applies every rule, as SQLite's query does.
-        let mut candidates: HashMap<String, Title> = HashMap::new();
+    async fn search(&self, q: &CatalogQuery) -> StoreResult<SearchPage> {
+        let Some(key) = q.driving_term() else { return Ok(SearchPage::default()) };
+        let budget = read_budget(q.limit);
+        let mut scan = PageScan::new(q);
         let mut start: Option<Item> = None;
+        // One exact-key range read in result order, from the cursor on, asking each time for
+        // little more than the page still needs: a page reads about `limit` items, whatever
+        // the catalog size.
         loop {
-            let page = match q.terms.iter().max_by_key(|t| t.chars().count()) {
-                Some(term) => self
-                    .client
-                    .query()
-                    .table_name(&self.t.title_terms)
-                    .key_condition_expression("pk = :shard AND begins_with(sk, :prefix)")
-                    .expression_attribute_values(":shard", s(shard(term)))
-                    .expression_attribute_values(":prefix", s(term.clone()))
-                    .set_exclusive_start_key(start.take())
-                    .send()
-                    .await
-                    .map(|o| (o.items, o.last_evaluated_key))
-                    .map_err(classify)?,
-                None => self
-                    .client
-                    .scan()
-                    .table_name(&self.t.titles)
-                    .set_exclusive_start_key(start.take())
-                    .send()
-                    .await
-                    .map(|o| (o.items, o.last_evaluated_key))
-                    .map_err(classify)?,
+            let want = (scan.missing() + 10).min(budget - scan.read());
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.t.title_index)
+                .expression_attribute_values(":prefix", s(key))
+                .limit(i32::try_from(want).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take());
+            query = match &q.after {
+                Some((k, id)) => query
+                    .key_condition_expression("pk = :prefix AND sk > :after")
+                    .expression_attribute_values(":after", s(position(k, id))),
+                None => query.key_condition_expression("pk = :prefix"),
             };
-            for item in page.0.unwrap_or_default() {
-                let t = title_from(&item)?;
-                if q.matches(&t) {
-                    candidates.insert(t.id.clone(), t);
+            let out = query.send().await.map_err(classify)?;
+            for item in out.items.unwrap_or_default() {
+                let sk = get_s(&item, "sk")?;
+                let Some((sort_key, _)) = sk.split_once(POSITION_SEPARATOR) else {
+                    return Err(StoreError::Backend(Box::new(Malformed("index item without a position"))));
+                };
+                if scan.offer(sort_key.to_owned(), title_from(&item)?) {
+                    return Ok(scan.finish(budget));
                 }
             }
-            match page.1 {
-                Some(k) => start = Some(k),
-                None => break,
+            match out.last_evaluated_key {
+                Some(k) if scan.read() < budget => start = Some(k),
+                Some(_) => return Ok(scan.finish(budget)),
+                None => return Ok(scan.finish(usize::MAX)),
             }
         }
-        let mut hits: Vec<(String, Title)> = candidates.into_values().map(|t| (t.sort_key(), t)).collect();
-        hits.sort_by(|a, b| (&a.0, &a.1.id).cmp(&(&b.0, &b.1.id)));
-        Ok(hits.into_iter().take(q.limit).map(|(_, t)| t).collect())
     }
 }
 

@@ -9,7 +9,7 @@
 //! | `attempts` | `pk` = `acct:…`/`ip:…` | counter | `expires_at` | atomic `ADD`; TTL deletion is lazy, so reads also check `expires_at` |
 //! | `profiles` | `pk` = user id | profile | – | |
 //! | `titles` | `pk` = title id | title with its index terms | – | replacing a title knows which index items to delete |
-//! | `title_terms` | `pk` = first character of a term, `sk` = `term#sort_key#id` | a full copy of the title per word | – | prefix search is one `Query` with `begins_with(sk, :prefix)`; the copy answers without reading `titles` |
+//! | `title_index` | `pk` = a word prefix (1–16 characters), `sk` = `sort_key` U+0001 `id` | a full copy of the title per prefix of each of its words | – | a search is one exact-key `Query` in result order from the cursor on, stopped once the page is full: about `limit` items read whatever the catalog size; the copy answers without reading `titles` |
 
 /// A table's shape, as the code uses it and Terraform must create it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -40,10 +40,10 @@ pub const PROFILES: TableSpec =
     TableSpec { suffix: "profiles", hash_key: "pk", range_key: None, indexes: &[], ttl_attribute: None };
 pub const TITLES: TableSpec =
     TableSpec { suffix: "titles", hash_key: "pk", range_key: None, indexes: &[], ttl_attribute: None };
-pub const TITLE_TERMS: TableSpec =
-    TableSpec { suffix: "title_terms", hash_key: "pk", range_key: Some("sk"), indexes: &[], ttl_attribute: None };
+pub const TITLE_INDEX: TableSpec =
+    TableSpec { suffix: "title_index", hash_key: "pk", range_key: Some("sk"), indexes: &[], ttl_attribute: None };
 
-pub const ALL: [TableSpec; 7] = [USERS, CLIENTS, REFRESH, ATTEMPTS, PROFILES, TITLES, TITLE_TERMS];
+pub const ALL: [TableSpec; 7] = [USERS, CLIENTS, REFRESH, ATTEMPTS, PROFILES, TITLES, TITLE_INDEX];
 
 /// Full table names for one deployment.
 #[derive(Debug, Clone)]
@@ -54,7 +54,7 @@ pub struct TableNames {
     pub attempts: String,
     pub profiles: String,
     pub titles: String,
-    pub title_terms: String,
+    pub title_index: String,
 }
 
 impl TableNames {
@@ -67,7 +67,7 @@ impl TableNames {
             attempts: n(ATTEMPTS),
             profiles: n(PROFILES),
             titles: n(TITLES),
-            title_terms: n(TITLE_TERMS),
+            title_index: n(TITLE_INDEX),
         }
     }
 }
