@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: dev test tools check unit e2e infra audit bench startup package
+.PHONY: dev test tools check unit e2e infra audit bench bench-catalog startup package
 
 $(VENV)/.installed: tests/requirements.txt
 	python3 -m venv $(VENV)
@@ -69,6 +69,14 @@ package: tools
 bench:
 	cargo run --quiet --release -p oasis-bench
 
-# Cold start (vs a hello-world lambda_http) and peak memory of the release binaries.
+# Search cost and catalog load rate by catalog size on SQLite (10,000 / 100,000 / 1,000,000
+# titles), and index items read per page on DynamoDB (moto on loopback, 10,000 / 100,000).
+bench-catalog: tools
+	cargo run --quiet --release -p oasis-bench --bin catalog-scale -- 10000 100000 1000000
+	scripts/with-moto.sh sh -c 'cargo run --quiet --release -p oasis-bench --bin catalog-scale -- --dynamodb "$$OASIS_TEST_AWS_ENDPOINT" 10000 100000'
+
+# Lambda-style benchmark of the release binaries against a hello-world lambda_http: init, first
+# call, warm p50/p99, peak RSS, sizes. BENCH_WARM=1000 BENCH_COLD=10; BENCH_CHECK=1 fails on a
+# broken memory budget.
 startup:
 	python3 scripts/measure-startup.py

@@ -13,6 +13,7 @@ pub mod conformance;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 mod model;
+pub mod search;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 

@@ -184,11 +184,6 @@ pub struct CatalogQuery {
 }
 
 impl CatalogQuery {
-    /// The word whose index range drives the search: the longest (usually the rarest).
-    pub fn driving_term(&self) -> Option<&str> {
-        self.terms.iter().rev().max_by_key(|t| t.chars().count()).map(|t| index_key(t))
-    }
-
     /// The one definition of a match, which every backend must agree with.
     pub fn matches(&self, t: &Title) -> bool {
         self.matches_keyed(&t.sort_key(), t)
@@ -203,55 +198,5 @@ impl CatalogQuery {
             && self.year_to.is_none_or(|y| t.year <= y)
             && self.terms.iter().all(|term| words.iter().any(|w| w.starts_with(term.as_str())))
             && self.after.as_ref().is_none_or(|(k, id)| (sort_key, t.id.as_str()) > (k.as_str(), id.as_str()))
-    }
-}
-
-/// Makes a page from index entries read in result order, stopping as soon as it is complete:
-/// the one definition of page boundaries and resume positions that every backend uses.
-pub struct PageScan<'q> {
-    q: &'q CatalogQuery,
-    read: usize,
-    hits: Vec<(String, Title)>,
-    last_read: Option<(String, String)>,
-}
-
-impl<'q> PageScan<'q> {
-    pub fn new(q: &'q CatalogQuery) -> Self {
-        Self { q, read: 0, hits: Vec::with_capacity(q.limit.min(64) + 1), last_read: None }
-    }
-
-    /// Takes the next index entry; true once the page is complete (one match beyond `limit`
-    /// shows that more exist), so the caller stops reading.
-    pub fn offer(&mut self, sort_key: String, t: Title) -> bool {
-        self.read += 1;
-        self.last_read = Some((sort_key.clone(), t.id.clone()));
-        if self.q.matches_keyed(&sort_key, &t) {
-            self.hits.push((sort_key, t));
-        }
-        self.hits.len() > self.q.limit
-    }
-
-    /// Matches still wanted to complete the page.
-    pub fn missing(&self) -> usize {
-        (self.q.limit + 1).saturating_sub(self.hits.len())
-    }
-
-    /// Index entries read so far.
-    pub fn read(&self) -> usize {
-        self.read
-    }
-
-    /// The page, given how many entries the reader was allowed (`budget`): with `budget`
-    /// read and the page not complete, the next page resumes where reading stopped.
-    pub fn finish(mut self, budget: usize) -> SearchPage {
-        let resume_after = if self.hits.len() > self.q.limit {
-            self.hits.truncate(self.q.limit);
-            self.hits.last().map(|(k, t)| (k.clone(), t.id.clone()))
-        } else if self.read >= budget {
-            self.last_read
-        } else {
-            None
-        };
-        SearchPage { titles: self.hits.into_iter().map(|(_, t)| t).collect(), resume_after }
     }
 }

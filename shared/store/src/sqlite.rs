@@ -565,33 +565,44 @@ impl CatalogStore for SqliteStore {
     }
 
     async fn search(&self, q: &CatalogQuery) -> StoreResult<SearchPage> {
-        let Some(key) = q.driving_term() else { return Ok(SearchPage::default()) };
-        let budget = read_budget(q.limit);
+        search::search(self, q).await
+    }
+}
+
+impl search::IndexReader for SqliteStore {
+    fn read(
+        &self,
+        key: &str,
+        from: search::From<'_>,
+        n: usize,
+    ) -> impl std::future::Future<Output = StoreResult<Vec<search::Entry>>> + Send {
+        std::future::ready(self.read_index(key, from, n))
+    }
+}
+
+impl SqliteStore {
+    fn read_index(&self, key: &str, from: search::From<'_>, n: usize) -> StoreResult<Vec<search::Entry>> {
         // The statement text holds only placeholders: user text is always a bound value.
+        let (sql, k, id) = match from {
+            search::From::Start => ("prefix = ?1 AND ?2 IS NULL AND ?3 IS NULL", None, None),
+            search::From::After(k, id) => ("prefix = ?1 AND (sort_key, id) > (?2, ?3)", Some(k), Some(id)),
+            search::From::AtOrAfter(k, id) => ("prefix = ?1 AND (sort_key, id) >= (?2, ?3)", Some(k), Some(id)),
+        };
         let c = self.conn();
         let mut stmt = c
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "SELECT sort_key, id, title, genre, year, maturity FROM title_index
-                 WHERE prefix = ?1 AND (?2 IS NULL OR (sort_key, id) > (?2, ?3))
-                 ORDER BY sort_key, id LIMIT ?4",
-            )
+                 WHERE {sql} ORDER BY sort_key, id LIMIT ?4"
+            ))
             .map_err(classify)?;
-        let (after_key, after_id) = q.after.clone().unzip();
         let rows = stmt
-            .query_map(params![key, after_key, after_id, i64::try_from(budget).unwrap_or(i64::MAX)], |r| {
+            .query_map(params![key, k, id, i64::try_from(n).unwrap_or(i64::MAX)], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     Title { id: r.get(1)?, title: r.get(2)?, genre: r.get(3)?, year: r.get(4)?, maturity: r.get(5)? },
                 ))
             })
             .map_err(classify)?;
-        let mut scan = PageScan::new(q);
-        for row in rows {
-            let (sort_key, title) = row.map_err(classify)?;
-            if scan.offer(sort_key, title) {
-                break;
-            }
-        }
-        Ok(scan.finish(budget))
+        rows.collect::<Result<Vec<_>, _>>().map_err(classify)
     }
 }

@@ -903,27 +903,31 @@ impl CatalogStore for DynamoStore {
     }
 
     async fn search(&self, q: &CatalogQuery) -> StoreResult<SearchPage> {
-        let Some(key) = q.driving_term() else { return Ok(SearchPage::default()) };
-        let budget = read_budget(q.limit);
-        let mut scan = PageScan::new(q);
+        search::search(self, q).await
+    }
+}
+
+impl search::IndexReader for DynamoStore {
+    /// One exact-key `Query` in result order from the position on, `n` items at most.
+    async fn read(&self, key: &str, from: search::From<'_>, n: usize) -> StoreResult<Vec<search::Entry>> {
+        let mut entries = Vec::with_capacity(n);
         let mut start: Option<Item> = None;
-        // One exact-key range read in result order, from the cursor on, asking each time for
-        // little more than the page still needs: a page reads about `limit` items, whatever
-        // the catalog size.
         loop {
-            let want = (scan.missing() + 10).min(budget - scan.read());
             let mut query = self
                 .client
                 .query()
                 .table_name(&self.t.title_index)
                 .expression_attribute_values(":prefix", s(key))
-                .limit(i32::try_from(want).unwrap_or(i32::MAX))
+                .limit(i32::try_from(n - entries.len()).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start.take());
-            query = match &q.after {
-                Some((k, id)) => query
-                    .key_condition_expression("pk = :prefix AND sk > :after")
-                    .expression_attribute_values(":after", s(position(k, id))),
-                None => query.key_condition_expression("pk = :prefix"),
+            query = match from {
+                search::From::Start => query.key_condition_expression("pk = :prefix"),
+                search::From::After(k, id) => query
+                    .key_condition_expression("pk = :prefix AND sk > :at")
+                    .expression_attribute_values(":at", s(position(k, id))),
+                search::From::AtOrAfter(k, id) => query
+                    .key_condition_expression("pk = :prefix AND sk >= :at")
+                    .expression_attribute_values(":at", s(position(k, id))),
             };
             let out = query.send().await.map_err(classify)?;
             for item in out.items.unwrap_or_default() {
@@ -931,14 +935,12 @@ impl CatalogStore for DynamoStore {
                 let Some((sort_key, _)) = sk.split_once(POSITION_SEPARATOR) else {
                     return Err(StoreError::Backend(Box::new(Malformed("index item without a position"))));
                 };
-                if scan.offer(sort_key.to_owned(), title_from(&item)?) {
-                    return Ok(scan.finish(budget));
-                }
+                entries.push((sort_key.to_owned(), title_from(&item)?));
             }
+            // A response stops early at 1 MB; read on until `n` or the end of the range.
             match out.last_evaluated_key {
-                Some(k) if scan.read() < budget => start = Some(k),
-                Some(_) => return Ok(scan.finish(budget)),
-                None => return Ok(scan.finish(usize::MAX)),
+                Some(k) if entries.len() < n => start = Some(k),
+                _ => return Ok(entries),
             }
         }
     }
