@@ -10,8 +10,6 @@ use crate::AdminError;
 
 pub const DEFAULT_COUNT: usize = 10_000;
 pub const DEFAULT_SEED: u64 = 42;
-/// Titles are written to the store in batches of this many.
-pub const BATCH: usize = 500;
 
 /// splitmix64: tiny, fast, and the same sequence on every platform.
 struct Rng(u64);
@@ -235,18 +233,14 @@ pub fn parse(reader: impl BufRead) -> Result<Vec<Title>, AdminError> {
     Ok(titles)
 }
 
-/// Loads titles in batches, calling `progress(done, total)` after each.
+/// Loads titles, calling `progress(done, total)` as it goes.
 pub async fn load(
     store: &dyn Store,
     titles: &[Title],
-    mut progress: impl FnMut(usize, usize),
+    mut progress: impl FnMut(usize, usize) + Send,
 ) -> Result<(), AdminError> {
-    let mut done = 0;
-    for chunk in titles.chunks(BATCH) {
-        store.put_titles(chunk).await?;
-        done += chunk.len();
-        progress(done, titles.len());
-    }
+    let total = titles.len();
+    store.load_titles(titles, &mut |done| progress(done, total)).await?;
     Ok(())
 }
 

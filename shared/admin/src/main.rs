@@ -332,7 +332,7 @@ async fn run(args: Vec<String>) -> Result<(), CliError> {
                 println!("catalog already loaded");
                 return Ok(());
             }
-            let progress = LoadProgress::new(titles.len());
+            let mut progress = LoadProgress::new(titles.len());
             oasis_admin::catalog::load(store.as_ref(), &titles, |done, _| progress.update(done)).await?;
             let rate = progress.finish();
             println!("catalog loaded: {} titles ({rate:.0} titles/s)", titles.len());
@@ -396,7 +396,7 @@ struct LoadProgress {
     bar: Option<indicatif::ProgressBar>,
     total: usize,
     started: std::time::Instant,
-    next_line: std::cell::Cell<usize>,
+    next_line: usize,
 }
 
 impl LoadProgress {
@@ -411,16 +411,16 @@ impl LoadProgress {
             }
             bar
         });
-        Self { bar, total, started: std::time::Instant::now(), next_line: std::cell::Cell::new(total.div_ceil(10)) }
+        Self { bar, total, started: std::time::Instant::now(), next_line: total.div_ceil(10) }
     }
 
-    fn update(&self, done: usize) {
+    fn update(&mut self, done: usize) {
         match &self.bar {
             Some(bar) => bar.set_position(done as u64),
-            None if done >= self.next_line.get() || done == self.total => {
+            None if done >= self.next_line || done == self.total => {
                 let rate = done as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
                 eprintln!("loaded {done}/{} titles ({rate:.0} titles/s)", self.total);
-                self.next_line.set(done + self.total.div_ceil(10));
+                self.next_line = done + self.total.div_ceil(10);
             }
             None => {}
         }

@@ -95,12 +95,27 @@ pub trait ProfileStore: Send + Sync {
 pub trait CatalogStore: Send + Sync {
     /// Inserts or replaces titles together with their search-index entries.
     async fn put_titles(&self, titles: &[Title]) -> StoreResult<()>;
+    /// A whole catalog load, calling `progress(done)` as it goes. By default batches of
+    /// `put_titles`; a backend may do better (SQLite: one transaction, so each index page is
+    /// written once rather than once per batch).
+    async fn load_titles(&self, titles: &[Title], progress: &mut (dyn FnMut(usize) + Send)) -> StoreResult<()> {
+        let mut done = 0;
+        for chunk in titles.chunks(LOAD_BATCH) {
+            self.put_titles(chunk).await?;
+            done += chunk.len();
+            progress(done);
+        }
+        Ok(())
+    }
     async fn title_count(&self) -> StoreResult<u64>;
     /// Up to `limit` matching titles in `(sort_key, id)` order, after `after`, reading at most
     /// [`read_budget`] index entries. A query without terms matches nothing here (the search
     /// function never makes one).
     async fn search(&self, query: &CatalogQuery) -> StoreResult<SearchPage>;
 }
+
+/// Titles per step of a catalog load (and per progress report).
+pub const LOAD_BATCH: usize = 1_000;
 
 /// Everything the functions need from a backend.
 pub trait Store: UserStore + ClientStore + RefreshStore + ThrottleStore + ProfileStore + CatalogStore {}

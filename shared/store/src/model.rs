@@ -191,12 +191,15 @@ impl CatalogQuery {
 
     /// [`CatalogQuery::matches`] for a title whose sort key is at hand (index entries carry it).
     pub fn matches_keyed(&self, sort_key: &str, t: &Title) -> bool {
-        let words = oasis_text::terms(&t.title);
+        // The cheap checks first: splitting and folding the title's words costs the most.
         t.maturity <= self.max_maturity
             && self.genre.as_ref().is_none_or(|g| *g == t.genre)
             && self.year_from.is_none_or(|y| t.year >= y)
             && self.year_to.is_none_or(|y| t.year <= y)
-            && self.terms.iter().all(|term| words.iter().any(|w| w.starts_with(term.as_str())))
             && self.after.as_ref().is_none_or(|(k, id)| (sort_key, t.id.as_str()) > (k.as_str(), id.as_str()))
+            && {
+                let words = oasis_text::terms(&t.title);
+                self.terms.iter().all(|term| words.iter().any(|w| w.starts_with(term.as_str())))
+            }
     }
 }

@@ -40,6 +40,10 @@ struct Range<'k> {
     key: &'k str,
     buffered: VecDeque<Entry>,
     exhausted: bool,
+    /// How many entries the next read asks for: a range that keeps jumping past its buffer
+    /// (a common word intersected with a rarer one) reads little at a time; one read
+    /// sequentially reads as much as the page still needs.
+    batch: usize,
 }
 
 fn before(e: &Entry, bound: &From<'_>) -> bool {
@@ -52,19 +56,25 @@ fn before(e: &Entry, bound: &From<'_>) -> bool {
 }
 
 impl Range<'_> {
-    /// The first entry at or past `bound`, reading a batch of `batch` entries when the buffer
-    /// runs dry; `None` once the range is exhausted. Adds what it read to `reads`.
+    /// The first entry at or past `bound`, reading when the buffer runs dry, at most `most`
+    /// entries; `None` once the range is exhausted. Adds what it read to `reads`.
     async fn seek<R: IndexReader>(
         &mut self,
         r: &R,
         bound: From<'_>,
-        batch: usize,
+        most: usize,
         reads: &mut usize,
     ) -> StoreResult<Option<&Entry>> {
+        // The entry returned last time is passed over when the join moves on; more than that
+        // means this range jumped ahead.
+        let mut passed = 0;
         while self.buffered.front().is_some_and(|e| before(e, &bound)) {
             self.buffered.pop_front();
+            passed += 1;
         }
         if self.buffered.is_empty() && !self.exhausted {
+            self.batch = if passed > 1 { (self.batch / 4).max(2) } else { self.batch * 2 };
+            let batch = self.batch.min(most).max(1);
             let got = r.read(self.key, bound, batch).await?;
             *reads += got.len();
             self.exhausted = got.len() < batch;
@@ -84,8 +94,11 @@ pub async fn search<R: IndexReader>(reader: &R, q: &CatalogQuery) -> StoreResult
     if keys.is_empty() {
         return Ok(SearchPage::default());
     }
+    // The first read of a range (the batch doubles before it) asks for a full page and the
+    // one match beyond it that shows there are more.
+    let first_half = (q.limit.min(64) + 1).div_ceil(2);
     let mut ranges: Vec<Range<'_>> =
-        keys.iter().map(|key| Range { key, buffered: VecDeque::new(), exhausted: false }).collect();
+        keys.iter().map(|key| Range { key, buffered: VecDeque::new(), exhausted: false, batch: first_half }).collect();
     let mut hits: Vec<Entry> = Vec::with_capacity(q.limit.min(64) + 1);
     let mut reads = 0;
     // Everything up to `decided` has been matched or ruled out; the page resumes after it.
@@ -103,8 +116,8 @@ pub async fn search<R: IndexReader>(reader: &R, q: &CatalogQuery) -> StoreResult
             (None, None) => From::Start,
         };
         // Little more than the page still needs, so a one-word page reads about `limit` entries.
-        let batch = (q.limit + 1 - hits.len() + 10).min(budget.saturating_sub(reads).max(1));
-        let Some(entry) = ranges[i].seek(reader, bound, batch, &mut reads).await?.cloned() else {
+        let most = (q.limit + 1 - hits.len() + 10).min(budget.saturating_sub(reads).max(1));
+        let Some(entry) = ranges[i].seek(reader, bound, most, &mut reads).await?.cloned() else {
             // One word has nothing left: no further title can match.
             return Ok(SearchPage { titles: hits.into_iter().map(|(_, t)| t).collect(), resume_after: None });
         };

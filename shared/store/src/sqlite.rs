@@ -537,23 +537,33 @@ fn unindex_title(c: &Connection, id: &str) -> rusqlite::Result<()> {
 #[async_trait]
 impl CatalogStore for SqliteStore {
     async fn put_titles(&self, titles: &[Title]) -> StoreResult<()> {
+        self.load_titles(titles, &mut |_| {}).await
+    }
+
+    async fn load_titles(&self, titles: &[Title], progress: &mut (dyn FnMut(usize) + Send)) -> StoreResult<()> {
         let mut c = self.conn();
-        // A catalog load writes ~18 index rows per title at scattered keys: a larger page cache
-        // (per connection, only in the process that loads) keeps that at database speed.
-        c.pragma_update(None, "cache_size", -131_072).map_err(classify)?;
+        // A load writes ~16 index rows per title at keys spread over the whole index. In one
+        // transaction with a page cache to match (this connection only: the process that
+        // loads), each index page is written about once instead of once per batch.
+        c.pragma_update(None, "cache_size", -262_144).map_err(classify)?;
         let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
-        {
-            let mut put = tx
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO titles (id, title, sort_key, genre, year, maturity) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(classify)?;
-            for t in titles {
-                unindex_title(&tx, &t.id).map_err(classify)?;
-                put.execute(params![t.id, t.title, t.sort_key(), t.genre, t.year, t.maturity]).map_err(classify)?;
+        let mut done = 0;
+        for chunk in titles.chunks(LOAD_BATCH) {
+            {
+                let mut put = tx
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO titles (id, title, sort_key, genre, year, maturity) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )
+                    .map_err(classify)?;
+                for t in chunk {
+                    unindex_title(&tx, &t.id).map_err(classify)?;
+                    put.execute(params![t.id, t.title, t.sort_key(), t.genre, t.year, t.maturity]).map_err(classify)?;
+                }
             }
+            index_titles(&tx, chunk).map_err(classify)?;
+            done += chunk.len();
+            progress(done);
         }
-        index_titles(&tx, titles).map_err(classify)?;
         tx.commit().map_err(classify)
     }
 

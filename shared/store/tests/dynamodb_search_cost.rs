@@ -1,0 +1,100 @@
+//! On DynamoDB a search page reads about `limit` index items, whatever the catalog size: the
+//! prefix index is read in result order from the cursor on and the read stops once the page
+//! is full (each word of a query reads its own range). Counted from the Query responses'
+//! ScannedCount (what DynamoDB bills).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_sdk_dynamodb::config::interceptors::FinalizerInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents, SharedInterceptor};
+use aws_sdk_dynamodb::error::BoxError;
+use aws_sdk_dynamodb::operation::query::QueryOutput;
+use oasis_store::dynamodb::DynamoStore;
+use oasis_store::{CatalogQuery, CatalogStore, Title};
+
+#[derive(Debug, Clone, Default)]
+struct ItemsRead(Arc<AtomicU64>);
+
+impl Intercept for ItemsRead {
+    fn name(&self) -> &'static str {
+        "items-read"
+    }
+
+    fn read_after_execution(
+        &self,
+        ctx: &FinalizerInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(Ok(out)) = ctx.output_or_error()
+            && let Some(q) = out.downcast_ref::<QueryOutput>()
+        {
+            self.0.fetch_add(u64::try_from(q.scanned_count).unwrap_or(0), Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
+async fn store(counter: ItemsRead) -> DynamoStore {
+    let endpoint = std::env::var("OASIS_TEST_AWS_ENDPOINT").expect(
+        "OASIS_TEST_AWS_ENDPOINT is not set: the DynamoDB tests need a DynamoDB-API server. \
+         Run them with `make test` or `scripts/with-moto.sh cargo test`, which start moto_server on 127.0.0.1.",
+    );
+    let sdk = oasis_store::dynamodb::sdk_config(Some(&endpoint)).await;
+    let conf = aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(SharedInterceptor::new(counter)).build();
+    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(conf), &format!("cost{}-{n}", std::process::id()));
+    store.create_tables().await.expect("create tables");
+    store
+}
+
+fn catalog(n: usize) -> Vec<Title> {
+    (0..n)
+        .map(|i| Title {
+            id: format!("c{i:04}"),
+            title: format!("Common {} Tale", ["Alpha", "Beta", "Gamma"][i % 3]),
+            genre: "drama".into(),
+            year: 2000,
+            maturity: [0, 18][i % 2],
+        })
+        .collect()
+}
+
+fn query(words: &[&str], max_maturity: u8) -> CatalogQuery {
+    CatalogQuery {
+        terms: words.iter().map(|w| (*w).to_owned()).collect(),
+        genre: None,
+        year_from: None,
+        year_to: None,
+        max_maturity,
+        after: None,
+        limit: 10,
+    }
+}
+
+#[tokio::test]
+async fn a_page_reads_at_most_twice_its_limit_plus_ten_items_whatever_the_catalog_size() {
+    let counter = ItemsRead::default();
+    let store = store(counter.clone()).await;
+    let mut loaded = 0;
+    for size in [100, 600] {
+        let titles = catalog(size);
+        store.put_titles(&titles[loaded..]).await.unwrap();
+        loaded = size;
+        // One word, a prefix, two words, and a maturity ceiling that drops half of the range.
+        for (words, maturity) in [(&["common"][..], 18), (&["comm"], 18), (&["common", "tale"], 18), (&["tale"], 0)] {
+            let mut q = query(words, maturity);
+            for page in 0..3 {
+                counter.0.store(0, Ordering::Relaxed);
+                let found = store.search(&q).await.unwrap();
+                let read = counter.0.load(Ordering::Relaxed);
+                assert_eq!(found.titles.len(), 10, "{words:?} page {page} at {size} titles is full");
+                // The budget of the performance issue, 2 x limit + 10, for each word's range.
+                let most = words.len() as u64 * (2 * 10 + 10);
+                assert!(read <= most, "{words:?} page {page} at {size} titles read {read} items, over {most}");
+                q.after = found.resume_after;
+            }
+        }
+    }
+}
