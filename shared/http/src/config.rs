@@ -50,6 +50,7 @@ pub fn list(name: &'static str) -> Vec<String> {
 #[derive(Debug, Clone)]
 pub enum StoreConfig {
     /// The embedded store at `OASIS_SQLITE_PATH`.
+    #[cfg(feature = "sqlite")]
     Sqlite(String),
     /// DynamoDB tables named `OASIS_TABLE_PREFIX-…`; `OASIS_AWS_ENDPOINT` points at a local
     /// DynamoDB-API server instead of AWS.
@@ -59,7 +60,14 @@ pub enum StoreConfig {
 impl StoreConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
         match optional("OASIS_STORE").as_deref().unwrap_or("sqlite") {
+            #[cfg(feature = "sqlite")]
             "sqlite" => Ok(StoreConfig::Sqlite(required("OASIS_SQLITE_PATH")?)),
+            #[cfg(not(feature = "sqlite"))]
+            "sqlite" => Err(ConfigError::Invalid {
+                name: "OASIS_STORE",
+                reason: "this build has no embedded store (built without the sqlite feature); set OASIS_STORE=dynamodb"
+                    .into(),
+            }),
             "dynamodb" => {
                 let table_prefix = required("OASIS_TABLE_PREFIX")?;
                 let ok = table_prefix.len() <= 200
@@ -86,6 +94,7 @@ impl StoreConfig {
     /// Opens the store; DynamoDB uses the process's one AWS SDK configuration.
     pub async fn open(&self, sdk: Option<&SdkConfig>) -> Result<Arc<dyn oasis_store::Store>, oasis_store::StoreError> {
         match self {
+            #[cfg(feature = "sqlite")]
             StoreConfig::Sqlite(path) => Ok(Arc::new(oasis_store::sqlite::SqliteStore::open(path)?)),
             StoreConfig::Dynamodb { table_prefix, endpoint } => {
                 let owned;

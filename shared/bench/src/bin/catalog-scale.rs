@@ -125,8 +125,16 @@ async fn dynamodb(endpoint: &str, sizes: &[usize]) {
     for &size in sizes {
         let counter = ItemsRead::default();
         let sdk = oasis_store::dynamodb::sdk_config(Some(endpoint)).await;
-        let conf =
-            aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(SharedInterceptor::new(counter.clone())).build();
+        // moto answers a Query on a large partition in seconds (it sorts in Python): what is
+        // counted here is items read, so its slowness must not time out.
+        let slow = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+            .operation_timeout(Duration::from_secs(600))
+            .operation_attempt_timeout(Duration::from_secs(600))
+            .build();
+        let conf = aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .timeout_config(slow)
+            .interceptor(SharedInterceptor::new(counter.clone()))
+            .build();
         let prefix = format!("scale{size}-{}", std::process::id());
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(conf), &prefix);
         store.create_tables().await.expect("create tables");
