@@ -149,7 +149,8 @@ pub fn index_key(term: &str) -> &str {
     }
 }
 
-/// How many index entries one page may read: enough for a full page of any ordinary query,
+/// How many index entries one page may read (each read request counting as
+/// [`crate::search::REQUEST_COST`] more): enough for a full page of any ordinary query,
 /// bounded for one whose matches are sparse in its index range (words that rarely occur
 /// together, narrow filters). Such a query gets a short page and a cursor to read on, never
 /// an unbounded scan or a timeout.

@@ -13,6 +13,11 @@ use std::future::Future;
 
 use crate::{CatalogQuery, SearchPage, StoreResult, Title, index_key, read_budget};
 
+/// What one read request costs against the page's budget, in index entries: on DynamoDB each
+/// is a round trip, so a page of many small reads (two words that keep missing each other)
+/// stops after a bounded number of them, as a page of many entries does.
+pub const REQUEST_COST: usize = 6;
+
 /// A position in result order.
 pub type Position = (String, String);
 
@@ -76,7 +81,7 @@ impl Range<'_> {
             self.batch = if passed > 1 { (self.batch / 4).max(2) } else { self.batch * 2 };
             let batch = self.batch.min(most).max(1);
             let got = r.read(self.key, bound, batch).await?;
-            *reads += got.len();
+            *reads += got.len() + REQUEST_COST;
             self.exhausted = got.len() < batch;
             self.buffered.extend(got);
         }
