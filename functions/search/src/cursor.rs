@@ -1,15 +1,19 @@
-//! Opaque, tamper-proof pagination cursors: the position after the last result, bound to
-//! the query it belongs to, authenticated with HMAC-SHA256. A cursor that was altered, forged
-//! or taken from another query is refused with 400.
+//! Opaque, tamper-proof pagination cursors: the position after which the next page starts,
+//! bound to the query it belongs to, sealed with AES-256-GCM. Encrypted, not only signed: a
+//! page that stops at its read budget resumes after a title the caller may not be allowed to
+//! see (above their maturity ceiling), and a readable cursor would name it. A cursor that was
+//! altered, forged or taken from another query is refused with 400.
 
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::{digest, hmac};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
-/// Cursors longer than this are refused before decoding.
-pub const MAX_CURSOR_LEN: usize = 512;
-/// The HMAC key must carry at least 256 bits.
+/// Cursors longer than this are refused before decoding (a position holds a folded title of
+/// up to 200 characters, several bytes each in some scripts).
+pub const MAX_CURSOR_LEN: usize = 4096;
+/// The cursor secret must carry at least 256 bits.
 pub const MIN_KEY_BYTES: usize = 32;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -19,29 +23,46 @@ pub struct CursorError;
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Payload {
-    /// Sort key of the last result.
+    /// Sort key of the position.
     k: String,
-    /// Id of the last result.
+    /// Id of the position.
     i: String,
-    /// Fingerprint of the query the cursor belongs to.
-    q: String,
 }
 
-pub struct CursorKey(hmac::Key);
+pub struct CursorKey(LessSafeKey);
 
 impl CursorKey {
     pub fn new(secret: &[u8]) -> Result<Self, CursorError> {
         if secret.len() < MIN_KEY_BYTES {
             return Err(CursorError);
         }
-        Ok(Self(hmac::Key::new(hmac::HMAC_SHA256, secret)))
+        // A secret of any length becomes the 256-bit AEAD key through HMAC, with a label so
+        // the same secret could never serve another purpose with the same key.
+        let derived = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), b"oasis search cursor, AES-256-GCM");
+        let key = UnboundKey::new(&AES_256_GCM, derived.as_ref()).map_err(|_| CursorError)?;
+        Ok(Self(LessSafeKey::new(key)))
     }
 
+    /// Seals the position `(sort_key, id)` for the query `fingerprint` (the associated data).
     pub fn seal(&self, sort_key: &str, id: &str, fingerprint: &str) -> String {
-        let payload = Payload { k: sort_key.to_owned(), i: id.to_owned(), q: fingerprint.to_owned() };
-        let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&payload).unwrap_or_default());
-        let tag = URL_SAFE_NO_PAD.encode(hmac::sign(&self.0, body.as_bytes()));
-        format!("{body}.{tag}")
+        let mut nonce = [0u8; NONCE_LEN];
+        aws_lc_rs::rand::fill(&mut nonce).expect("system random number generator failed");
+        let payload = Payload { k: sort_key.to_owned(), i: id.to_owned() };
+        let mut sealed = serde_json::to_vec(&payload).unwrap_or_default();
+        if self
+            .0
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(fingerprint.as_bytes()),
+                &mut sealed,
+            )
+            .is_err()
+        {
+            return String::new();
+        }
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        URL_SAFE_NO_PAD.encode(out)
     }
 
     /// The `(sort_key, id)` position, if the cursor is authentic and belongs to `fingerprint`.
@@ -49,14 +70,16 @@ impl CursorKey {
         if cursor.len() > MAX_CURSOR_LEN {
             return Err(CursorError);
         }
-        let (body, tag) = cursor.split_once('.').ok_or(CursorError)?;
-        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| CursorError)?;
-        hmac::verify(&self.0, body.as_bytes(), &tag).map_err(|_| CursorError)?;
-        let bytes = URL_SAFE_NO_PAD.decode(body).map_err(|_| CursorError)?;
-        let p: Payload = serde_json::from_slice(&bytes).map_err(|_| CursorError)?;
-        if p.q != fingerprint {
+        let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| CursorError)?;
+        if bytes.len() < NONCE_LEN {
             return Err(CursorError);
         }
+        let (nonce, sealed) = bytes.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| CursorError)?;
+        let mut sealed = sealed.to_vec();
+        let plain =
+            self.0.open_in_place(nonce, Aad::from(fingerprint.as_bytes()), &mut sealed).map_err(|_| CursorError)?;
+        let p: Payload = serde_json::from_slice(plain).map_err(|_| CursorError)?;
         Ok((p.k, p.i))
     }
 }
@@ -86,13 +109,20 @@ mod tests {
     #[test]
     fn cursor_tampering_is_detected() {
         let c = key().seal("the matrix", "tt1", "fp");
-        let (body, tag) = c.split_once('.').unwrap();
-        let forged_body = URL_SAFE_NO_PAD.encode(br#"{"k":"","i":"","q":"fp"}"#);
+        let bytes = URL_SAFE_NO_PAD.decode(&c).unwrap();
+        let flip = |i: usize| {
+            let mut b = bytes.clone();
+            b[i] ^= 1;
+            URL_SAFE_NO_PAD.encode(b)
+        };
         for bad in [
-            format!("{forged_body}.{tag}"),
-            format!("{body}.{}", URL_SAFE_NO_PAD.encode([0u8; 32])),
-            format!("{body}x.{tag}"),
-            body.to_owned(),
+            flip(0),
+            flip(NONCE_LEN),
+            flip(bytes.len() - 1),
+            URL_SAFE_NO_PAD.encode(&bytes[..bytes.len() - 1]),
+            URL_SAFE_NO_PAD.encode(&bytes[..NONCE_LEN]),
+            format!("{c}x"),
+            "not base64!".to_owned(),
             String::new(),
             "x".repeat(MAX_CURSOR_LEN + 1),
         ] {
@@ -100,6 +130,17 @@ mod tests {
         }
         let other = CursorKey::new(&[8u8; 32]).unwrap();
         assert_eq!(other.open(&c, "fp"), Err(CursorError), "another key's cursor");
+    }
+
+    #[test]
+    fn a_cursor_does_not_reveal_the_title_it_resumes_after() {
+        // A budget-stopped page resumes after a title the caller may not see (attack: decode
+        // the cursor to learn hidden titles). Nothing of the position is readable in it.
+        let c = key().seal("secret adult title", "tt-hidden", "fp");
+        let bytes = URL_SAFE_NO_PAD.decode(&c).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains("secret") && !text.contains("hidden") && !c.contains("secret"), "{c}");
+        assert_ne!(c, key().seal("secret adult title", "tt-hidden", "fp"), "a fresh nonce each time");
     }
 
     #[test]

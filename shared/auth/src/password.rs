@@ -17,6 +17,9 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 /// Passwords longer than this are refused before hashing (argon2 accepts any length; the
 /// cap keeps request bodies and work bounded).
 pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// A stored hash may cost at most this many times the configured m, t and p (an older, stronger
+/// setting still verifies); beyond that it is refused rather than computed.
+const MAX_COST_FACTOR: u32 = 4;
 /// The shortest password the admin tool accepts for a new user.
 pub const MIN_PASSWORD_CHARS: usize = 12;
 
@@ -86,14 +89,19 @@ impl PasswordHasher {
         Ok(phc.to_string())
     }
 
-    /// Checks `password` against a stored PHC string. A stored string that does not parse
-    /// counts as a mismatch (and is logged by the caller's outcome, never the string).
+    /// Checks `password` against a stored PHC string. A stored string that does not parse, or
+    /// asks for an unreasonable cost, counts as a mismatch after the time of a real check (and
+    /// is logged by the caller's outcome, never the string).
     pub fn verify(&self, password: &str, stored: &str) -> Verification {
-        let Ok(parsed) = PasswordHash::new(stored) else {
+        let checked = PasswordHash::new(stored).ok().and_then(|parsed| {
+            let ok = self.matches(password.as_bytes(), &parsed)?;
+            Some((ok, parsed))
+        });
+        let Some((ok, parsed)) = checked else {
             self.verify_dummy(password);
             return Verification::Invalid;
         };
-        if password.len() > MAX_PASSWORD_BYTES || !self.matches(password.as_bytes(), &parsed) {
+        if password.len() > MAX_PASSWORD_BYTES || !ok {
             return Verification::Invalid;
         }
         let rehash = if self.is_current(&parsed) { None } else { self.hash(password).ok() };
@@ -109,22 +117,31 @@ impl PasswordHasher {
     }
 
     /// Recomputes the hash with the stored string's own algorithm, version, parameters and salt
-    /// and compares in constant time.
-    fn matches(&self, password: &[u8], parsed: &PasswordHash) -> bool {
-        let Ok(algorithm) = Algorithm::try_from(parsed.algorithm.as_str()) else { return false };
+    /// and compares in constant time; `None` when the string cannot be checked (unknown
+    /// algorithm, missing salt, or a cost far above the configured one: a stored hash asking for
+    /// gigabytes or hours would take the function down on every attempt).
+    fn matches(&self, password: &[u8], parsed: &PasswordHash) -> Option<bool> {
+        let algorithm = Algorithm::try_from(parsed.algorithm.as_str()).ok()?;
         let version = match parsed.version.map(Version::try_from) {
             None => Version::V0x13,
-            Some(Ok(v)) => v,
-            Some(Err(_)) => return false,
+            Some(v) => v.ok()?,
         };
-        let (Ok(params), Some(salt), Some(expected)) = (Params::try_from(parsed), &parsed.salt, &parsed.hash) else {
-            return false;
-        };
+        let params = Params::try_from(parsed).ok()?;
+        let wanted = self.argon.params();
+        let bounded = params.m_cost() <= wanted.m_cost().saturating_mul(MAX_COST_FACTOR)
+            && params.t_cost() <= wanted.t_cost().saturating_mul(MAX_COST_FACTOR)
+            && params.p_cost() <= wanted.p_cost().saturating_mul(MAX_COST_FACTOR);
+        let (salt, expected) = (parsed.salt.as_ref()?, parsed.hash.as_ref()?);
+        if !bounded {
+            return None;
+        }
         let mut out = [0u8; Output::MAX_LENGTH];
-        let Some(out) = out.get_mut(..expected.len()) else { return false };
+        let out = out.get_mut(..expected.len())?;
         let argon = Argon2::new(algorithm, version, params);
-        self.hash_into(&argon, password, salt.as_ref(), out).is_ok()
-            && aws_lc_rs::constant_time::verify_slices_are_equal(out, expected.as_bytes()).is_ok()
+        Some(
+            self.hash_into(&argon, password, salt.as_ref(), out).is_ok()
+                && aws_lc_rs::constant_time::verify_slices_are_equal(out, expected.as_bytes()).is_ok(),
+        )
     }
 
     /// Runs one hash in the shared block array, growing it if `argon` needs more blocks (a
@@ -136,7 +153,14 @@ impl PasswordHasher {
         if memory.len() < blocks {
             memory.resize(blocks, Block::new());
         }
-        argon.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])
+        let result = argon.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks]);
+        // A larger stored hash (then rehashed) must not keep its memory for the instance's life.
+        let own = self.argon.params().block_count();
+        if memory.len() > own {
+            memory.truncate(own);
+            memory.shrink_to_fit();
+        }
+        result
     }
 
     fn is_current(&self, parsed: &PasswordHash) -> bool {
@@ -209,6 +233,29 @@ mod tests {
         assert!(dummy * 2 > genuine && genuine * 2 > dummy, "dummy {dummy:?} vs real {genuine:?}");
         assert!(PasswordHash::new(&h.dummy).is_ok(), "the dummy parses, so it is really hashed against");
         assert_eq!(h.verify("", &h.dummy), Verification::Invalid);
+    }
+
+    #[test]
+    fn a_stored_hash_asking_for_an_unreasonable_cost_is_refused_without_computing_it() {
+        // Attack: a hash planted in the store (or a corrupted one) with m=4 GiB or t=2^32-1
+        // would exhaust the function's memory or time on every login of that account.
+        let h = PasswordHasher::default_params().unwrap();
+        let salt_and_hash = "c2FsdHNhbHRzYWx0c2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        for params in ["m=4194304,t=2,p=1", "m=19456,t=4294967295,p=1", "m=19456,t=2,p=255"] {
+            let stored = format!("$argon2id$v=19${params}${salt_and_hash}");
+            let t = std::time::Instant::now();
+            assert_eq!(h.verify("any password", &stored), Verification::Invalid, "{params}");
+            assert!(t.elapsed() < std::time::Duration::from_secs(2), "{params} took {:?}", t.elapsed());
+        }
+        assert!(h.memory.lock().unwrap().len() <= Params::new(19_456, 2, 1, None).unwrap().block_count());
+    }
+
+    #[test]
+    fn a_stronger_older_hash_verifies_and_gives_its_memory_back() {
+        let stronger = PasswordHasher::new(4 * 19_456, 2, 1).unwrap().hash("a long enough password").unwrap();
+        let h = PasswordHasher::default_params().unwrap();
+        assert!(matches!(h.verify("a long enough password", &stronger), Verification::Valid { rehash: Some(_) }));
+        assert_eq!(h.memory.lock().unwrap().len(), Params::new(19_456, 2, 1, None).unwrap().block_count());
     }
 
     #[test]
