@@ -219,6 +219,12 @@ pub fn parse(reader: impl BufRead) -> Result<Vec<Title>, AdminError> {
         if oasis_text::terms(&t.title).iter().any(|w| w.len() > oasis_text::MAX_TERM_BYTES) {
             return Err(invalid(line_no, format!("a word of the title is over {} bytes", oasis_text::MAX_TERM_BYTES)));
         }
+        if t.sort_key().len() + t.id.len() > oasis_store::MAX_POSITION_BYTES {
+            return Err(invalid(
+                line_no,
+                format!("the title is over {} bytes once folded", oasis_store::MAX_POSITION_BYTES - t.id.len()),
+            ));
+        }
         if !GENRES.contains(&t.genre.as_str()) {
             return Err(invalid(line_no, format!("unknown genre (known: {})", GENRES.join(", "))));
         }

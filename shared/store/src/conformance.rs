@@ -345,6 +345,36 @@ pub async fn replacing_a_title_reindexes_it(s: &dyn Store) {
     assert_eq!(s.search(&by("complet")).await.unwrap().titles[0].id, "tt01");
 }
 
+pub async fn titles_the_index_cannot_hold_are_refused_and_change_nothing(s: &dyn Store) {
+    let good = sample_catalog()[0].clone();
+    let with = |f: &dyn Fn(&mut Title)| {
+        let mut t = good.clone();
+        f(&mut t);
+        t
+    };
+    let bad = [
+        with(&|t| t.title = "Split\u{1}Here".into()),
+        with(&|t| t.title = "Tab\tbed".into()),
+        with(&|t| t.id = "has space".into()),
+        with(&|t| t.id = String::new()),
+        with(&|t| t.title = "한".repeat(200)),
+    ];
+    for t in bad {
+        assert!(s.put_titles(&[good.clone(), t.clone()]).await.is_err(), "{t:?}");
+    }
+    assert_eq!(s.title_count().await.unwrap(), 0, "a refused batch stores nothing");
+}
+
+pub async fn a_title_given_twice_in_one_batch_is_indexed_as_its_last_copy(s: &dyn Store) {
+    let first = sample_catalog()[0].clone();
+    let mut second = first.clone();
+    second.title = "Completely Different".into();
+    s.put_titles(&[first, second]).await.unwrap();
+    assert_eq!(s.title_count().await.unwrap(), 1);
+    assert!(s.search(&query(&["matrix"], 18)).await.unwrap().titles.is_empty(), "the first copy left no entries");
+    assert_eq!(s.search(&query(&["complet"], 18)).await.unwrap().titles.len(), 1);
+}
+
 /// Generates one `#[tokio::test]` per conformance check for a backend.
 /// `$make` is an async expression returning a fresh store (`impl Store`).
 #[macro_export]
@@ -368,6 +398,8 @@ macro_rules! conformance_tests {
             search_pages_cover_every_match_once_in_order,
             sparse_matches_come_in_budgeted_pages_that_still_cover_every_match,
             replacing_a_title_reindexes_it,
+            titles_the_index_cannot_hold_are_refused_and_change_nothing,
+            a_title_given_twice_in_one_batch_is_indexed_as_its_last_copy,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {

@@ -141,6 +141,33 @@ pub fn index_prefixes(title: &str) -> Vec<String> {
     out
 }
 
+/// The most bytes a title's folded form and id may take together: they make the index sort key,
+/// which DynamoDB caps at 1,024 bytes.
+pub const MAX_POSITION_BYTES: usize = 1000;
+
+/// What the index relies on, checked by every backend before a title is stored: no control
+/// characters in the title (the index separates sort key and id with U+0001, below every
+/// character a title may hold), an id of letters, digits, `-` and `_`, and a position that fits
+/// an index key. The admin tool's catalog loader refuses such lines earlier, naming the line.
+pub fn check_titles(titles: &[Title]) -> crate::StoreResult<()> {
+    for t in titles {
+        let id_ok = !t.id.is_empty() && t.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let title_ok = !t.title.is_empty() && !t.title.chars().any(char::is_control);
+        if !id_ok || !title_ok || t.sort_key().len() + t.id.len() > MAX_POSITION_BYTES {
+            return Err(crate::StoreError::Backend(format!("title {:?} cannot be indexed", t.id).into()));
+        }
+    }
+    Ok(())
+}
+
+/// `titles` with only the last copy of each id, in their order.
+pub fn last_copies(titles: &[Title]) -> Vec<Title> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out: Vec<Title> = titles.iter().rev().filter(|t| seen.insert(t.id.as_str())).cloned().collect();
+    out.reverse();
+    out
+}
+
 /// The index key a query word is looked up under.
 pub fn index_key(term: &str) -> &str {
     match term.char_indices().nth(MAX_INDEXED_PREFIX_CHARS) {

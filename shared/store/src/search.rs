@@ -94,7 +94,7 @@ pub async fn search<R: IndexReader>(reader: &R, q: &CatalogQuery) -> StoreResult
     let budget = read_budget(q.limit);
     // The longest word leads: usually the rarest, so its range proposes the fewest candidates.
     let mut keys: Vec<&str> = q.terms.iter().map(|t| index_key(t)).collect();
-    keys.sort_by_key(|k| std::cmp::Reverse(k.chars().count()));
+    keys.sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
     keys.dedup();
     if keys.is_empty() {
         return Ok(SearchPage::default());

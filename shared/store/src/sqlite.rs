@@ -162,24 +162,36 @@ impl SqliteStore {
     /// Databases made before the prefix index kept one row per whole word (`title_terms`),
     /// which made every search read all titles of its word: rebuild the index from `titles`.
     fn migrate_search_index(&self) -> StoreResult<()> {
+        const OLD: &str = "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'title_terms')";
         let mut c = self.conn();
-        let old: bool = c
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'title_terms')",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(classify)?;
-        if !old {
+        if !c.query_row(OLD, [], |r| r.get::<_, bool>(0)).map_err(classify)? {
             return Ok(());
         }
+        // Another process opening the same file may be migrating too: decide inside the lock.
         let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
-        let titles = {
-            let mut all = tx.prepare("SELECT id, title, genre, year, maturity FROM titles").map_err(classify)?;
-            all.query_map([], title_from_row).map_err(classify)?.collect::<Result<Vec<_>, _>>().map_err(classify)?
-        };
-        index_titles(&tx, &titles).map_err(classify)?;
-        tx.execute_batch("DROP TABLE title_terms").map_err(classify)?;
+        if !tx.query_row(OLD, [], |r| r.get::<_, bool>(0)).map_err(classify)? {
+            return Ok(());
+        }
+        // Rows left by an earlier migration (then an older binary ran) may be stale.
+        tx.execute_batch("DELETE FROM title_index").map_err(classify)?;
+        let mut after: Option<String> = None;
+        loop {
+            let chunk = {
+                let mut page = tx
+                    .prepare_cached(
+                        "SELECT id, title, genre, year, maturity FROM titles WHERE ?1 IS NULL OR id > ?1 ORDER BY id LIMIT ?2",
+                    )
+                    .map_err(classify)?;
+                page.query_map(params![after, LOAD_BATCH as i64], title_from_row)
+                    .map_err(classify)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(classify)?
+            };
+            let Some(last) = chunk.last() else { break };
+            after = Some(last.id.clone());
+            index_titles(&tx, &chunk).map_err(classify)?;
+        }
+        tx.execute_batch("DROP TABLE IF EXISTS title_terms").map_err(classify)?;
         tx.commit().map_err(classify)
     }
 
@@ -549,6 +561,10 @@ impl CatalogStore for SqliteStore {
         let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
         let mut done = 0;
         for chunk in titles.chunks(LOAD_BATCH) {
+            check_titles(chunk)?;
+            // A title given twice in one chunk: the last copy wins, as it would across chunks.
+            let chunk = last_copies(chunk);
+            let chunk = chunk.as_slice();
             {
                 let mut put = tx
                     .prepare_cached(

@@ -820,6 +820,9 @@ fn title_from(i: &Item) -> StoreResult<Title> {
 #[async_trait]
 impl CatalogStore for DynamoStore {
     async fn put_titles(&self, titles: &[Title]) -> StoreResult<()> {
+        check_titles(titles)?;
+        let titles = last_copies(titles);
+        let titles = titles.as_slice();
         // Index items of a title being replaced must go: read what is stored first.
         let mut old: HashMap<String, Title> = HashMap::new();
         for chunk in titles.chunks(100) {
