@@ -72,7 +72,8 @@ bench:
 	cargo run --quiet --release -p oasis-bench
 
 # Search cost and catalog load rate by catalog size on SQLite (10,000 / 100,000 / 1,000,000
-# titles), and index items read per page on DynamoDB (moto on loopback, 10,000 / 100,000).
+# titles), and index items read per page on DynamoDB (moto on loopback, 10,000 / 100,000;
+# moto stores ~100-150 titles/s here, so the DynamoDB half takes about 15 minutes).
 bench-catalog: tools
 	cargo run --quiet --release -p oasis-bench --bin catalog-scale -- 10000 100000 1000000
 	scripts/with-moto.sh sh -c 'cargo run --quiet --release -p oasis-bench --bin catalog-scale -- --dynamodb "$$OASIS_TEST_AWS_ENDPOINT" 10000 100000'

@@ -3,38 +3,10 @@
 //! is full (each word of a query reads its own range). Counted from the Query responses'
 //! ScannedCount (what DynamoDB bills).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use aws_sdk_dynamodb::config::interceptors::FinalizerInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents, SharedInterceptor};
-use aws_sdk_dynamodb::error::BoxError;
-use aws_sdk_dynamodb::operation::query::QueryOutput;
+use aws_sdk_dynamodb::config::SharedInterceptor;
 use oasis_store::dynamodb::DynamoStore;
+use oasis_store::dynamodb::meter::ItemsRead;
 use oasis_store::{CatalogQuery, CatalogStore, Title};
-
-#[derive(Debug, Clone, Default)]
-struct ItemsRead(Arc<AtomicU64>);
-
-impl Intercept for ItemsRead {
-    fn name(&self) -> &'static str {
-        "items-read"
-    }
-
-    fn read_after_execution(
-        &self,
-        ctx: &FinalizerInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        _: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if let Some(Ok(out)) = ctx.output_or_error()
-            && let Some(q) = out.downcast_ref::<QueryOutput>()
-        {
-            self.0.fetch_add(u64::try_from(q.scanned_count).unwrap_or(0), Ordering::Relaxed);
-        }
-        Ok(())
-    }
-}
 
 async fn store(counter: ItemsRead) -> DynamoStore {
     let endpoint = std::env::var("OASIS_TEST_AWS_ENDPOINT").expect(
@@ -86,9 +58,9 @@ async fn a_page_reads_at_most_twice_its_limit_plus_ten_items_whatever_the_catalo
         for (words, maturity) in [(&["common"][..], 18), (&["comm"], 18), (&["common", "tale"], 18), (&["tale"], 0)] {
             let mut q = query(words, maturity);
             for page in 0..3 {
-                counter.0.store(0, Ordering::Relaxed);
+                counter.take();
                 let found = store.search(&q).await.unwrap();
-                let read = counter.0.load(Ordering::Relaxed);
+                let read = counter.take();
                 assert_eq!(found.titles.len(), 10, "{words:?} page {page} at {size} titles is full");
                 // The budget of the performance issue, 2 x limit + 10, for each word's range.
                 let most = words.len() as u64 * (2 * 10 + 10);

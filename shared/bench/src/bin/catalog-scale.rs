@@ -8,15 +8,11 @@
 //!
 //! Usage: catalog-scale [--dynamodb URL] [--runs N] SIZE...
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::config::interceptors::FinalizerInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents, SharedInterceptor};
-use aws_sdk_dynamodb::error::BoxError;
-use aws_sdk_dynamodb::operation::query::QueryOutput;
+use aws_sdk_dynamodb::config::SharedInterceptor;
 use oasis_store::dynamodb::DynamoStore;
+use oasis_store::dynamodb::meter::ItemsRead;
 use oasis_store::sqlite::SqliteStore;
 use oasis_store::{CatalogQuery, CatalogStore, Store};
 
@@ -93,30 +89,6 @@ async fn sqlite(sizes: &[usize], runs: usize) {
     let _ = std::fs::remove_dir(&dir);
 }
 
-/// Adds up the items every Query response says it read.
-#[derive(Debug, Clone, Default)]
-struct ItemsRead(Arc<AtomicU64>);
-
-impl Intercept for ItemsRead {
-    fn name(&self) -> &'static str {
-        "items-read"
-    }
-
-    fn read_after_execution(
-        &self,
-        ctx: &FinalizerInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        _: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if let Some(Ok(out)) = ctx.output_or_error()
-            && let Some(q) = out.downcast_ref::<QueryOutput>()
-        {
-            self.0.fetch_add(u64::try_from(q.scanned_count).unwrap_or(0), Ordering::Relaxed);
-        }
-        Ok(())
-    }
-}
-
 async fn dynamodb(endpoint: &str, sizes: &[usize]) {
     println!(
         "| titles | load titles/s | query | items read, page 1 | page 2 | page 3 | limit | budget 2 × limit + 10 |"
@@ -142,9 +114,9 @@ async fn dynamodb(endpoint: &str, sizes: &[usize]) {
         for (i, (name, mut q)) in classes().into_iter().enumerate() {
             let mut reads = vec![];
             for _ in 0..3 {
-                counter.0.store(0, Ordering::Relaxed);
+                counter.take();
                 let page = store.search(&q).await.expect("search");
-                reads.push(counter.0.load(Ordering::Relaxed));
+                reads.push(counter.take());
                 match page.resume_after {
                     Some(after) => q.after = Some(after),
                     None => break,

@@ -2,6 +2,7 @@
 //! (never inside an expression string); correctness-critical updates are conditional writes
 //! or transactions; throttling, timeouts and outages map to [`StoreError::Unavailable`].
 
+pub mod meter;
 pub mod schema;
 
 use std::collections::HashMap;
