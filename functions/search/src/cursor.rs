@@ -8,6 +8,9 @@ use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKe
 use aws_lc_rs::{digest, hmac};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use oasis_auth::aws::SecretsManagerKeySet;
+use oasis_http::config::{self, Aws, ConfigError};
+use oasis_http::shell::StartError;
 use serde::{Deserialize, Serialize};
 
 /// Cursors longer than this are refused before decoding (a position holds a folded title of
@@ -41,6 +44,21 @@ impl CursorKey {
         let derived = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), b"oasis search cursor, AES-256-GCM");
         let key = UnboundKey::new(&AES_256_GCM, derived.as_ref()).map_err(|_| CursorError)?;
         Ok(Self(LessSafeKey::new(key)))
+    }
+
+    /// The key of a deployment: the Secrets Manager secret `OASIS_CURSOR_SECRET_ID` in AWS,
+    /// the file `OASIS_CURSOR_KEY_FILE` in development; base64url of at least 32 random bytes.
+    pub async fn from_env(aws: &Aws) -> Result<Self, StartError> {
+        let text = match config::optional("OASIS_CURSOR_SECRET_ID") {
+            Some(id) => SecretsManagerKeySet::new(aws.config().await, id).read_string().await?,
+            None => {
+                let file = config::required("OASIS_CURSOR_KEY_FILE")
+                    .map_err(|_| ConfigError::Missing("OASIS_CURSOR_SECRET_ID or OASIS_CURSOR_KEY_FILE"))?;
+                std::fs::read_to_string(&file).map_err(|e| format!("cannot read OASIS_CURSOR_KEY_FILE {file}: {e}"))?
+            }
+        };
+        let key = URL_SAFE_NO_PAD.decode(text.trim()).ok().and_then(|k| Self::new(&k).ok());
+        Ok(key.ok_or("the cursor key must hold at least 32 random bytes, base64url")?)
     }
 
     /// Seals the position `(sort_key, id)` for the query `fingerprint` (the associated data).

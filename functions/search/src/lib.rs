@@ -7,15 +7,17 @@
 
 pub mod cursor;
 
+use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::Instant;
 
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use oasis_auth::keyring::KeyRing;
 use oasis_auth::scope::SEARCH;
 use oasis_http::bearer::{self, BearerError, Principal};
-use oasis_http::metrics::Metrics;
+use oasis_http::config::{self, Aws, StoreConfig, VerifierConfig};
+use oasis_http::error::{ApiError, Refusal, RouteError};
+use oasis_http::shell::{Function, StartError};
 use oasis_http::{Cors, RequestMeta};
 use oasis_store::{CatalogQuery, GENRES, SearchPage, Store, StoreError};
 use oasis_text::{SearchQuery, TextError};
@@ -37,22 +39,44 @@ pub struct App {
     keys: KeyRing,
     cursor_key: CursorKey,
     cors: Cors,
-    metrics: Metrics,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, keys: KeyRing, cursor_key: CursorKey, cors: Cors) -> Self {
-        Self { store, keys, cursor_key, cors, metrics: Metrics::stdout("Oasis", "oasis", "search") }
+        Self { store, keys, cursor_key, cors }
+    }
+}
+
+impl Function for App {
+    const NAME: &'static str = "search";
+    const ROUTES: &'static [(&'static str, &'static str)] = ROUTES;
+    const CORS_ALLOW_HEADERS: &'static str = "authorization, content-type";
+    type Error = SearchError;
+
+    async fn from_env(aws: &Aws) -> Result<Self, StartError> {
+        let store = StoreConfig::from_env()?.open(aws).await?;
+        let keys = VerifierConfig::from_env()?.key_ring(aws).await?;
+        let cursor_key = CursorKey::from_env(aws).await?;
+        Ok(Self::new(store, keys, cursor_key, Cors::new(config::list("OASIS_CORS_ALLOWED_ORIGINS"))))
     }
 
-    /// Where this app's EMF documents go (stdout unless replaced).
-    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
-        self.metrics = metrics;
-        self
+    fn cors(&self) -> &Cors {
+        &self.cors
     }
 
-    pub fn metrics(&self) -> &Metrics {
-        &self.metrics
+    async fn serve(
+        &self,
+        _route: &'static str,
+        meta: &RequestMeta,
+        req: &Request,
+    ) -> Result<Response<Body>, SearchError> {
+        let caller = bearer::authenticate::<SearchError>(&self.keys, self.store.as_ref(), req, SEARCH).await?;
+        let ceiling = match caller.principal {
+            Principal::User(u) => u.maturity.min(caller.claims.maturity()),
+            Principal::Client { .. } => caller.claims.maturity(),
+        };
+        let raw = if meta.method == Method::POST { from_json_body(req)? } else { from_query_string(req)? };
+        search(self, validate(raw)?, ceiling).await
     }
 }
 
@@ -60,6 +84,8 @@ impl App {
 pub enum SearchError {
     #[error(transparent)]
     Bearer(#[from] BearerError),
+    #[error(transparent)]
+    Route(#[from] RouteError),
     #[error("invalid request: {0}")]
     InvalidRequest(&'static str),
     #[error("invalid query: {0}")]
@@ -70,23 +96,8 @@ pub enum SearchError {
     UnsupportedMediaType,
     #[error("payload too large")]
     PayloadTooLarge,
-    #[error("not found")]
-    NotFound,
-    #[error("method not allowed")]
-    MethodNotAllowed,
-    #[error("storage unavailable")]
-    Unavailable(#[source] StoreError),
-    #[error("storage failure")]
-    Internal(#[source] StoreError),
-}
-
-impl From<StoreError> for SearchError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Unavailable(_) => SearchError::Unavailable(e),
-            other => SearchError::Internal(other),
-        }
-    }
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 impl SearchError {
@@ -94,42 +105,60 @@ impl SearchError {
     pub fn reason(&self) -> &'static str {
         match self {
             SearchError::Bearer(b) => b.reason(),
+            SearchError::Route(r) => r.code(),
             SearchError::InvalidRequest(_) => "invalid_request",
             SearchError::InvalidQuery(t) => t.reason(),
             SearchError::InvalidCursor => "invalid_cursor",
             SearchError::UnsupportedMediaType => "unsupported_media_type",
             SearchError::PayloadTooLarge => "too_large",
-            SearchError::NotFound => "not_found",
-            SearchError::MethodNotAllowed => "method_not_allowed",
-            SearchError::Unavailable(_) => "unavailable",
-            SearchError::Internal(_) => "internal",
+            SearchError::Store(StoreError::Unavailable(_)) => "unavailable",
+            SearchError::Store(_) => "internal",
+        }
+    }
+}
+
+impl ApiError for SearchError {
+    fn inner(&self) -> Option<&dyn ApiError> {
+        match self {
+            SearchError::Bearer(e) => Some(e),
+            SearchError::Route(e) => Some(e),
+            SearchError::Store(e) => Some(e),
+            _ => None,
         }
     }
 
-    fn into_response(self) -> Response<Body> {
-        use oasis_http::reply;
-        let described = |status, code: &str, d: &str| {
-            oasis_http::json(status, &serde_json::json!({ "error": code, "error_description": d }))
-        };
+    fn status(&self) -> StatusCode {
         match self {
-            SearchError::Bearer(e) => e.into_response(),
-            SearchError::InvalidRequest(d) => described(StatusCode::BAD_REQUEST, "invalid_request", d),
-            SearchError::InvalidQuery(t) => described(StatusCode::BAD_REQUEST, "invalid_query", &t.to_string()),
-            SearchError::InvalidCursor => {
-                described(StatusCode::BAD_REQUEST, "invalid_cursor", "the cursor is not valid for this query")
-            }
-            SearchError::UnsupportedMediaType => described(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "invalid_request",
-                "content type must be application/json",
-            ),
-            SearchError::PayloadTooLarge => {
-                described(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "request body too large")
-            }
-            SearchError::NotFound => reply::not_found(),
-            SearchError::MethodNotAllowed => reply::method_not_allowed("GET, POST, OPTIONS"),
-            SearchError::Unavailable(_) => reply::unavailable(),
-            SearchError::Internal(_) => reply::server_error(),
+            SearchError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            SearchError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            other => other.inner().map_or(StatusCode::BAD_REQUEST, |e| e.status()),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            SearchError::InvalidQuery(_) => "invalid_query",
+            SearchError::InvalidCursor => "invalid_cursor",
+            other => other.inner().map_or("invalid_request", |e| e.code()),
+        }
+    }
+
+    fn error_description(&self) -> Option<Cow<'_, str>> {
+        Some(match self {
+            SearchError::InvalidRequest(d) => Cow::Borrowed(*d),
+            SearchError::InvalidQuery(t) => Cow::Owned(t.to_string()),
+            SearchError::InvalidCursor => Cow::Borrowed("the cursor is not valid for this query"),
+            SearchError::UnsupportedMediaType => Cow::Borrowed("content type must be application/json"),
+            SearchError::PayloadTooLarge => Cow::Borrowed("request body too large"),
+            other => return other.inner().and_then(|e| e.error_description()),
+        })
+    }
+
+    fn refusal(&self) -> Option<Refusal> {
+        match self {
+            SearchError::Bearer(e) => e.refusal(),
+            SearchError::Store(_) => None,
+            other => Some(Refusal { metric: "InputRejected", signal: "input_rejected", reason: other.reason() }),
         }
     }
 }
@@ -261,64 +290,6 @@ struct Hit<'a> {
 struct Results<'a> {
     results: Vec<Hit<'a>>,
     next_cursor: Option<String>,
-}
-
-pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    let started = Instant::now();
-    let meta = RequestMeta::from_request(&req);
-    let span = tracing::info_span!("request", request_id = %meta.request_id, route = "/search");
-    let _guard = span.enter();
-    let (resp, signals) = oasis_http::metrics::collect(async {
-        match serve(app, &meta, &req).await {
-            Ok(r) => r,
-            Err(e) => {
-                match &e {
-                    SearchError::Bearer(b) => {
-                        oasis_http::metrics::signal("TokenRejected", Some(b.reason()));
-                        tracing::warn!(signal = "token_rejected", reason = b.reason(), "request refused")
-                    }
-                    SearchError::Unavailable(_) | SearchError::Internal(_) => {
-                        tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "request failed")
-                    }
-                    other => {
-                        oasis_http::metrics::signal("InputRejected", Some(other.reason()));
-                        tracing::warn!(signal = "input_rejected", reason = other.reason(), "request refused")
-                    }
-                }
-                e.into_response()
-            }
-        }
-    })
-    .await;
-    let resp = oasis_http::finish(resp, &meta, &app.cors);
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    app.metrics.emit("/search", resp.status().as_u16(), latency_ms, &signals);
-    tracing::info!(status = resp.status().as_u16(), latency_ms, "request served");
-    resp
-}
-
-async fn serve(app: &App, meta: &RequestMeta, req: &Request) -> Result<Response<Body>, SearchError> {
-    if meta.path != "/search" {
-        return Err(SearchError::NotFound);
-    }
-    let raw = match meta.method {
-        Method::OPTIONS => {
-            return Ok(app.cors.preflight(meta, "GET, POST", "authorization, content-type"));
-        }
-        Method::GET | Method::POST => {
-            let claims = bearer::authorize(&app.keys, req, SEARCH).await?;
-            let ceiling = match bearer::principal(app.store.as_ref(), &claims).await? {
-                Some(Principal::User(u)) => u.maturity.min(claims.maturity()),
-                Some(Principal::Client { .. }) => claims.maturity(),
-                None => return Err(BearerError::InvalidToken("revoked").into()),
-            };
-            let raw = if meta.method == Method::GET { from_query_string(req)? } else { from_json_body(req)? };
-            (raw, ceiling)
-        }
-        _ => return Err(SearchError::MethodNotAllowed),
-    };
-    let (raw, ceiling) = raw;
-    search(app, validate(raw)?, ceiling).await
 }
 
 async fn search(app: &App, s: Search, ceiling: u8) -> Result<Response<Body>, SearchError> {

@@ -7,11 +7,16 @@ use oasis_http::testing::{reply, request};
 async fn every_search_event_gets_the_status_its_index_entry_documents() {
     let w = World::new(2_000).await;
     let key = oasis_search::CursorKey::new(&[1u8; 32]).unwrap();
-    let app = oasis_search::App::new(w.store.clone(), w.verifier(), key, oasis_http::Cors::default());
+    let app = oasis_http::shell::Lambda::new(oasis_search::App::new(
+        w.store.clone(),
+        w.verifier(),
+        key,
+        oasis_http::Cors::default(),
+    ));
     let cases = w.event_cases("search");
     assert!(cases.len() >= 10);
     for case in cases {
-        let got = reply(oasis_search::handle(&app, request(&serde_json::from_str(&case.json).unwrap())).await);
+        let got = reply(app.handle(request(&serde_json::from_str(&case.json).unwrap())).await);
         assert_eq!(got.status, case.status, "{}: {}", case.file, got.text);
         assert_eq!(got.error(), case.error, "{}: {}", case.file, got.text);
     }
@@ -21,7 +26,12 @@ async fn every_search_event_gets_the_status_its_index_entry_documents() {
 async fn the_handler_serves_exactly_its_declared_routes() {
     let w = World::new(0).await;
     let key = oasis_search::CursorKey::new(&[1u8; 32]).unwrap();
-    let app = oasis_search::App::new(w.store.clone(), w.verifier(), key, oasis_http::Cors::default());
-    let bad = oasis_http::testing::route_mismatches(oasis_search::ROUTES, |r| oasis_search::handle(&app, r)).await;
+    let app = oasis_http::shell::Lambda::new(oasis_search::App::new(
+        w.store.clone(),
+        w.verifier(),
+        key,
+        oasis_http::Cors::default(),
+    ));
+    let bad = oasis_http::testing::route_mismatches(oasis_search::ROUTES, |r| app.handle(r)).await;
     assert!(bad.is_empty(), "{bad:#?}");
 }

@@ -17,7 +17,7 @@ const LIMIT: usize = 50;
 struct Harness {
     rt: tokio::runtime::Runtime,
     world: World,
-    app: App,
+    app: oasis_http::shell::Lambda<App>,
     catalog: Vec<Title>,
     token: String,
 }
@@ -25,7 +25,12 @@ struct Harness {
 fn harness() -> Harness {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let world = rt.block_on(World::new(TITLES));
-    let app = App::new(world.store.clone(), world.verifier(), CursorKey::new(&[9u8; 32]).unwrap(), Cors::default());
+    let app = oasis_http::shell::Lambda::new(App::new(
+        world.store.clone(),
+        world.verifier(),
+        CursorKey::new(&[9u8; 32]).unwrap(),
+        Cors::default(),
+    ));
     let token = world.token(&world.demo, "search");
     let catalog = oasis_admin::catalog::generate(TITLES, oasis_admin::catalog::DEFAULT_SEED);
     Harness { rt, world, app, catalog, token }
@@ -34,9 +39,8 @@ fn harness() -> Harness {
 impl Harness {
     fn send(&self, headers: &[(&str, &str)], body: &serde_json::Value) -> oasis_http::testing::Reply {
         let body = body.to_string();
-        self.rt.block_on(async {
-            reply(oasis_search::handle(&self.app, request(&event("POST", "/search", headers, Some(&body)))).await)
-        })
+        self.rt
+            .block_on(async { reply(self.app.handle(request(&event("POST", "/search", headers, Some(&body)))).await) })
     }
 
     /// Sends the query; on 200 checks the results equal the reference model's literal matches.

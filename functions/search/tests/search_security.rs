@@ -9,27 +9,26 @@ use serde_json::{Value, json};
 
 const TITLES: usize = 2_000;
 
-async fn world() -> (World, App) {
+async fn world() -> (World, oasis_http::shell::Lambda<App>) {
     let w = World::new(TITLES).await;
-    let app = App::new(w.store.clone(), w.verifier(), CursorKey::new(&[42u8; 32]).unwrap(), Cors::default());
+    let app = oasis_http::shell::Lambda::new(App::new(
+        w.store.clone(),
+        w.verifier(),
+        CursorKey::new(&[42u8; 32]).unwrap(),
+        Cors::default(),
+    ));
     (w, app)
 }
 
-async fn get(app: &App, query: &str, token: &str) -> Reply {
+async fn get(app: &oasis_http::shell::Lambda<App>, query: &str, token: &str) -> Reply {
     let auth = format!("Bearer {token}");
-    reply(
-        oasis_search::handle(
-            app,
-            request(&event("GET", &format!("/search?{query}"), &[("Authorization", &auth)], None)),
-        )
-        .await,
-    )
+    reply(app.handle(request(&event("GET", &format!("/search?{query}"), &[("Authorization", &auth)], None))).await)
 }
 
-async fn post(app: &App, body: &Value, token: &str) -> Reply {
+async fn post(app: &oasis_http::shell::Lambda<App>, body: &Value, token: &str) -> Reply {
     let auth = format!("Bearer {token}");
     let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
-    reply(oasis_search::handle(app, request(&event("POST", "/search", &headers, Some(&body.to_string())))).await)
+    reply(app.handle(request(&event("POST", "/search", &headers, Some(&body.to_string())))).await)
 }
 
 fn titles(r: &Reply) -> Vec<String> {
@@ -208,15 +207,12 @@ async fn oversized_and_out_of_range_input_gets_a_clear_400() {
     assert_eq!(post(&app, &big, &t).await.status, 413);
     let auth = format!("Bearer {t}");
     let form = reply(
-        oasis_search::handle(
-            &app,
-            request(&event(
-                "POST",
-                "/search",
-                &[("Authorization", &auth), ("Content-Type", "text/plain")],
-                Some("q=x"),
-            )),
-        )
+        app.handle(request(&event(
+            "POST",
+            "/search",
+            &[("Authorization", &auth), ("Content-Type", "text/plain")],
+            Some("q=x"),
+        )))
         .await,
     );
     assert_eq!(form.status, 415);
@@ -229,7 +225,7 @@ async fn tokens_from_another_audience_or_without_the_search_scope_are_refused() 
     assert_eq!(get(&app, &q("x"), &foreign).await.status, 401);
     let r = get(&app, &q("x"), &w.token(&w.demo, "data:read")).await;
     assert_eq!((r.status, r.error().as_deref()), (403, Some("insufficient_scope")));
-    let r = reply(oasis_search::handle(&app, request(&event("GET", "/search?q=x", &[], None))).await);
+    let r = reply(app.handle(request(&event("GET", "/search?q=x", &[], None))).await);
     assert_eq!(r.status, 401);
 }
 
@@ -257,7 +253,7 @@ async fn a_json_body_that_is_not_utf8_gets_400() {
     let mut req =
         request(&event("POST", "/search", &[("Authorization", &auth), ("Content-Type", "application/json")], None));
     *req.body_mut() = lambda_http::Body::Binary(vec![0xff, 0xfe, b'{']);
-    let r = reply(oasis_search::handle(&app, req).await);
+    let r = reply(app.handle(req).await);
     assert_eq!((r.status, r.error().as_deref()), (400, Some("invalid_request")));
 }
 

@@ -4,14 +4,15 @@
 //! whether the user exists (no object-level authorisation oracle).
 
 use std::sync::Arc;
-use std::time::Instant;
 
-use lambda_http::http::{Method, StatusCode};
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use oasis_auth::keyring::KeyRing;
 use oasis_auth::scope::{ADMIN, DATA_READ};
 use oasis_http::bearer::{self, BearerError, Principal};
-use oasis_http::metrics::Metrics;
+use oasis_http::config::{self, Aws, StoreConfig, VerifierConfig};
+use oasis_http::error::{ApiError, RouteError};
+use oasis_http::shell::{Function, StartError};
 use oasis_http::{Cors, RequestMeta};
 use oasis_store::{Store, StoreError, User};
 use serde::Serialize;
@@ -29,22 +30,36 @@ pub struct App {
     store: Arc<dyn Store>,
     keys: KeyRing,
     cors: Cors,
-    metrics: Metrics,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, keys: KeyRing, cors: Cors) -> Self {
-        Self { store, keys, cors, metrics: Metrics::stdout("Oasis", "oasis", "secure-data") }
+        Self { store, keys, cors }
+    }
+}
+
+impl Function for App {
+    const NAME: &'static str = "secure-data";
+    const ROUTES: &'static [(&'static str, &'static str)] = ROUTES;
+    const CORS_ALLOW_HEADERS: &'static str = "authorization";
+    type Error = DataError;
+
+    async fn from_env(aws: &Aws) -> Result<Self, StartError> {
+        let store = StoreConfig::from_env()?.open(aws).await?;
+        let keys = VerifierConfig::from_env()?.key_ring(aws).await?;
+        Ok(Self::new(store, keys, Cors::new(config::list("OASIS_CORS_ALLOWED_ORIGINS"))))
     }
 
-    /// Where this app's EMF documents go (stdout unless replaced).
-    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
-        self.metrics = metrics;
-        self
+    fn cors(&self) -> &Cors {
+        &self.cors
     }
 
-    pub fn metrics(&self) -> &Metrics {
-        &self.metrics
+    async fn serve(&self, route: &'static str, meta: &RequestMeta, req: &Request) -> Result<Response<Body>, DataError> {
+        let target = match route {
+            "/secure-data/{user_id}" => Some(path_user_id(&meta.path).ok_or(DataError::NotFound)?),
+            _ => None,
+        };
+        serve(self, target, req).await
     }
 }
 
@@ -52,35 +67,31 @@ impl App {
 pub enum DataError {
     #[error(transparent)]
     Bearer(#[from] BearerError),
+    #[error(transparent)]
+    Route(#[from] RouteError),
+    /// Absent, or not the caller's to see: the same answer (no authorisation oracle).
     #[error("not found")]
     NotFound,
-    #[error("method not allowed")]
-    MethodNotAllowed,
-    #[error("storage unavailable")]
-    Unavailable(#[source] StoreError),
-    #[error("storage failure")]
-    Internal(#[source] StoreError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
-impl From<StoreError> for DataError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Unavailable(_) => DataError::Unavailable(e),
-            other => DataError::Internal(other),
+impl ApiError for DataError {
+    fn inner(&self) -> Option<&dyn ApiError> {
+        match self {
+            DataError::Bearer(e) => Some(e),
+            DataError::Route(e) => Some(e),
+            DataError::Store(e) => Some(e),
+            DataError::NotFound => None,
         }
     }
-}
 
-impl DataError {
-    fn into_response(self) -> Response<Body> {
-        use oasis_http::reply;
-        match self {
-            DataError::Bearer(e) => e.into_response(),
-            DataError::NotFound => reply::not_found(),
-            DataError::MethodNotAllowed => reply::method_not_allowed("GET, OPTIONS"),
-            DataError::Unavailable(_) => reply::unavailable(),
-            DataError::Internal(_) => reply::server_error(),
-        }
+    fn status(&self) -> StatusCode {
+        self.inner().map_or(StatusCode::NOT_FOUND, |e| e.status())
+    }
+
+    fn code(&self) -> &'static str {
+        self.inner().map_or("not_found", |e| e.code())
     }
 }
 
@@ -97,38 +108,6 @@ struct DataView {
     member_since: u64,
 }
 
-pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    let started = Instant::now();
-    let meta = RequestMeta::from_request(&req);
-    let route = if meta.path == "/secure-data" { "/secure-data" } else { "/secure-data/{user_id}" };
-    let span = tracing::info_span!("request", request_id = %meta.request_id, route);
-    let _guard = span.enter();
-    let (resp, signals) = oasis_http::metrics::collect(async {
-        match serve(app, &meta, &req).await {
-            Ok(r) => r,
-            Err(e) => {
-                match &e {
-                    DataError::Bearer(b) => {
-                        oasis_http::metrics::signal("TokenRejected", Some(b.reason()));
-                        tracing::warn!(signal = "token_rejected", reason = b.reason(), "request refused")
-                    }
-                    DataError::Unavailable(_) | DataError::Internal(_) => {
-                        tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "request failed")
-                    }
-                    _ => {}
-                }
-                e.into_response()
-            }
-        }
-    })
-    .await;
-    let resp = oasis_http::finish(resp, &meta, &app.cors);
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    app.metrics.emit(route, resp.status().as_u16(), latency_ms, &signals);
-    tracing::info!(status = resp.status().as_u16(), latency_ms, "request served");
-    resp
-}
-
 /// A path's user id, if it has the shape of one; anything else is simply not found.
 fn path_user_id(path: &str) -> Option<&str> {
     let id = path.strip_prefix("/secure-data/")?;
@@ -138,24 +117,15 @@ fn path_user_id(path: &str) -> Option<&str> {
     ok.then_some(id)
 }
 
-async fn serve(app: &App, meta: &RequestMeta, req: &Request) -> Result<Response<Body>, DataError> {
-    let target = match meta.path.as_str() {
-        "/secure-data" => None,
-        p if p.starts_with("/secure-data/") => Some(path_user_id(p).ok_or(DataError::NotFound)?),
-        _ => return Err(DataError::NotFound),
-    };
-    match meta.method {
-        Method::GET => {}
-        Method::OPTIONS => return Ok(app.cors.preflight(meta, "GET", "authorization")),
-        _ => return Err(DataError::MethodNotAllowed),
-    }
-    let claims = bearer::authorize(&app.keys, req, DATA_READ).await?;
-    let caller = match bearer::principal(app.store.as_ref(), &claims).await? {
-        Some(Principal::User(u)) => u,
+async fn serve(app: &App, target: Option<&str>, req: &Request) -> Result<Response<Body>, DataError> {
+    let caller = bearer::authenticate::<DataError>(&app.keys, app.store.as_ref(), req, DATA_READ).await?;
+    let user = match caller.principal {
+        Principal::User(u) => u,
         // A client acting for itself has no personal data.
-        Some(Principal::Client { .. }) => return Err(DataError::NotFound),
-        None => return Err(BearerError::InvalidToken("revoked").into()),
+        Principal::Client { .. } => return Err(DataError::NotFound),
     };
+    let claims = caller.claims;
+    let caller = user;
     let subject = match target {
         None => caller,
         Some(id) if id == caller.id => caller,

@@ -6,16 +6,16 @@ use oasis_http::Cors;
 use oasis_http::testing::{Reply, event, reply, request};
 use oasis_secure_data::App;
 
-async fn world() -> (World, App) {
+async fn world() -> (World, oasis_http::shell::Lambda<App>) {
     let w = World::new(10).await;
-    let app = App::new(w.store.clone(), w.verifier(), Cors::default());
+    let app = oasis_http::shell::Lambda::new(App::new(w.store.clone(), w.verifier(), Cors::default()));
     (w, app)
 }
 
-async fn get(app: &App, path: &str, token: Option<&str>) -> Reply {
+async fn get(app: &oasis_http::shell::Lambda<App>, path: &str, token: Option<&str>) -> Reply {
     let auth = token.map(|t| format!("Bearer {t}"));
     let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
-    reply(oasis_secure_data::handle(app, request(&event("GET", path, &headers, None))).await)
+    reply(app.handle(request(&event("GET", path, &headers, None))).await)
 }
 
 #[tokio::test]
@@ -158,10 +158,7 @@ async fn a_client_acting_for_itself_has_no_personal_data() {
 async fn only_get_is_allowed() {
     let (w, app) = world().await;
     let auth = format!("Bearer {}", w.token(&w.demo, "data:read"));
-    let r = reply(
-        oasis_secure_data::handle(&app, request(&event("DELETE", "/secure-data", &[("Authorization", &auth)], None)))
-            .await,
-    );
+    let r = reply(app.handle(request(&event("DELETE", "/secure-data", &[("Authorization", &auth)], None))).await);
     assert_eq!(r.status, 405);
     assert_eq!(r.header("allow"), Some("GET, OPTIONS"));
     assert_eq!(r.header("x-content-type-options"), Some("nosniff"));

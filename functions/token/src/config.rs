@@ -74,9 +74,3 @@ impl Config {
         })
     }
 }
-
-impl Config {
-    pub fn uses_aws(&self) -> bool {
-        self.store.uses_aws() || matches!(self.keys, KeySourceConfig::SecretsManager(_))
-    }
-}

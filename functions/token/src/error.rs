@@ -1,9 +1,11 @@
-//! The token function's one error type, mapped to an HTTP response in one place
-//! ([`TokenError::into_response`]). Client faults carry RFC 6749 §5.2 codes with fixed
+//! The token function's one error type; the shell maps it to the response
+//! ([`oasis_http::error::response`]). Client faults carry RFC 6749 §5.2 codes with fixed
 //! descriptions; our faults say nothing internal (the cause is logged, not sent).
 
-use lambda_http::http::{HeaderValue, StatusCode, header};
-use lambda_http::{Body, Response};
+use std::borrow::Cow;
+
+use lambda_http::http::{HeaderMap, HeaderValue, StatusCode, header};
+use oasis_http::error::{ApiError, RouteError};
 use oasis_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -30,23 +32,12 @@ pub enum TokenError {
     PayloadTooLarge,
     #[error("cross-site request refused")]
     CrossSiteRefused,
-    #[error("not found")]
-    NotFound,
-    #[error("method not allowed")]
-    MethodNotAllowed(&'static str),
-    #[error("storage unavailable")]
-    Unavailable(#[source] StoreError),
+    #[error(transparent)]
+    Route(#[from] RouteError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
-}
-
-impl From<StoreError> for TokenError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Unavailable(_) => TokenError::Unavailable(e),
-            other => TokenError::Internal(Box::new(other)),
-        }
-    }
 }
 
 impl From<oasis_http::form::FormError> for TokenError {
@@ -61,75 +52,69 @@ impl From<oasis_http::form::FormError> for TokenError {
     }
 }
 
-impl TokenError {
-    /// True for our faults (5xx); the handler logs these with their cause chain.
-    pub fn is_server_fault(&self) -> bool {
-        matches!(self, TokenError::Unavailable(_) | TokenError::Internal(_))
+impl ApiError for TokenError {
+    fn inner(&self) -> Option<&dyn ApiError> {
+        match self {
+            TokenError::Route(e) => Some(e),
+            TokenError::Store(e) => Some(e),
+            _ => None,
+        }
     }
 
-    pub fn into_response(self) -> Response<Body> {
-        let (status, code, description): (StatusCode, &str, Option<&str>) = match &self {
-            TokenError::InvalidRequest(d) => (StatusCode::BAD_REQUEST, "invalid_request", Some(d)),
-            TokenError::InvalidClient { .. } => {
-                (StatusCode::UNAUTHORIZED, "invalid_client", Some("client authentication failed"))
-            }
-            TokenError::InvalidGrant => (
-                StatusCode::BAD_REQUEST,
-                "invalid_grant",
-                Some("the credentials or grant are invalid, expired or revoked"),
-            ),
-            TokenError::UnauthorizedClient => {
-                (StatusCode::BAD_REQUEST, "unauthorized_client", Some("this client may not use this grant type"))
-            }
-            TokenError::UnsupportedGrantType => (StatusCode::BAD_REQUEST, "unsupported_grant_type", None),
-            TokenError::InvalidScope => (
-                StatusCode::BAD_REQUEST,
-                "invalid_scope",
-                Some("the requested scope is invalid, unknown or exceeds the grant"),
-            ),
-            TokenError::UnsupportedMediaType => (
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "invalid_request",
-                Some("content type must be application/x-www-form-urlencoded"),
-            ),
-            TokenError::PayloadTooLarge => {
-                (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", Some("request body too large"))
-            }
-            TokenError::CrossSiteRefused => {
-                (StatusCode::FORBIDDEN, "invalid_request", Some("cross-site request refused"))
-            }
-            TokenError::NotFound => (StatusCode::NOT_FOUND, "not_found", None),
-            TokenError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None),
-            TokenError::Unavailable(_) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                Some("the service is temporarily unavailable; retry later"),
-            ),
-            TokenError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "server_error", None),
+    fn status(&self) -> StatusCode {
+        match self {
+            TokenError::InvalidClient { .. } => StatusCode::UNAUTHORIZED,
+            TokenError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            TokenError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            TokenError::CrossSiteRefused => StatusCode::FORBIDDEN,
+            TokenError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            other => other.inner().map_or(StatusCode::BAD_REQUEST, |e| e.status()),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            TokenError::InvalidClient { .. } => "invalid_client",
+            TokenError::InvalidGrant => "invalid_grant",
+            TokenError::UnauthorizedClient => "unauthorized_client",
+            TokenError::UnsupportedGrantType => "unsupported_grant_type",
+            TokenError::InvalidScope => "invalid_scope",
+            TokenError::Internal(_) => "server_error",
+            other => other.inner().map_or("invalid_request", |e| e.code()),
+        }
+    }
+
+    fn error_description(&self) -> Option<Cow<'_, str>> {
+        let d = match self {
+            TokenError::InvalidRequest(d) => d,
+            TokenError::InvalidClient { .. } => "client authentication failed",
+            TokenError::InvalidGrant => "the credentials or grant are invalid, expired or revoked",
+            TokenError::UnauthorizedClient => "this client may not use this grant type",
+            TokenError::InvalidScope => "the requested scope is invalid, unknown or exceeds the grant",
+            TokenError::UnsupportedMediaType => "content type must be application/x-www-form-urlencoded",
+            TokenError::PayloadTooLarge => "request body too large",
+            TokenError::CrossSiteRefused => "cross-site request refused",
+            TokenError::Store(StoreError::Unavailable(_)) => "the service is temporarily unavailable; retry later",
+            _ => return None,
         };
-        let body = match description {
-            Some(d) => serde_json::json!({ "error": code, "error_description": d }),
-            None => serde_json::json!({ "error": code }),
-        };
-        let mut resp = oasis_http::json(status, &body);
-        let h = resp.headers_mut();
+        Some(Cow::Borrowed(d))
+    }
+
+    fn headers(&self, h: &mut HeaderMap) {
         // RFC 6749 §5.1/§5.2: token responses, errors included, are never cached.
         h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-        match &self {
+        match self {
             TokenError::InvalidClient { basic: true } => {
                 h.insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Basic realm=\"oasis\", charset=\"UTF-8\""),
                 );
             }
-            TokenError::MethodNotAllowed(allow) => {
-                h.insert(header::ALLOW, HeaderValue::from_static(allow));
+            other => {
+                if let Some(e) = other.inner() {
+                    e.headers(h);
+                }
             }
-            TokenError::Unavailable(_) => {
-                h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            }
-            _ => {}
         }
-        resp
     }
 }

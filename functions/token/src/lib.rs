@@ -1,7 +1,8 @@
 //! The Oasis token endpoint (RFC 6749, RFC 9700, RFC 7009, RFC 8414, RFC 7517).
 //!
-//! `main.rs` builds an [`App`] once from [`Config`]; [`handle`] serves one request and is
-//! what the handler tests call with events from `events/`.
+//! [`App`] is the function inside the shell ([`oasis_http::shell`]): built once from
+//! [`Config`], it serves the routes in [`ROUTES`]; handler tests call it in-process with
+//! events from `events/`.
 
 mod client;
 pub mod config;
@@ -11,19 +12,21 @@ pub mod lockout;
 mod revoke;
 
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
 
-use lambda_http::http::{HeaderValue, Method, StatusCode, header};
+use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
+use oasis_auth::aws::SecretsManagerKeySet;
 use oasis_auth::keyring::SigningKeys;
-use oasis_auth::keys::{KeyError, KeySet};
+use oasis_auth::keys::{KeyError, KeySet, LocalKeyFile, SigningKeySource};
 use oasis_auth::password::PasswordHasher;
 use oasis_auth::token::Issuer;
-use oasis_http::metrics::Metrics;
+use oasis_http::config::Aws;
+use oasis_http::shell::{Function, StartError};
 use oasis_http::{Cors, RequestMeta};
 use oasis_store::Store;
 
 pub use config::Config;
+use config::KeySourceConfig;
 pub use error::TokenError;
 pub use lockout::LockoutPolicy;
 
@@ -72,7 +75,6 @@ pub struct App {
     audience: String,
     access_ttl: u64,
     metadata_json: String,
-    metrics: Metrics,
 }
 
 impl App {
@@ -123,18 +125,7 @@ impl App {
             access_ttl,
             settings,
             metadata_json: metadata.to_string(),
-            metrics: Metrics::stdout("Oasis", "oasis", "token"),
         })
-    }
-
-    /// Where this app's EMF documents go (stdout unless replaced).
-    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
-        self.metrics = metrics;
-        self
-    }
-
-    pub fn metrics(&self) -> &Metrics {
-        &self.metrics
     }
 
     fn derive(set: Arc<KeySet>, issuer_url: &str, audience: &str, access_ttl: u64) -> Result<Signing, KeyError> {
@@ -156,67 +147,45 @@ impl App {
     }
 }
 
-/// Serves one request. Never fails: every error becomes its response here, and every
-/// response leaves through [`oasis_http::finish`].
-pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    let started = Instant::now();
-    let meta = RequestMeta::from_request(&req);
-    let span = tracing::info_span!("request", request_id = %meta.request_id, route = %route_label(&meta.path));
-    let _guard = span.enter();
-    let (resp, signals) = oasis_http::metrics::collect(async {
-        match route(app, &meta, &req).await {
-            Ok(resp) => resp,
-            Err(e) => {
-                if e.is_server_fault() {
-                    // The cause chain goes to the log; the client sees only the error code.
-                    tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "request failed");
-                }
-                e.into_response()
-            }
-        }
-    })
-    .await;
-    let resp = oasis_http::finish(resp, &meta, &app.cors);
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    app.metrics.emit(route_label(&meta.path), resp.status().as_u16(), latency_ms, &signals);
-    tracing::info!(
-        method = %meta.method,
-        status = resp.status().as_u16(),
-        latency_ms,
-        "request served"
-    );
-    resp
-}
+impl Function for App {
+    const NAME: &'static str = "token";
+    const ROUTES: &'static [(&'static str, &'static str)] = ROUTES;
+    const CORS_ALLOW_HEADERS: &'static str = "authorization, content-type, x-requested-with";
+    type Error = TokenError;
 
-/// A fixed label per route (never the raw path) for logs and metrics.
-fn route_label(path: &str) -> &'static str {
-    match path {
-        "/token" => "/token",
-        "/revoke" => "/revoke",
-        "/.well-known/jwks.json" => "/.well-known/jwks.json",
-        "/.well-known/oauth-authorization-server" => "/.well-known/oauth-authorization-server",
-        _ => "other",
+    async fn from_env(aws: &Aws) -> Result<Self, StartError> {
+        let config = Config::from_env()?;
+        let store = config.store.open(aws).await?;
+        let source: Arc<dyn SigningKeySource> = match &config.keys {
+            KeySourceConfig::SecretsManager(id) => Arc::new(SecretsManagerKeySet::new(aws.config().await, id)),
+            KeySourceConfig::File(path) => Arc::new(LocalKeyFile::new(path)),
+        };
+        let keys = SigningKeys::load(source, config.keys_cache).await?;
+        let (m, t, p) = config.argon2;
+        let hasher = PasswordHasher::new(m, t, p)?;
+        let cors = Cors::new(config.cors_origins);
+        Ok(Self::with_keys(store, keys, &config.audience, config.access_ttl, hasher, cors, config.settings)?)
     }
-}
 
-async fn route(app: &App, meta: &RequestMeta, req: &Request) -> Result<Response<Body>, TokenError> {
-    const POST_HEADERS: &str = "authorization, content-type, x-requested-with";
-    match (meta.path.as_str(), &meta.method) {
-        ("/token", &Method::POST) => grants::token(app, meta, req).await,
-        ("/revoke", &Method::POST) => revoke::revoke(app, meta, req).await,
-        ("/token" | "/revoke", &Method::OPTIONS) => Ok(app.cors.preflight(meta, "POST", POST_HEADERS)),
-        ("/token" | "/revoke", _) => Err(TokenError::MethodNotAllowed("POST, OPTIONS")),
-        ("/.well-known/jwks.json", &Method::GET) => {
-            let signing = app.signing().await.map_err(|e| TokenError::Internal(Box::new(e)))?;
-            Ok(public_json(signing.jwks_json.clone(), "public, max-age=300"))
+    fn cors(&self) -> &Cors {
+        &self.cors
+    }
+
+    async fn serve(
+        &self,
+        route: &'static str,
+        meta: &RequestMeta,
+        req: &Request,
+    ) -> Result<Response<Body>, TokenError> {
+        match route {
+            "/token" => grants::token(self, meta, req).await,
+            "/revoke" => revoke::revoke(self, meta, req).await,
+            "/.well-known/jwks.json" => {
+                let signing = self.signing().await.map_err(|e| TokenError::Internal(Box::new(e)))?;
+                Ok(public_json(signing.jwks_json.clone(), "public, max-age=300"))
+            }
+            _ => Ok(public_json(self.metadata_json.clone(), "public, max-age=3600")),
         }
-        ("/.well-known/oauth-authorization-server", &Method::GET) => {
-            Ok(public_json(app.metadata_json.clone(), "public, max-age=3600"))
-        }
-        ("/.well-known/jwks.json" | "/.well-known/oauth-authorization-server", _) => {
-            Err(TokenError::MethodNotAllowed("GET"))
-        }
-        _ => Err(TokenError::NotFound),
     }
 }
 

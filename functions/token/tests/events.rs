@@ -10,9 +10,7 @@ async fn every_token_event_gets_the_status_its_index_entry_documents() {
     let cases = world.event_cases("token");
     assert!(cases.len() >= 20, "only {} token events", cases.len());
     for case in cases {
-        let got = common::reply(
-            oasis_token::handle(&f.app, common::request(&serde_json::from_str(&case.json).unwrap())).await,
-        );
+        let got = common::reply(f.app.handle(common::request(&serde_json::from_str(&case.json).unwrap())).await);
         assert_eq!(got.status, case.status, "{}: {}", case.file, got.text);
         assert_eq!(got.error(), case.error, "{}: {}", case.file, got.text);
     }
@@ -21,6 +19,6 @@ async fn every_token_event_gets_the_status_its_index_entry_documents() {
 #[tokio::test]
 async fn the_handler_serves_exactly_its_declared_routes() {
     let f = common::fixture().await;
-    let bad = oasis_http::testing::route_mismatches(oasis_token::ROUTES, |r| oasis_token::handle(&f.app, r)).await;
+    let bad = oasis_http::testing::route_mismatches(oasis_token::ROUTES, |r| f.app.handle(r)).await;
     assert!(bad.is_empty(), "{bad:#?}");
 }

@@ -53,7 +53,9 @@ async fn token_rows() -> Vec<Row> {
         account_lockout: LockoutPolicy { threshold: u32::MAX, ..LockoutPolicy::ACCOUNT },
         ip_lockout: LockoutPolicy { threshold: u32::MAX, ..LockoutPolicy::SOURCE_IP },
     };
-    let app = App::new(store, &keys, "oasis-api", 900, hasher, Cors::default(), settings).expect("app");
+    let app = oasis_http::shell::Lambda::new(
+        App::new(store, &keys, "oasis-api", 900, hasher, Cors::default(), settings).expect("app"),
+    );
     let app = &app;
     let post = |pairs: Vec<(&'static str, String)>| {
         let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -71,12 +73,12 @@ async fn token_rows() -> Vec<Row> {
     let mut rows = vec![];
     rows.push(
         measure("token: password grant (argon2id m=19456 t=2 p=1)", 30, || async {
-            reply(oasis_token::handle(app, login()).await).status
+            reply(app.handle(login()).await).status
         })
         .await,
     );
 
-    let first = reply(oasis_token::handle(app, login()).await).json();
+    let first = reply(app.handle(login()).await).json();
     let current = std::cell::RefCell::new(first["refresh_token"].as_str().unwrap_or_default().to_owned());
     rows.push(
         measure("token: refresh grant (rotation)", 2000, || {
@@ -87,7 +89,7 @@ async fn token_rows() -> Vec<Row> {
             ]);
             let current = &current;
             async move {
-                let r = reply(oasis_token::handle(app, req).await);
+                let r = reply(app.handle(req).await);
                 *current.borrow_mut() = r.json()["refresh_token"].as_str().unwrap_or_default().to_owned();
                 r.status
             }
@@ -102,13 +104,13 @@ async fn token_rows() -> Vec<Row> {
                 ("client_id", "oasis-demo-service".into()),
                 ("client_secret", secret.clone()),
             ]);
-            async move { reply(oasis_token::handle(app, req).await).status }
+            async move { reply(app.handle(req).await).status }
         })
         .await,
     );
     rows.push(
         measure("token: GET /.well-known/jwks.json", 5000, || async {
-            reply(oasis_token::handle(app, request(&event("GET", "/.well-known/jwks.json", &[], None))).await).status
+            reply(app.handle(request(&event("GET", "/.well-known/jwks.json", &[], None))).await).status
         })
         .await,
     );
@@ -118,9 +120,11 @@ async fn token_rows() -> Vec<Row> {
 async fn resource_rows() -> Vec<Row> {
     let store = Arc::new(SqliteStore::open(temp_db("resources")).expect("sqlite"));
     let w = oasis_admin::testing::World::on(store, oasis_admin::catalog::DEFAULT_COUNT).await;
-    let data = oasis_secure_data::App::new(w.store.clone(), w.verifier(), Cors::default());
+    let data =
+        oasis_http::shell::Lambda::new(oasis_secure_data::App::new(w.store.clone(), w.verifier(), Cors::default()));
     let key = oasis_search::CursorKey::new(&[7u8; 32]).expect("key");
-    let search = oasis_search::App::new(w.store.clone(), w.verifier(), key, Cors::default());
+    let search =
+        oasis_http::shell::Lambda::new(oasis_search::App::new(w.store.clone(), w.verifier(), key, Cors::default()));
     let auth = format!("Bearer {}", w.token(&w.admin, "data:read search"));
     let (data, search, auth) = (&data, &search, auth.as_str());
     let get = |path: &str| request(&event("GET", path, &[("Authorization", auth)], None));
@@ -128,7 +132,7 @@ async fn resource_rows() -> Vec<Row> {
     rows.push(
         measure("secure-data: GET /secure-data", 5000, || {
             let req = get("/secure-data");
-            async move { reply(oasis_secure_data::handle(data, req).await).status }
+            async move { reply(data.handle(req).await).status }
         })
         .await,
     );
@@ -143,7 +147,7 @@ async fn resource_rows() -> Vec<Row> {
         rows.push(
             measure(name, 2000, || {
                 let req = get(query);
-                async move { reply(oasis_search::handle(search, req).await).status }
+                async move { reply(search.handle(req).await).status }
             })
             .await,
         );

@@ -52,9 +52,11 @@ async fn dynamodb_requests_per_route_are_what_the_readme_says() {
     let store = dynamo(&endpoint(), &unique_prefix("cost"), Some(SharedInterceptor::new(counter.clone()))).await;
     let w = World::on(store, 200).await;
     let token = token_app(&w);
-    let data = oasis_secure_data::App::new(w.store.clone(), w.verifier(), Cors::default());
+    let data =
+        oasis_http::shell::Lambda::new(oasis_secure_data::App::new(w.store.clone(), w.verifier(), Cors::default()));
     let key = oasis_search::CursorKey::new(&[3u8; 32]).unwrap();
-    let search = oasis_search::App::new(w.store.clone(), w.verifier(), key, Cors::default());
+    let search =
+        oasis_http::shell::Lambda::new(oasis_search::App::new(w.store.clone(), w.verifier(), key, Cors::default()));
     counter.take();
 
     let mut measured: Vec<(&str, BTreeMap<String, u32>)> = vec![];
@@ -83,25 +85,22 @@ async fn dynamodb_requests_per_route_are_what_the_readme_says() {
     assert_eq!(bad.status, 400);
     measured.push(("POST /token password, wrong", counter.take()));
     let rv = reply(
-        oasis_token::handle(
-            &token,
-            request(&event("POST", "/revoke", &[FORM], Some(&form(&[("client_id", "oasis-demo"), ("token", &rt)])))),
-        )
-        .await,
+        token
+            .handle(request(&event(
+                "POST",
+                "/revoke",
+                &[FORM],
+                Some(&form(&[("client_id", "oasis-demo"), ("token", &rt)])),
+            )))
+            .await,
     );
     assert_eq!(rv.status, 200);
     measured.push(("POST /revoke", counter.take()));
     let auth = format!("Bearer {}", w.token(&w.demo, "data:read search"));
-    let sd = reply(
-        oasis_secure_data::handle(&data, request(&event("GET", "/secure-data", &[("Authorization", &auth)], None)))
-            .await,
-    );
+    let sd = reply(data.handle(request(&event("GET", "/secure-data", &[("Authorization", &auth)], None))).await);
     assert_eq!(sd.status, 200);
     measured.push(("GET /secure-data", counter.take()));
-    let s = reply(
-        oasis_search::handle(&search, request(&event("GET", "/search?q=matrix", &[("Authorization", &auth)], None)))
-            .await,
-    );
+    let s = reply(search.handle(request(&event("GET", "/search?q=matrix", &[("Authorization", &auth)], None))).await);
     assert_eq!(s.status, 200, "{}", s.text);
     measured.push(("GET /search?q=matrix", counter.take()));
 

@@ -70,7 +70,8 @@ async fn an_outage_gets_503_writes_nothing_half_and_service_resumes() {
     let store = dynamo(&outage.url, &unique_prefix("fault"), None).await;
     let w = World::on(store, 50).await;
     let app = token_app(&w).with_metrics(oasis_http::metrics::Metrics::capture("token"));
-    let data = oasis_secure_data::App::new(w.store.clone(), w.verifier(), Cors::default());
+    let data =
+        oasis_http::shell::Lambda::new(oasis_secure_data::App::new(w.store.clone(), w.verifier(), Cors::default()));
     let first = login(&app, &w).await;
     assert_eq!(first.status, 200, "{}", first.text);
     let r1 = first.json()["refresh_token"].as_str().unwrap().to_owned();
@@ -80,13 +81,7 @@ async fn an_outage_gets_503_writes_nothing_half_and_service_resumes() {
     for r in [
         refresh(&app, &r1).await,
         login(&app, &w).await,
-        reply(
-            oasis_secure_data::handle(
-                &data,
-                request(&event("GET", "/secure-data", &[("Authorization", &access)], None)),
-            )
-            .await,
-        ),
+        reply(data.handle(request(&event("GET", "/secure-data", &[("Authorization", &access)], None))).await),
     ] {
         assert_eq!(r.status, 503, "{}", r.text);
         assert_eq!(r.header("retry-after"), Some("1"));
@@ -109,14 +104,7 @@ async fn an_outage_gets_503_writes_nothing_half_and_service_resumes() {
     // ...and exactly once.
     assert_eq!(refresh(&app, &r1).await.error().as_deref(), Some("invalid_grant"));
     assert_eq!(
-        reply(
-            oasis_secure_data::handle(
-                &data,
-                request(&event("GET", "/secure-data", &[("Authorization", &access)], None))
-            )
-            .await
-        )
-        .status,
+        reply(data.handle(request(&event("GET", "/secure-data", &[("Authorization", &access)], None))).await).status,
         200
     );
 }

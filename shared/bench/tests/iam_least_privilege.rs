@@ -102,8 +102,8 @@ fn terraform_grants() -> BTreeMap<String, Grants> {
     serde_json::from_value(grants.clone()).unwrap_or_else(|e| panic!("dynamodb_grants in iam.tf: {e}: {grants}"))
 }
 
-async fn post(app: &oasis_token::App, path: &str, pairs: &[(&str, &str)]) -> u16 {
-    reply(oasis_token::handle(app, request(&event("POST", path, &[FORM], Some(&form(pairs))))).await).status
+async fn post(app: &oasis_http::shell::Lambda<oasis_token::App>, path: &str, pairs: &[(&str, &str)]) -> u16 {
+    reply(app.handle(request(&event("POST", path, &[FORM], Some(&form(pairs))))).await).status
 }
 
 #[tokio::test]
@@ -119,8 +119,9 @@ async fn each_functions_dynamodb_grants_equal_the_calls_its_code_makes() {
     let mut settings = token_settings();
     settings.account_lockout = LockoutPolicy { threshold: 2, base_seconds: 1, cap_seconds: 1, window_seconds: 1 };
     let stronger = PasswordHasher::new(19_456, 3, 1).unwrap();
-    let token =
-        oasis_token::App::new(w.store.clone(), &w.keys, AUDIENCE, 900, stronger, Cors::default(), settings).unwrap();
+    let token = oasis_http::shell::Lambda::new(
+        oasis_token::App::new(w.store.clone(), &w.keys, AUDIENCE, 900, stronger, Cors::default(), settings).unwrap(),
+    );
     let login = [
         ("grant_type", "password"),
         ("client_id", "oasis-demo"),
@@ -133,7 +134,7 @@ async fn each_functions_dynamodb_grants_equal_the_calls_its_code_makes() {
     assert_eq!(post(&token, "/token", &wrong).await, 400);
     assert_eq!(post(&token, "/token", &wrong).await, 400); // second failure in the window: locked
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let r = reply(oasis_token::handle(&token, request(&event("POST", "/token", &[FORM], Some(&form(&login))))).await);
+    let r = reply(token.handle(request(&event("POST", "/token", &[FORM], Some(&form(&login))))).await);
     assert_eq!(r.status, 200, "{}", r.text);
     let first = r.json()["refresh_token"].as_str().unwrap().to_owned();
     assert_eq!(
@@ -164,15 +165,13 @@ async fn each_functions_dynamodb_grants_equal_the_calls_its_code_makes() {
     observed.insert("token".into(), recorder.take());
 
     // secure-data: own data, an admin reading another user, a client acting for itself.
-    let data = oasis_secure_data::App::new(w.store.clone(), w.verifier(), Cors::default());
+    let data =
+        oasis_http::shell::Lambda::new(oasis_secure_data::App::new(w.store.clone(), w.verifier(), Cors::default()));
     let get = |path: String, token: String| {
         let data = &data;
         async move {
             let auth = format!("Bearer {token}");
-            reply(
-                oasis_secure_data::handle(data, request(&event("GET", &path, &[("Authorization", &auth)], None))).await,
-            )
-            .status
+            reply(data.handle(request(&event("GET", &path, &[("Authorization", &auth)], None))).await).status
         }
     };
     assert_eq!(get("/secure-data".into(), w.token(&w.demo, "data:read")).await, 200);
@@ -183,16 +182,14 @@ async fn each_functions_dynamodb_grants_equal_the_calls_its_code_makes() {
 
     // search: a user and a partner client.
     let key = oasis_search::CursorKey::new(&[5u8; 32]).unwrap();
-    let search = oasis_search::App::new(w.store.clone(), w.verifier(), key, Cors::default());
+    let search =
+        oasis_http::shell::Lambda::new(oasis_search::App::new(w.store.clone(), w.verifier(), key, Cors::default()));
     for t in [
         w.token(&w.demo, "search"),
         w.token_with(ISSUER, AUDIENCE, "oasis-demo-service", "oasis-demo-service", "search", None),
     ] {
         let auth = format!("Bearer {t}");
-        let r = reply(
-            oasis_search::handle(&search, request(&event("GET", "/search?q=the", &[("Authorization", &auth)], None)))
-                .await,
-        );
+        let r = reply(search.handle(request(&event("GET", "/search?q=the", &[("Authorization", &auth)], None))).await);
         assert_eq!(r.status, 200, "{}", r.text);
     }
     observed.insert("search".into(), recorder.take());

@@ -35,32 +35,27 @@ async fn tokens_issued_before_during_and_after_a_rotation_are_all_accepted() {
     // The token function re-reads its secret on every request here (cache lifetime zero) and
     // the verifier may refresh on every unknown kid, so the test needs no waiting.
     let signing = SigningKeys::load(Arc::new(secret.clone()), Duration::ZERO).await.unwrap();
-    let token_app = oasis_token::App::with_keys(
-        w.store.clone(),
-        signing,
-        AUDIENCE,
-        900,
-        PasswordHasher::default_params().unwrap(),
-        Cors::default(),
-        token_settings(),
-    )
-    .unwrap();
+    let token_app = oasis_http::shell::Lambda::new(
+        oasis_token::App::with_keys(
+            w.store.clone(),
+            signing,
+            AUDIENCE,
+            900,
+            PasswordHasher::default_params().unwrap(),
+            Cors::default(),
+            token_settings(),
+        )
+        .unwrap(),
+    );
     let ring = KeyRing::load(Arc::new(ssm.clone()), ISSUER, AUDIENCE, Duration::ZERO).await.unwrap();
-    let data = oasis_secure_data::App::new(w.store.clone(), ring, Cors::default());
+    let data = oasis_http::shell::Lambda::new(oasis_secure_data::App::new(w.store.clone(), ring, Cors::default()));
 
     let access = |r: &oasis_http::testing::Reply| r.json()["access_token"].as_str().unwrap().to_owned();
     let accepted = |token: String| {
         let data = &data;
         async move {
             let auth = format!("Bearer {token}");
-            reply(
-                oasis_secure_data::handle(
-                    data,
-                    request(&event("GET", "/secure-data", &[("Authorization", &auth)], None)),
-                )
-                .await,
-            )
-            .status
+            reply(data.handle(request(&event("GET", "/secure-data", &[("Authorization", &auth)], None))).await).status
         }
     };
 
@@ -95,7 +90,6 @@ async fn tokens_issued_before_during_and_after_a_rotation_are_all_accepted() {
     let gone = keys::prune(&storage, oasis_auth::now() + keep + 1).await.unwrap();
     assert_eq!(gone, vec![kid(&before)]);
     assert_eq!(accepted(after.clone()).await, 200);
-    let jwks =
-        reply(oasis_token::handle(&token_app, request(&event("GET", "/.well-known/jwks.json", &[], None))).await);
+    let jwks = reply(token_app.handle(request(&event("GET", "/.well-known/jwks.json", &[], None))).await);
     assert!(!jwks.text.contains(&kid(&before)), "the retired key is no longer published");
 }

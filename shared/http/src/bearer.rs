@@ -1,11 +1,15 @@
 //! Bearer tokens on resource routes (RFC 6750): extraction, verification, scope, and the
 //! check that the token's user or client has not been cut off since it was issued.
 
-use lambda_http::http::{HeaderValue, StatusCode, header};
-use lambda_http::{Body, Request, RequestExt, Response};
+use std::borrow::Cow;
+
+use lambda_http::http::{HeaderMap, HeaderValue, StatusCode, header};
+use lambda_http::{Request, RequestExt};
 use oasis_auth::keyring::KeyRing;
 use oasis_auth::token::VerifiedClaims;
 use oasis_store::{Store, StoreError, User};
+
+use crate::error::{ApiError, Refusal};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BearerError {
@@ -31,34 +35,56 @@ impl BearerError {
             BearerError::InsufficientScope(_) => "insufficient_scope",
         }
     }
+}
 
-    pub fn into_response(self) -> Response<Body> {
-        let (status, challenge, body) = match &self {
-            BearerError::Missing => (StatusCode::UNAUTHORIZED, r#"Bearer realm="oasis""#.to_owned(), None),
-            BearerError::InvalidRequest(d) => (
-                StatusCode::BAD_REQUEST,
-                r#"Bearer realm="oasis", error="invalid_request""#.to_owned(),
-                Some(serde_json::json!({"error": "invalid_request", "error_description": d})),
-            ),
-            BearerError::InvalidToken(_) => (
-                StatusCode::UNAUTHORIZED,
-                r#"Bearer realm="oasis", error="invalid_token""#.to_owned(),
-                Some(serde_json::json!({"error": "invalid_token"})),
-            ),
-            BearerError::InsufficientScope(scope) => (
-                StatusCode::FORBIDDEN,
-                format!(r#"Bearer realm="oasis", error="insufficient_scope", scope="{scope}""#),
-                Some(serde_json::json!({"error": "insufficient_scope", "scope": scope})),
-            ),
-        };
-        let mut resp = match body {
-            Some(b) => crate::json(status, &b),
-            None => crate::json(status, &serde_json::json!({"error": "unauthorized"})),
+impl ApiError for BearerError {
+    fn status(&self) -> StatusCode {
+        match self {
+            BearerError::Missing | BearerError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            BearerError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            BearerError::InsufficientScope(_) => StatusCode::FORBIDDEN,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            // RFC 6750 §3.1: no error code when the request carried no credentials.
+            BearerError::Missing => "unauthorized",
+            BearerError::InvalidRequest(_) => "invalid_request",
+            BearerError::InvalidToken(_) => "invalid_token",
+            BearerError::InsufficientScope(_) => "insufficient_scope",
+        }
+    }
+
+    fn error_description(&self) -> Option<Cow<'_, str>> {
+        match self {
+            BearerError::InvalidRequest(d) => Some(Cow::Borrowed(d)),
+            _ => None,
+        }
+    }
+
+    fn extra_member(&self) -> Option<(&'static str, &'static str)> {
+        match self {
+            BearerError::InsufficientScope(scope) => Some(("scope", scope)),
+            _ => None,
+        }
+    }
+
+    fn headers(&self, headers: &mut HeaderMap) {
+        let challenge = match self {
+            BearerError::Missing => r#"Bearer realm="oasis""#.to_owned(),
+            BearerError::InsufficientScope(scope) => {
+                format!(r#"Bearer realm="oasis", error="insufficient_scope", scope="{scope}""#)
+            }
+            other => format!(r#"Bearer realm="oasis", error="{}""#, other.code()),
         };
         if let Ok(v) = HeaderValue::from_str(&challenge) {
-            resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            headers.insert(header::WWW_AUTHENTICATE, v);
         }
-        resp
+    }
+
+    fn refusal(&self) -> Option<Refusal> {
+        Some(Refusal { metric: "TokenRejected", signal: "token_rejected", reason: self.reason() })
     }
 }
 
@@ -86,7 +112,7 @@ pub fn bearer_token(req: &Request) -> Result<&str, BearerError> {
 }
 
 /// Verifies the request's access token and requires `scope`.
-pub async fn authorize(keys: &KeyRing, req: &Request, scope: &'static str) -> Result<VerifiedClaims, BearerError> {
+async fn authorize(keys: &KeyRing, req: &Request, scope: &'static str) -> Result<VerifiedClaims, BearerError> {
     let token = bearer_token(req)?;
     let claims = keys.verify(token).await.map_err(|r| BearerError::InvalidToken(r.reason()))?;
     if !claims.has_scope(scope) {
@@ -107,11 +133,32 @@ pub enum Principal {
 
 /// Looks the token's subject up: `None` when the user or client is gone, disabled, or had
 /// its tokens cut off after this one was issued. This is what makes revocation immediate.
-pub async fn principal(store: &dyn Store, claims: &VerifiedClaims) -> Result<Option<Principal>, StoreError> {
+async fn principal(store: &dyn Store, claims: &VerifiedClaims) -> Result<Option<Principal>, StoreError> {
     if claims.subject() == claims.client_id() {
         let client = store.client(claims.client_id()).await?;
         return Ok(client.filter(|c| !c.disabled).map(|c| Principal::Client { client_id: c.client_id }));
     }
     let user = store.user_by_id(claims.subject()).await?;
     Ok(user.filter(|u| !u.disabled && claims.issued_at() >= u.tokens_valid_after).map(Principal::User))
+}
+
+/// A request's verified token and the live principal it speaks for: only [`authenticate`]
+/// makes one, so holding it proves both checks happened.
+#[derive(Debug)]
+pub struct Caller {
+    pub claims: VerifiedClaims,
+    pub principal: Principal,
+}
+
+/// Verifies the request's access token, requires `scope`, and looks its subject up: a user or
+/// client gone, disabled or cut off since the token was issued is refused as `revoked`.
+pub async fn authenticate<E>(keys: &KeyRing, store: &dyn Store, req: &Request, scope: &'static str) -> Result<Caller, E>
+where
+    E: From<BearerError> + From<StoreError>,
+{
+    let claims = authorize(keys, req, scope).await?;
+    match principal(store, &claims).await? {
+        Some(principal) => Ok(Caller { claims, principal }),
+        None => Err(BearerError::InvalidToken("revoked").into()),
+    }
 }

@@ -52,9 +52,9 @@ pub enum StoreConfig {
     /// The embedded store at `OASIS_SQLITE_PATH`.
     #[cfg(feature = "sqlite")]
     Sqlite(String),
-    /// DynamoDB tables named `OASIS_TABLE_PREFIX-…`; `OASIS_AWS_ENDPOINT` points at a local
-    /// DynamoDB-API server instead of AWS.
-    Dynamodb { table_prefix: String, endpoint: Option<String> },
+    /// DynamoDB tables named `OASIS_TABLE_PREFIX-…` (`OASIS_AWS_ENDPOINT`, read by [`Aws`],
+    /// points at a local DynamoDB-API server instead of AWS).
+    Dynamodb { table_prefix: String },
 }
 
 impl StoreConfig {
@@ -78,7 +78,7 @@ impl StoreConfig {
                         reason: "use letters, digits, '-', '_' and '.' only".into(),
                     });
                 }
-                Ok(StoreConfig::Dynamodb { table_prefix, endpoint: optional("OASIS_AWS_ENDPOINT") })
+                Ok(StoreConfig::Dynamodb { table_prefix })
             }
             other => Err(ConfigError::Invalid {
                 name: "OASIS_STORE",
@@ -87,35 +87,40 @@ impl StoreConfig {
         }
     }
 
-    pub fn uses_aws(&self) -> bool {
-        matches!(self, StoreConfig::Dynamodb { .. })
-    }
-
     /// Opens the store; DynamoDB uses the process's one AWS SDK configuration.
-    pub async fn open(&self, sdk: Option<&SdkConfig>) -> Result<Arc<dyn oasis_store::Store>, oasis_store::StoreError> {
+    pub async fn open(&self, aws: &Aws) -> Result<Arc<dyn oasis_store::Store>, oasis_store::StoreError> {
         match self {
             #[cfg(feature = "sqlite")]
             StoreConfig::Sqlite(path) => Ok(Arc::new(oasis_store::sqlite::SqliteStore::open(path)?)),
-            StoreConfig::Dynamodb { table_prefix, endpoint } => {
-                let owned;
-                let sdk = match sdk {
-                    Some(s) => s,
-                    None => {
-                        owned = oasis_store::dynamodb::sdk_config(endpoint.as_deref()).await;
-                        &owned
-                    }
-                };
-                let client = oasis_store::dynamodb::Client::new(sdk);
+            StoreConfig::Dynamodb { table_prefix } => {
+                let client = oasis_store::dynamodb::Client::new(aws.config().await);
                 Ok(Arc::new(oasis_store::dynamodb::DynamoStore::new(client, table_prefix)))
             }
         }
     }
 }
 
-/// The AWS SDK configuration (retries, timeouts; `OASIS_AWS_ENDPOINT` for local servers),
-/// loaded once at start by functions that use any AWS service.
-pub async fn aws_sdk() -> SdkConfig {
-    oasis_store::dynamodb::sdk_config(optional("OASIS_AWS_ENDPOINT").as_deref()).await
+/// The process's one AWS SDK configuration (retries, timeouts; `OASIS_AWS_ENDPOINT` for local
+/// servers), loaded on first use: a function that needs no AWS service never pays for it.
+#[derive(Debug, Default)]
+pub struct Aws {
+    endpoint: Option<String>,
+    config: tokio::sync::OnceCell<SdkConfig>,
+}
+
+impl Aws {
+    pub fn from_env() -> Self {
+        Self::with_endpoint(optional("OASIS_AWS_ENDPOINT"))
+    }
+
+    /// Against a DynamoDB-API server at `endpoint` (local runs, tests) or AWS (`None`).
+    pub fn with_endpoint(endpoint: Option<String>) -> Self {
+        Self { endpoint, config: tokio::sync::OnceCell::new() }
+    }
+
+    pub async fn config(&self) -> &SdkConfig {
+        self.config.get_or_init(|| oasis_store::dynamodb::sdk_config(self.endpoint.as_deref())).await
+    }
 }
 
 /// Where verifiers get public keys: `OASIS_JWKS_PARAMETER` (SSM, in AWS) or
@@ -157,16 +162,11 @@ impl VerifierConfig {
         })
     }
 
-    pub fn uses_aws(&self) -> bool {
-        matches!(self.jwks, JwksSource::Ssm(_))
-    }
-
     /// Loads the public keys; fails closed (the function refuses to start) on any bad key.
-    pub async fn key_ring(&self, sdk: Option<&SdkConfig>) -> Result<KeyRing, KeyError> {
-        let source: Arc<dyn PublicKeySource> = match (&self.jwks, sdk) {
-            (JwksSource::File(path), _) => Arc::new(LocalJwksFile::new(path)),
-            (JwksSource::Ssm(name), Some(sdk)) => Arc::new(SsmJwks::new(sdk, name)),
-            (JwksSource::Ssm(_), None) => return Err(KeyError::Source("no AWS configuration".into())),
+    pub async fn key_ring(&self, aws: &Aws) -> Result<KeyRing, KeyError> {
+        let source: Arc<dyn PublicKeySource> = match &self.jwks {
+            JwksSource::File(path) => Arc::new(LocalJwksFile::new(path)),
+            JwksSource::Ssm(name) => Arc::new(SsmJwks::new(aws.config().await, name)),
         };
         Ok(KeyRing::load(source, &self.issuer, &self.audience, JWKS_REFRESH_INTERVAL).await?.with_max_age(JWKS_MAX_AGE))
     }

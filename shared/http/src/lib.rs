@@ -1,12 +1,14 @@
-//! HTTP hardening shared by every Oasis function.
+//! The shell every Oasis function runs in ([`shell`]) and the HTTP hardening it applies.
 //!
 //! Every response leaves through [`finish`], which adds the security headers and the request
 //! id: a handler cannot forget them, on success or on error.
 
 pub mod bearer;
 pub mod config;
+pub mod error;
 pub mod form;
 pub mod metrics;
+pub mod shell;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -103,12 +105,14 @@ impl Cors {
 
     /// The answer to an `OPTIONS` preflight: 204 with the grants for an allowed origin,
     /// 403 for any other.
-    pub fn preflight(&self, meta: &RequestMeta, methods: &'static str, headers: &'static str) -> Response<Body> {
+    pub fn preflight(&self, meta: &RequestMeta, methods: &str, headers: &'static str) -> Response<Body> {
         match meta.origin.as_deref() {
             Some(o) if self.allows(o) => {
                 let mut resp = empty(StatusCode::NO_CONTENT);
                 let h = resp.headers_mut();
-                h.insert("access-control-allow-methods", HeaderValue::from_static(methods));
+                if let Ok(v) = HeaderValue::from_str(methods) {
+                    h.insert("access-control-allow-methods", v);
+                }
                 h.insert("access-control-allow-headers", HeaderValue::from_static(headers));
                 h.insert("access-control-max-age", HeaderValue::from_static("600"));
                 resp
@@ -223,37 +227,5 @@ mod tests {
         h.insert(header::COOKIE, HeaderValue::from_static("a=1; __Host-rt=abc; __Host-rtx=no"));
         assert_eq!(cookie(&h, "__Host-rt").as_deref(), Some("abc"));
         assert_eq!(cookie(&h, "b"), None);
-    }
-}
-
-/// The error answers shared by the resource functions, so each says the same thing the
-/// same way: a stable code, nothing internal.
-pub mod reply {
-    use lambda_http::http::{HeaderValue, StatusCode, header};
-    use lambda_http::{Body, Response};
-
-    fn code(status: StatusCode, code: &str) -> Response<Body> {
-        crate::json(status, &serde_json::json!({ "error": code }))
-    }
-
-    pub fn not_found() -> Response<Body> {
-        code(StatusCode::NOT_FOUND, "not_found")
-    }
-
-    pub fn method_not_allowed(allow: &'static str) -> Response<Body> {
-        let mut r = code(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
-        r.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
-        r
-    }
-
-    /// 503 with `Retry-After`: the store is throttled or unreachable; the client may retry.
-    pub fn unavailable() -> Response<Body> {
-        let mut r = code(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
-        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        r
-    }
-
-    pub fn server_error() -> Response<Body> {
-        code(StatusCode::INTERNAL_SERVER_ERROR, "server_error")
     }
 }

@@ -60,6 +60,17 @@ impl Metrics {
         Self { namespace: namespace.into(), service: service.into(), function, captured: None }
     }
 
+    /// To stdout, in the namespace `OASIS_METRICS_NAMESPACE` (default `Oasis`) with the
+    /// service dimension `OASIS_SERVICE_NAME` (default `oasis`).
+    pub fn from_env(function: &'static str) -> Self {
+        use crate::config::optional;
+        Self::stdout(
+            optional("OASIS_METRICS_NAMESPACE").unwrap_or_else(|| "Oasis".into()),
+            optional("OASIS_SERVICE_NAME").unwrap_or_else(|| "oasis".into()),
+            function,
+        )
+    }
+
     /// Keeps documents for [`Metrics::take`] instead of printing them.
     pub fn capture(function: &'static str) -> Self {
         Self { namespace: "Oasis".into(), service: "oasis".into(), function, captured: Some(Mutex::new(vec![])) }

@@ -16,7 +16,7 @@ pub const ISSUER: &str = "http://localhost:9000";
 pub const AUDIENCE: &str = "oasis-api";
 
 pub struct Fixture {
-    pub app: App,
+    pub app: oasis_http::shell::Lambda<App>,
     pub store: Arc<SqliteStore>,
     pub creds: DemoCredentials,
     pub keys: KeySet,
@@ -45,24 +45,34 @@ pub async fn fixture_with(settings: Settings) -> Fixture {
     Fixture { app, store, creds, keys }
 }
 
-pub fn build_app(store: Arc<SqliteStore>, keys: &KeySet, settings: Settings, hasher: PasswordHasher) -> App {
+pub fn build_app(
+    store: Arc<SqliteStore>,
+    keys: &KeySet,
+    settings: Settings,
+    hasher: PasswordHasher,
+) -> oasis_http::shell::Lambda<App> {
     let cors = Cors::new(vec![oasis_admin::demo::WEB_ORIGIN.into()]);
-    App::new(store, keys, AUDIENCE, 900, hasher, cors, settings).unwrap()
+    oasis_http::shell::Lambda::new(App::new(store, keys, AUDIENCE, 900, hasher, cors, settings).unwrap())
 }
 
 pub use oasis_http::testing::{FORM, Reply, event, form, reply, request};
 
-pub async fn send(app: &App, event: &Value) -> Reply {
-    reply(oasis_token::handle(app, request(event)).await)
+pub async fn send(app: &oasis_http::shell::Lambda<App>, event: &Value) -> Reply {
+    reply(app.handle(request(event)).await)
 }
 
-pub async fn post_form(app: &App, path: &str, pairs: &[(&str, &str)], extra: &[(&str, &str)]) -> Reply {
+pub async fn post_form(
+    app: &oasis_http::shell::Lambda<App>,
+    path: &str,
+    pairs: &[(&str, &str)],
+    extra: &[(&str, &str)],
+) -> Reply {
     let mut headers = vec![FORM];
     headers.extend_from_slice(extra);
     send(app, &event("POST", path, &headers, Some(&form(pairs)))).await
 }
 
-pub async fn password_login(app: &App, user: &str, password: &str) -> Reply {
+pub async fn password_login(app: &oasis_http::shell::Lambda<App>, user: &str, password: &str) -> Reply {
     post_form(
         app,
         "/token",
@@ -72,7 +82,7 @@ pub async fn password_login(app: &App, user: &str, password: &str) -> Reply {
     .await
 }
 
-pub async fn refresh(app: &App, token: &str, scope: Option<&str>) -> Reply {
+pub async fn refresh(app: &oasis_http::shell::Lambda<App>, token: &str, scope: Option<&str>) -> Reply {
     let mut pairs = vec![("grant_type", "refresh_token"), ("client_id", "oasis-demo"), ("refresh_token", token)];
     if let Some(s) = scope {
         pairs.push(("scope", s));

@@ -52,17 +52,27 @@ pub fn token_settings() -> Settings {
     }
 }
 
-pub fn token_app(w: &World) -> App {
+pub fn token_app(w: &World) -> oasis_http::shell::Lambda<App> {
     let hasher = PasswordHasher::default_params().unwrap();
-    App::new(w.store.clone(), &w.keys, oasis_admin::testing::AUDIENCE, 900, hasher, Cors::default(), token_settings())
-        .unwrap()
+    oasis_http::shell::Lambda::new(
+        App::new(
+            w.store.clone(),
+            &w.keys,
+            oasis_admin::testing::AUDIENCE,
+            900,
+            hasher,
+            Cors::default(),
+            token_settings(),
+        )
+        .unwrap(),
+    )
 }
 
-pub async fn post_token(app: &App, pairs: &[(&str, &str)]) -> Reply {
-    reply(oasis_token::handle(app, request(&event("POST", "/token", &[FORM], Some(&form(pairs))))).await)
+pub async fn post_token(app: &oasis_http::shell::Lambda<App>, pairs: &[(&str, &str)]) -> Reply {
+    reply(app.handle(request(&event("POST", "/token", &[FORM], Some(&form(pairs))))).await)
 }
 
-pub async fn login(app: &App, w: &World) -> Reply {
+pub async fn login(app: &oasis_http::shell::Lambda<App>, w: &World) -> Reply {
     post_token(
         app,
         &[
@@ -75,6 +85,6 @@ pub async fn login(app: &App, w: &World) -> Reply {
     .await
 }
 
-pub async fn refresh(app: &App, token: &str) -> Reply {
+pub async fn refresh(app: &oasis_http::shell::Lambda<App>, token: &str) -> Reply {
     post_token(app, &[("grant_type", "refresh_token"), ("client_id", "oasis-demo"), ("refresh_token", token)]).await
 }
