@@ -171,6 +171,13 @@ resource "aws_api_gateway_domain_name" "api" {
   endpoint_configuration {
     types = ["REGIONAL"]
   }
+
+  lifecycle {
+    precondition {
+      condition     = var.certificate_arn != ""
+      error_message = "certificate_arn is required when domain_name is set."
+    }
+  }
 }
 
 resource "aws_api_gateway_base_path_mapping" "api" {

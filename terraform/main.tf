@@ -7,7 +7,7 @@ locals {
   tags = merge({
     Project   = "oasis"
     ManagedBy = "terraform"
-    Stack     = var.name_prefix
+    Stack     = local.prefix
   }, var.tags)
 
   account_id = data.aws_caller_identity.current.account_id

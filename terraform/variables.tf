@@ -40,6 +40,11 @@ variable "audience" {
   description = "The aud claim of access tokens."
   type        = string
   default     = "oasis-api"
+
+  validation {
+    condition     = length(var.audience) > 0
+    error_message = "audience must not be empty."
+  }
 }
 
 variable "lambda_artifacts_dir" {
@@ -160,6 +165,11 @@ variable "partner_quota_per_day" {
   description = "Daily request quota of the partner usage plan."
   type        = number
   default     = 100000
+
+  validation {
+    condition     = var.partner_quota_per_day >= 1 && floor(var.partner_quota_per_day) == var.partner_quota_per_day
+    error_message = "partner_quota_per_day must be a whole number of at least 1."
+  }
 }
 
 variable "cors_allowed_origins" {
@@ -177,6 +187,11 @@ variable "domain_name" {
   description = "Optional custom domain for the API (TLS 1.2+). Empty for none."
   type        = string
   default     = ""
+
+  validation {
+    condition     = var.domain_name == "" || can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", var.domain_name))
+    error_message = "domain_name must be a lower-case DNS name (api.example.com) or empty."
+  }
 }
 
 variable "certificate_arn" {
@@ -222,16 +237,31 @@ variable "login_failed_threshold" {
   description = "Failed logins in 5 minutes that raise the brute-force alarm."
   type        = number
   default     = 50
+
+  validation {
+    condition     = var.login_failed_threshold >= 1
+    error_message = "login_failed_threshold must be at least 1."
+  }
 }
 
 variable "token_rejected_threshold" {
   description = "Rejected access tokens per function in 5 minutes that raise an alarm."
   type        = number
   default     = 100
+
+  validation {
+    condition     = var.token_rejected_threshold >= 1
+    error_message = "token_rejected_threshold must be at least 1."
+  }
 }
 
 variable "waf_blocked_threshold" {
   description = "WAF-blocked requests in 5 minutes that raise an alarm."
   type        = number
   default     = 500
+
+  validation {
+    condition     = var.waf_blocked_threshold >= 1
+    error_message = "waf_blocked_threshold must be at least 1."
+  }
 }

@@ -20,11 +20,3 @@ terraform {
   #
   # No secret ever reaches the state: key material is written by oasis-admin after apply.
 }
-
-provider "aws" {
-  region = var.aws_region
-
-  default_tags {
-    tags = local.tags
-  }
-}

@@ -18,7 +18,7 @@ TF = ROOT / "terraform"
 
 def test_every_terraform_file_parses():
     files = sorted(TF.glob("*.tf"))
-    assert {f.name for f in files} >= {"versions.tf", "variables.tf", "outputs.tf", "api.tf", "functions.tf", "iam.tf", "data.tf", "keys.tf", "waf.tf"}
+    assert {f.name for f in files} >= {"versions.tf", "variables.tf", "outputs.tf", "api.tf", "functions.tf", "iam.tf", "dynamodb.tf", "keys.tf", "waf.tf"}
     for f in files:
         with open(f) as fh:
             hcl2.load(fh)
@@ -64,8 +64,8 @@ def test_drift_between_terraform_and_the_code_is_caught(tmp_path):
     (tf / "openapi.yaml").write_text(openapi.replace("  /revoke:", "  /revoked:"))
     functions = (tf / "functions.tf").read_text()
     (tf / "functions.tf").write_text(functions.replace("OASIS_CURSOR_SECRET_ID = aws_secretsmanager_secret.cursor_key.name", ""))
-    data = (tf / "data.tf").read_text()
-    (tf / "data.tf").write_text(data.replace('ttl = "expires_at" }\n    profiles', 'ttl = null }\n    profiles'))
+    data = (tf / "dynamodb.tf").read_text()
+    (tf / "dynamodb.tf").write_text(data.replace('ttl = "expires_at" }\n    profiles', 'ttl = null }\n    profiles'))
     iam = (tf / "iam.tf").read_text()
     (tf / "iam.tf").write_text(iam.replace('jwks_readers = toset(["secure-data", "search"])', 'jwks_readers = toset(["search"])'))
     problems = "\n".join(all_problems(tf, tf / "openapi.yaml"))
@@ -97,7 +97,7 @@ def test_misspelt_arguments_missing_required_ones_unknown_types_and_bad_referenc
         "functions.tf": [("  memory_size ", "  memory_sizee "), ('  function_name = "${local.prefix}-${each.key}"\n', "")],
         "waf.tf": [('metric_name                = "${local.prefix}-rate-limit"', 'metric = "${local.prefix}-rate-limit"')],
         "iam.tf": [('actions = ["sts:AssumeRole"]', 'action = ["sts:AssumeRole"]')],
-        "data.tf": [
+        "dynamodb.tf": [
             ('resource "aws_dynamodb_table" "this"', 'resource "aws_dynamo_table" "this"'),
             ("kms_key_arn = aws_kms_key.main.arn", "kms_key_arn = aws_kms_key.primary.arn"),
         ],
