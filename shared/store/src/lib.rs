@@ -7,8 +7,8 @@
 //! attribute in DynamoDB; filtered on read and purged in SQLite).
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "conformance")]
 pub mod conformance;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
@@ -120,11 +120,3 @@ pub const LOAD_BATCH: usize = 1_000;
 /// Everything the functions need from a backend.
 pub trait Store: UserStore + ClientStore + RefreshStore + ThrottleStore + ProfileStore + CatalogStore {}
 impl<T: UserStore + ClientStore + RefreshStore + ThrottleStore + ProfileStore + CatalogStore> Store for T {}
-
-/// Which backend a deployment uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Backend {
-    Sqlite,
-    Dynamodb,
-}

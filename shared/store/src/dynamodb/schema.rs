@@ -48,6 +48,8 @@ pub const ALL: [TableSpec; 7] = [USERS, CLIENTS, REFRESH, ATTEMPTS, PROFILES, TI
 /// Full table names for one deployment.
 #[derive(Debug, Clone)]
 pub struct TableNames {
+    /// What every table name starts with (`OASIS_TABLE_PREFIX`).
+    pub prefix: String,
     pub users: String,
     pub clients: String,
     pub refresh: String,
@@ -61,6 +63,7 @@ impl TableNames {
     pub fn with_prefix(prefix: &str) -> Self {
         let n = |t: TableSpec| format!("{prefix}-{}", t.suffix);
         Self {
+            prefix: prefix.to_owned(),
             users: n(USERS),
             clients: n(CLIENTS),
             refresh: n(REFRESH),

@@ -1,0 +1,54 @@
+//! [`ClientStore`]: OAuth2 clients.
+
+use super::*;
+
+#[async_trait]
+impl ClientStore for DynamoStore {
+    async fn create_client(&self, c: &Client_) -> StoreResult<()> {
+        let mut item = HashMap::from([
+            ("pk".into(), s(&c.client_id)),
+            ("name".into(), s(&c.name)),
+            ("first_party".into(), AttributeValue::Bool(c.first_party)),
+            ("grant_types".into(), list(&c.grant_types)),
+            ("scopes".into(), list(&c.scopes)),
+            ("refresh_in_cookie".into(), AttributeValue::Bool(c.refresh_in_cookie)),
+            ("allowed_origins".into(), list(&c.allowed_origins)),
+            ("disabled".into(), AttributeValue::Bool(c.disabled)),
+            ("created_at".into(), n(c.created_at)),
+        ]);
+        if let Some(h) = &c.secret_hash {
+            item.insert("secret_hash".into(), s(h));
+        }
+        let r = self
+            .client
+            .put_item()
+            .table_name(&self.t.clients)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if is_code(&e, "ConditionalCheckFailedException") => Err(StoreError::AlreadyExists("client")),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn client(&self, client_id: &str) -> StoreResult<Option<Client_>> {
+        let Some(i) = self.get_pk(&self.t.clients, client_id.to_owned()).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Client_ {
+            client_id: get_s(&i, "pk")?,
+            secret_hash: opt_s(&i, "secret_hash"),
+            name: get_s(&i, "name")?,
+            first_party: get_b(&i, "first_party")?,
+            grant_types: get_l(&i, "grant_types")?,
+            scopes: get_l(&i, "scopes")?,
+            refresh_in_cookie: get_b(&i, "refresh_in_cookie")?,
+            allowed_origins: get_l(&i, "allowed_origins")?,
+            disabled: get_b(&i, "disabled")?,
+            created_at: get_n(&i, "created_at")?,
+        }))
+    }
+}

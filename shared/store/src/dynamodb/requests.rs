@@ -1,0 +1,105 @@
+//! The request shapes the trait impls share: transactions, consistent reads, batches.
+
+use super::*;
+
+impl DynamoStore {
+    /// Runs a transaction; `Ok(false)` when one of its conditions failed. A cancellation by a
+    /// concurrent transaction on the same items (or by throttling) is tried again, which the SDK
+    /// does not do: the loser of a race then sees the winner's write as a failed condition,
+    /// the answer it would have had a moment later, instead of an error.
+    pub(super) async fn transact(&self, items: Vec<TransactWriteItem>) -> StoreResult<bool> {
+        let mut backoff = Backoff::conflict();
+        loop {
+            match self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await {
+                Ok(_) => return Ok(true),
+                Err(e) => match cancellation(&e) {
+                    Some(Cancelled::ConditionFailed) => return Ok(false),
+                    Some(Cancelled::Transient) => {
+                        if !backoff.retry().await {
+                            return Err(StoreError::Unavailable(Box::new(e)));
+                        }
+                    }
+                    Some(Cancelled::Other) | None => return Err(classify(e)),
+                },
+            }
+        }
+    }
+
+    pub(super) async fn get(&self, table: &str, key: Item) -> StoreResult<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.item)
+    }
+
+    pub(super) async fn get_pk(&self, table: &str, pk: String) -> StoreResult<Option<Item>> {
+        // DynamoDB refuses an empty key value outright; as in SQL, no item has one.
+        if pk.is_empty() {
+            return Ok(None);
+        }
+        self.get(table, HashMap::from([("pk".into(), s(pk))])).await
+    }
+
+    pub(super) async fn update_user(&self, id: &str, expr: &str, values: Item) -> StoreResult<()> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.t.users)
+            .key("pk", s(format!("u#{id}")))
+            .update_expression(expr)
+            .condition_expression("attribute_exists(pk)")
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        // Updating a user that does not exist changes nothing, as in SQL.
+        missing_is_fine(r)
+    }
+
+    /// BatchWriteItem in chunks of 25, retrying unprocessed items with backoff.
+    /// Writes in batches of 25, up to [`PARALLEL_BATCHES`] at once; each batch retries its
+    /// unprocessed items with backoff, so a load slows to what the table's capacity allows.
+    pub(super) async fn batch_write(&self, table: &str, requests: Vec<WriteRequest>) -> StoreResult<()> {
+        let mut running = tokio::task::JoinSet::new();
+        for chunk in requests.chunks(25) {
+            if running.len() >= PARALLEL_BATCHES {
+                joined(running.join_next().await)?;
+            }
+            running.spawn(write_batch(self.client.clone(), table.to_owned(), chunk.to_vec()));
+        }
+        while let Some(done) = running.join_next().await {
+            joined(Some(done))?;
+        }
+        Ok(())
+    }
+}
+
+/// Batch writes in flight at once during a catalog load.
+pub const PARALLEL_BATCHES: usize = 8;
+
+pub(super) fn joined(done: Option<Result<StoreResult<()>, tokio::task::JoinError>>) -> StoreResult<()> {
+    match done {
+        None => Ok(()),
+        Some(Ok(result)) => result,
+        Some(Err(e)) => Err(StoreError::Backend(Box::new(e))),
+    }
+}
+
+pub(super) async fn write_batch(client: Client, table: String, mut pending: Vec<WriteRequest>) -> StoreResult<()> {
+    let mut backoff = Backoff::throttled();
+    loop {
+        let out = client.batch_write_item().request_items(&table, pending.clone()).send().await.map_err(classify)?;
+        pending = out.unprocessed_items.and_then(|mut m| m.remove(&table)).unwrap_or_default();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        if !backoff.retry().await {
+            return Err(StoreError::Unavailable(Box::new(Malformed("unprocessed items after retries"))));
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! [`UserStore`]: users keyed `u#{id}`, with a username index.
+
+use super::*;
+
+pub(super) fn user_item(u: &User) -> Item {
+    HashMap::from([
+        ("pk".into(), s(format!("u#{}", u.id))),
+        ("id".into(), s(&u.id)),
+        ("username".into(), s(&u.username)),
+        ("password_hash".into(), s(&u.password_hash)),
+        ("disabled".into(), AttributeValue::Bool(u.disabled)),
+        ("scopes".into(), list(&u.scopes)),
+        ("maturity".into(), n(u64::from(u.maturity))),
+        ("tokens_valid_after".into(), n(u.tokens_valid_after)),
+        ("created_at".into(), n(u.created_at)),
+    ])
+}
+
+pub(super) fn user_from(item: &Item) -> StoreResult<User> {
+    Ok(User {
+        id: get_s(item, "id")?,
+        username: get_s(item, "username")?,
+        password_hash: get_s(item, "password_hash")?,
+        disabled: get_b(item, "disabled")?,
+        scopes: get_l(item, "scopes")?,
+        maturity: small(get_n(item, "maturity")?, "maturity")?,
+        tokens_valid_after: get_n(item, "tokens_valid_after")?,
+        created_at: get_n(item, "created_at")?,
+    })
+}
+
+#[async_trait]
+impl UserStore for DynamoStore {
+    async fn create_user(&self, u: &User) -> StoreResult<()> {
+        let name = HashMap::from([("pk".into(), s(format!("n#{}", u.username))), ("user_id".into(), s(&u.id))]);
+        let items = vec![
+            put(&self.t.users, user_item(u), Some("attribute_not_exists(pk)"))?,
+            put(&self.t.users, name, Some("attribute_not_exists(pk)"))?,
+        ];
+        if self.transact(items).await? { Ok(()) } else { Err(StoreError::AlreadyExists("user")) }
+    }
+
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        let Some(name) = self.get_pk(&self.t.users, format!("n#{username}")).await? else {
+            return Ok(None);
+        };
+        self.user_by_id(&get_s(&name, "user_id")?).await
+    }
+
+    async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
+        self.get_pk(&self.t.users, format!("u#{id}")).await?.map(|i| user_from(&i)).transpose()
+    }
+
+    async fn set_password_hash(&self, id: &str, hash: &str) -> StoreResult<()> {
+        self.update_user(id, "SET password_hash = :h", HashMap::from([(":h".into(), s(hash))])).await
+    }
+
+    async fn set_disabled(&self, id: &str, disabled: bool) -> StoreResult<()> {
+        self.update_user(id, "SET disabled = :d", HashMap::from([(":d".into(), AttributeValue::Bool(disabled))])).await
+    }
+
+    async fn set_tokens_valid_after(&self, id: &str, at: u64) -> StoreResult<()> {
+        self.update_user(id, "SET tokens_valid_after = :t", HashMap::from([(":t".into(), n(at))])).await
+    }
+}

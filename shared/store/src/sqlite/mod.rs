@@ -1,0 +1,111 @@
+//! The embedded backend: one SQLite file in WAL mode, so several local function processes
+//! (one per function under `cargo lambda watch`) share it safely.
+//! One module per store trait; `codec` and `errors` are what they share.
+
+mod catalog;
+mod clients;
+mod codec;
+mod errors;
+mod profiles;
+mod refresh;
+mod schema;
+mod throttle;
+mod users;
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+use crate::*;
+use catalog::{index_titles, title_from_row};
+use codec::*;
+use errors::*;
+use schema::*;
+
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and its schema.
+    pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
+        let conn = Connection::open(path).map_err(classify)?;
+        Self::init(conn)
+    }
+
+    /// A private in-memory database, for tests and benchmarks.
+    pub fn open_in_memory() -> StoreResult<Self> {
+        Self::init(Connection::open_in_memory().map_err(classify)?)
+    }
+
+    fn init(conn: Connection) -> StoreResult<Self> {
+        conn.busy_timeout(Duration::from_secs(5)).map_err(classify)?;
+        // WAL lets readers in other processes proceed while one writes.
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(classify)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(classify)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(classify)?;
+        conn.execute_batch(SCHEMA).map_err(classify)?;
+        let store = Self { conn: Mutex::new(conn) };
+        store.migrate_search_index()?;
+        Ok(store)
+    }
+
+    /// Databases made before the prefix index kept one row per whole word (`title_terms`),
+    /// which made every search read all titles of its word: rebuild the index from `titles`.
+    fn migrate_search_index(&self) -> StoreResult<()> {
+        const OLD: &str = "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'title_terms')";
+        let mut c = self.conn();
+        if !c.query_row(OLD, [], |r| r.get::<_, bool>(0)).map_err(classify)? {
+            return Ok(());
+        }
+        // Another process opening the same file may be migrating too: decide inside the lock.
+        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
+        if !tx.query_row(OLD, [], |r| r.get::<_, bool>(0)).map_err(classify)? {
+            return Ok(());
+        }
+        // Rows left by an earlier migration (then an older binary ran) may be stale.
+        tx.execute_batch("DELETE FROM title_index").map_err(classify)?;
+        let mut after: Option<String> = None;
+        loop {
+            let chunk = {
+                let mut page = tx
+                    .prepare_cached(
+                        "SELECT id, title, genre, year, maturity FROM titles WHERE ?1 IS NULL OR id > ?1 ORDER BY id LIMIT ?2",
+                    )
+                    .map_err(classify)?;
+                page.query_map(params![after, LOAD_BATCH as i64], title_from_row)
+                    .map_err(classify)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(classify)?
+            };
+            let Some(last) = chunk.last() else { break };
+            after = Some(last.id.clone());
+            index_titles(&tx, &chunk).map_err(classify)?;
+        }
+        tx.execute_batch("DROP TABLE IF EXISTS title_terms").map_err(classify)?;
+        tx.commit().map_err(classify)
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite inconsistent (statements are
+        // atomic), so a poisoned lock is safe to reuse.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Deletes expired refresh tokens, families and counters (DynamoDB does this with TTL).
+    pub fn purge_expired(&self, now: u64) -> StoreResult<usize> {
+        let c = self.conn();
+        let mut n = c.execute("DELETE FROM refresh_tokens WHERE expires_at <= ?1", [int(now)]).map_err(classify)?;
+        n += c
+            .execute(
+                "DELETE FROM refresh_families WHERE expires_at <= ?1 AND family_id NOT IN (SELECT family_id FROM refresh_tokens)",
+                [int(now)],
+            )
+            .map_err(classify)?;
+        n += c.execute("DELETE FROM login_attempts WHERE expires_at <= ?1", [int(now)]).map_err(classify)?;
+        Ok(n)
+    }
+}

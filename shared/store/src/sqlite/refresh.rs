@@ -1,0 +1,103 @@
+//! [`RefreshStore`]: rotation and reuse detection in one immediate transaction.
+
+use super::*;
+
+pub(super) fn insert_token(c: &Connection, t: &RefreshToken) -> rusqlite::Result<usize> {
+    c.execute(
+        "INSERT INTO refresh_tokens (token_hash, family_id, issued_at, idle_expires_at, rotated_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            t.token_hash,
+            t.family_id,
+            int(t.issued_at),
+            int(t.idle_expires_at),
+            t.rotated_at.map(int),
+            int(t.expires_at)
+        ],
+    )
+}
+
+#[async_trait]
+impl RefreshStore for SqliteStore {
+    async fn create_family(&self, f: &RefreshFamily, first: &RefreshToken) -> StoreResult<()> {
+        let mut c = self.conn();
+        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
+        tx.execute(
+            "INSERT INTO refresh_families (family_id, user_id, client_id, scope, created_at, expires_at, revoked)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![f.family_id, f.user_id, f.client_id, f.scope, int(f.created_at), int(f.expires_at), f.revoked],
+        )
+        .map_err(|e| unique_or(e, "refresh family"))?;
+        insert_token(&tx, first).map_err(|e| unique_or(e, "refresh token"))?;
+        tx.commit().map_err(classify)
+    }
+
+    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<(RefreshToken, RefreshFamily)>> {
+        self.conn()
+            .query_row(
+                "SELECT t.token_hash, t.family_id, t.issued_at, t.idle_expires_at, t.rotated_at, t.expires_at,
+                        f.user_id, f.client_id, f.scope, f.created_at, f.expires_at, f.revoked
+                 FROM refresh_tokens t JOIN refresh_families f ON f.family_id = t.family_id
+                 WHERE t.token_hash = ?1",
+                [token_hash],
+                |r| {
+                    let token = RefreshToken {
+                        token_hash: r.get(0)?,
+                        family_id: r.get(1)?,
+                        issued_at: r.get::<_, i64>(2)? as u64,
+                        idle_expires_at: r.get::<_, i64>(3)? as u64,
+                        rotated_at: r.get::<_, Option<i64>>(4)?.map(|v| v as u64),
+                        expires_at: r.get::<_, i64>(5)? as u64,
+                    };
+                    let family = RefreshFamily {
+                        family_id: token.family_id.clone(),
+                        user_id: r.get(6)?,
+                        client_id: r.get(7)?,
+                        scope: r.get(8)?,
+                        created_at: r.get::<_, i64>(9)? as u64,
+                        expires_at: r.get::<_, i64>(10)? as u64,
+                        revoked: r.get(11)?,
+                    };
+                    Ok((token, family))
+                },
+            )
+            .optional()
+            .map_err(classify)
+    }
+
+    async fn rotate(&self, old_hash: &str, new: &RefreshToken, now: u64) -> StoreResult<Rotation> {
+        let mut c = self.conn();
+        // IMMEDIATE takes the write lock up front, so two processes cannot both read
+        // "not rotated" and both win.
+        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
+        let changed = tx
+            .execute(
+                "UPDATE refresh_tokens SET rotated_at = ?2
+                 WHERE token_hash = ?1 AND rotated_at IS NULL
+                   AND family_id IN (SELECT family_id FROM refresh_families WHERE revoked = 0)",
+                params![old_hash, int(now)],
+            )
+            .map_err(classify)?;
+        if changed == 0 {
+            return Ok(Rotation::AlreadyUsed);
+        }
+        insert_token(&tx, new).map_err(|e| unique_or(e, "refresh token"))?;
+        tx.commit().map_err(classify)?;
+        Ok(Rotation::Rotated)
+    }
+
+    async fn revoke_family(&self, family_id: &str) -> StoreResult<()> {
+        self.conn()
+            .execute("UPDATE refresh_families SET revoked = 1 WHERE family_id = ?1", [family_id])
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn revoke_user_families(&self, user_id: &str) -> StoreResult<u32> {
+        let n = self
+            .conn()
+            .execute("UPDATE refresh_families SET revoked = 1 WHERE user_id = ?1 AND revoked = 0", [user_id])
+            .map_err(classify)?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+}

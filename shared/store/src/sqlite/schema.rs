@@ -1,0 +1,76 @@
+//! The database schema, created or migrated when the file is opened.
+
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    disabled INTEGER NOT NULL,
+    scopes TEXT NOT NULL,
+    maturity INTEGER NOT NULL,
+    tokens_valid_after INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS clients (
+    client_id TEXT PRIMARY KEY,
+    secret_hash TEXT,
+    name TEXT NOT NULL,
+    first_party INTEGER NOT NULL,
+    grant_types TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    refresh_in_cookie INTEGER NOT NULL,
+    allowed_origins TEXT NOT NULL,
+    disabled INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS refresh_families (
+    family_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS refresh_families_by_user ON refresh_families(user_id);
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+    token_hash TEXT PRIMARY KEY,
+    family_id TEXT NOT NULL REFERENCES refresh_families(family_id),
+    issued_at INTEGER NOT NULL,
+    idle_expires_at INTEGER NOT NULL,
+    rotated_at INTEGER,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS profiles (
+    user_id TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    entitlements TEXT NOT NULL,
+    watchlist TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS titles (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    sort_key TEXT NOT NULL,
+    genre TEXT NOT NULL,
+    year INTEGER NOT NULL,
+    maturity INTEGER NOT NULL
+);
+-- The search index: one row per (word prefix, title), in result order, carrying what a result
+-- shows, so a page is one range read of about `limit` rows whatever the catalog size.
+CREATE TABLE IF NOT EXISTS title_index (
+    prefix TEXT NOT NULL,
+    sort_key TEXT NOT NULL,
+    id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    genre TEXT NOT NULL,
+    year INTEGER NOT NULL,
+    maturity INTEGER NOT NULL,
+    PRIMARY KEY (prefix, sort_key, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS login_attempts (
+    key TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    locked_until INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+";
