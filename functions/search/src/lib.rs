@@ -13,13 +13,14 @@ use std::sync::Arc;
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use oasis_auth::keyring::KeyRing;
-use oasis_auth::scope::SEARCH;
+use oasis_domain::scope::SEARCH;
+use oasis_domain::{Genre, Maturity};
 use oasis_http::bearer::{self, BearerError, Principal};
 use oasis_http::config::{self, Aws, StoreConfig, VerifierConfig};
 use oasis_http::error::{ApiError, Refusal, RouteError};
 use oasis_http::shell::{Function, StartError};
 use oasis_http::{Cors, RequestMeta};
-use oasis_store::{CatalogQuery, GENRES, SearchPage, Store, StoreError};
+use oasis_store::{CatalogQuery, SearchPage, Store, StoreError};
 use oasis_text::{SearchQuery, TextError};
 use serde::{Deserialize, Serialize};
 
@@ -184,7 +185,7 @@ enum YearParam {
 /// A validated search.
 struct Search {
     query: SearchQuery,
-    genre: Option<String>,
+    genre: Option<Genre>,
     years: Option<(u16, u16)>,
     limit: usize,
     cursor: Option<String>,
@@ -216,13 +217,9 @@ fn parse_years(p: YearParam) -> Result<(u16, u16), SearchError> {
 
 fn validate(raw: RawSearch) -> Result<Search, SearchError> {
     let query = SearchQuery::parse(raw.query.as_deref().ok_or(SearchError::InvalidRequest("query is required"))?)?;
-    let genre = match raw.genre {
-        Some(g) => {
-            let g = g.to_ascii_lowercase();
-            Some(GENRES.iter().find(|k| **k == g).ok_or(SearchError::InvalidRequest("unknown genre"))?.to_string())
-        }
-        None => None,
-    };
+    // `Genre::parse` is case-insensitive, as the filter always was.
+    let genre =
+        raw.genre.map(|g| Genre::parse(&g).map_err(|_| SearchError::InvalidRequest("unknown genre"))).transpose()?;
     let limit = match raw.limit {
         None => DEFAULT_LIMIT,
         Some(n) if (1..=MAX_LIMIT as u64).contains(&n) => n as usize,
@@ -292,11 +289,11 @@ struct Results<'a> {
     next_cursor: Option<String>,
 }
 
-async fn search(app: &App, s: Search, ceiling: u8) -> Result<Response<Body>, SearchError> {
+async fn search(app: &App, s: Search, ceiling: Maturity) -> Result<Response<Body>, SearchError> {
     let years = s.years.map(|(a, b)| format!("{a}-{b}")).unwrap_or_default();
     let terms = s.query.terms().join(" ");
     let ceiling_text = ceiling.to_string();
-    let fp = cursor::fingerprint(&[&terms, s.genre.as_deref().unwrap_or(""), &years, &ceiling_text]);
+    let fp = cursor::fingerprint(&[&terms, s.genre.map_or("", Genre::as_str), &years, &ceiling_text]);
     let after = match &s.cursor {
         Some(c) => Some(app.cursor_key.open(c, &fp).map_err(|_| SearchError::InvalidCursor)?),
         None => None,
@@ -318,7 +315,13 @@ async fn search(app: &App, s: Search, ceiling: u8) -> Result<Response<Body>, Sea
         results: page
             .titles
             .iter()
-            .map(|t| Hit { id: &t.id, title: &t.title, genre: &t.genre, year: t.year, maturity: t.maturity })
+            .map(|t| Hit {
+                id: &t.id,
+                title: &t.title,
+                genre: t.genre.as_str(),
+                year: t.year,
+                maturity: t.maturity.age(),
+            })
             .collect(),
         next_cursor,
     };

@@ -126,7 +126,7 @@ async fn pages_cover_every_match_exactly_once_in_a_stable_order() {
             genre: None,
             year_from: None,
             year_to: None,
-            max_maturity: 18,
+            max_maturity: oasis_store::Maturity::ADULT,
             after: None,
             limit: 10_000,
         })
@@ -221,7 +221,7 @@ async fn oversized_and_out_of_range_input_gets_a_clear_400() {
 #[tokio::test]
 async fn tokens_from_another_audience_or_without_the_search_scope_are_refused() {
     let (w, app) = world().await;
-    let foreign = w.token_with(ISSUER, "another-api", &w.demo.id, "oasis-demo", "search", Some(13));
+    let foreign = w.token_with(ISSUER, "another-api", w.demo.id.as_str(), "oasis-demo", "search", Some(13));
     assert_eq!(get(&app, &q("x"), &foreign).await.status, 401);
     let r = get(&app, &q("x"), &w.token(&w.demo, "data:read")).await;
     assert_eq!((r.status, r.error().as_deref()), (403, Some("insufficient_scope")));
@@ -262,7 +262,7 @@ async fn rejected_tokens_and_inputs_are_counted_by_reason() {
     use oasis_http::metrics::{Metrics, validate};
     let (w, app) = world().await;
     let app = app.with_metrics(Metrics::capture("search"));
-    let foreign = w.token_with(ISSUER, "another-api", &w.demo.id, "oasis-demo", "search", Some(13));
+    let foreign = w.token_with(ISSUER, "another-api", w.demo.id.as_str(), "oasis-demo", "search", Some(13));
     get(&app, &q("x"), &foreign).await;
     get(&app, &q("x"), "not-a-jwt").await;
     get(&app, &format!("{}&limit=99", q("x")), &w.token(&w.demo, "search")).await;

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use oasis_auth::keyring::KeyRing;
-use oasis_auth::scope::{ADMIN, DATA_READ};
+use oasis_domain::scope::{ADMIN, DATA_READ};
+use oasis_domain::{Maturity, UserId, Username};
 use oasis_http::bearer::{self, BearerError, Principal};
 use oasis_http::config::{self, Aws, StoreConfig, VerifierConfig};
 use oasis_http::error::{ApiError, RouteError};
@@ -56,7 +57,11 @@ impl Function for App {
 
     async fn serve(&self, route: &'static str, meta: &RequestMeta, req: &Request) -> Result<Response<Body>, DataError> {
         let target = match route {
-            "/secure-data/{user_id}" => Some(path_user_id(&meta.path).ok_or(DataError::NotFound)?),
+            "/secure-data/{user_id}" => {
+                // A path that is not a user id is simply not found.
+                let id = meta.path.strip_prefix("/secure-data/").unwrap_or_default();
+                Some(UserId::parse(id).map_err(|_| DataError::NotFound)?)
+            }
             _ => None,
         };
         serve(self, target, req).await
@@ -99,25 +104,16 @@ impl ApiError for DataError {
 /// account flags live on [`User`] and are never copied here.
 #[derive(Debug, Serialize)]
 struct DataView {
-    user_id: String,
-    username: String,
+    user_id: UserId,
+    username: Username,
     display_name: String,
-    maturity: u8,
+    maturity: Maturity,
     entitlements: Vec<String>,
     watchlist: Vec<String>,
     member_since: u64,
 }
 
-/// A path's user id, if it has the shape of one; anything else is simply not found.
-fn path_user_id(path: &str) -> Option<&str> {
-    let id = path.strip_prefix("/secure-data/")?;
-    let ok = id.starts_with("usr_")
-        && id.len() <= 68
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    ok.then_some(id)
-}
-
-async fn serve(app: &App, target: Option<&str>, req: &Request) -> Result<Response<Body>, DataError> {
+async fn serve(app: &App, target: Option<UserId>, req: &Request) -> Result<Response<Body>, DataError> {
     let caller = bearer::authenticate::<DataError>(&app.keys, app.store.as_ref(), req, DATA_READ).await?;
     let user = match caller.principal {
         Principal::User(u) => u,
@@ -129,7 +125,7 @@ async fn serve(app: &App, target: Option<&str>, req: &Request) -> Result<Respons
     let subject = match target {
         None => caller,
         Some(id) if id == caller.id => caller,
-        Some(id) if claims.has_scope(ADMIN) => app.store.user_by_id(id).await?.ok_or(DataError::NotFound)?,
+        Some(id) if claims.has_scope(ADMIN) => app.store.user_by_id(&id).await?.ok_or(DataError::NotFound)?,
         Some(_) => {
             oasis_http::metrics::signal("AccessDenied", None);
             tracing::warn!(signal = "access_denied", "request for another user's data refused");
@@ -143,7 +139,7 @@ async fn view(app: &App, user: User) -> Result<Response<Body>, DataError> {
     let profile = app.store.profile(&user.id).await?;
     let (display_name, entitlements, watchlist) = match profile {
         Some(p) => (p.display_name, p.entitlements, p.watchlist),
-        None => (user.username.clone(), vec![], vec![]),
+        None => (user.username.to_string(), vec![], vec![]),
     };
     let body = DataView {
         user_id: user.id,

@@ -5,6 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lambda_http::Request;
 use lambda_http::http::header;
+use oasis_domain::ClientId;
 use oasis_http::RequestMeta;
 use oasis_http::form::Form;
 use oasis_store::Client;
@@ -65,10 +66,9 @@ pub async fn authenticate(app: &App, req: &Request, form: &Form) -> Result<Clien
         Presented::Public { id } => (id, None, false),
     };
     let fail = TokenError::InvalidClient { basic };
-    if id.len() > 128 {
-        return Err(fail);
-    }
-    let client = app.store.client(id).await?.filter(|c| !c.disabled).ok_or(fail)?;
+    // Not a client id at all (empty, overlong, odd characters): no such client.
+    let Ok(id) = ClientId::parse(id) else { return Err(fail) };
+    let client = app.store.client(&id).await?.filter(|c| !c.disabled).ok_or(fail)?;
     let ok = match (&client.secret_hash, secret) {
         (Some(stored), Some(given)) => oasis_auth::secret::verify_token_hash(given, stored),
         // A public client has nothing to prove; one presenting a secret is confused or forged.

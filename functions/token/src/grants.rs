@@ -3,10 +3,11 @@
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use oasis_auth::password::{MAX_PASSWORD_BYTES, Verification};
-use oasis_auth::scope::ScopeSet;
 use oasis_auth::secret::{TOKEN_BYTES, random_token, token_hash};
 use oasis_auth::token::Grant;
-use oasis_auth::username::Username;
+use oasis_domain::GrantType;
+use oasis_domain::scope::ScopeSet;
+use oasis_domain::username::Username;
 use oasis_http::RequestMeta;
 use oasis_http::form::{self, Form};
 use oasis_store::{Client, RefreshFamily, RefreshToken, Rotation, User};
@@ -28,9 +29,7 @@ struct TokenResponse<'a> {
 pub async fn token(app: &App, meta: &RequestMeta, req: &Request) -> Result<Response<Body>, TokenError> {
     let form = form::read(req, MAX_BODY_BYTES)?;
     let grant_type = form.get("grant_type").ok_or(TokenError::InvalidRequest("grant_type is required"))?;
-    if !matches!(grant_type, "password" | "refresh_token" | "client_credentials") {
-        return Err(TokenError::UnsupportedGrantType);
-    }
+    let grant_type = GrantType::parse(grant_type).map_err(|_| TokenError::UnsupportedGrantType)?;
     let client = authenticate(app, req, &form).await?;
     if !client.allows_grant(grant_type) {
         return Err(TokenError::UnauthorizedClient);
@@ -40,9 +39,9 @@ pub async fn token(app: &App, meta: &RequestMeta, req: &Request) -> Result<Respo
     }
     let now = oasis_auth::now();
     match grant_type {
-        "password" => password(app, meta, &client, &form, now).await,
-        "refresh_token" => refresh(app, &client, &form, req, now).await,
-        _ => client_credentials(app, &client, &form, now).await,
+        GrantType::Password => password(app, meta, &client, &form, now).await,
+        GrantType::RefreshToken => refresh(app, &client, &form, req, now).await,
+        GrantType::ClientCredentials => client_credentials(app, &client, &form, now).await,
     }
 }
 
@@ -52,7 +51,7 @@ fn requested_scope(form: &Form) -> Result<Option<ScopeSet>, TokenError> {
         return Ok(None);
     };
     let scope = ScopeSet::parse(raw).map_err(|_| TokenError::InvalidScope)?;
-    if scope.iter().all(|s| oasis_auth::scope::KNOWN.contains(&s)) {
+    if scope.iter().all(|s| oasis_domain::scope::KNOWN.contains(&s)) {
         Ok(Some(scope))
     } else {
         Err(TokenError::InvalidScope)
@@ -114,7 +113,7 @@ async fn password(
         lock_taken = Some((lock, counted.failures));
     }
 
-    let user = app.store.user_by_username(username.as_str()).await?;
+    let user = app.store.user_by_username(&username).await?;
     let verified = match &user {
         Some(u) => app.hasher.verify(password, &u.password_hash),
         None => {
@@ -295,7 +294,8 @@ async fn client_credentials(app: &App, client: &Client, form: &Form, now: u64) -
     }
     let allowed = ScopeSet::from_known(client.scopes.iter().cloned());
     let scope = grant_scope(requested_scope(form)?, &allowed)?;
-    let grant = Grant { subject: &client.client_id, client_id: &client.client_id, scope: &scope, maturity: None };
+    let id = client.client_id.as_str();
+    let grant = Grant { subject: id, client_id: id, scope: &scope, maturity: None };
     let signing = app.signing().await.map_err(|e| TokenError::Internal(Box::new(e)))?;
     let issued = signing.issuer.issue(&grant, now).map_err(|e| TokenError::Internal(Box::new(e)))?;
     Ok(token_response(&issued.token, issued.expires_in, None, &scope))
@@ -309,7 +309,8 @@ async fn issue(
     refresh: Option<(&str, &RefreshFamily)>,
     now: u64,
 ) -> Result<Response<Body>, TokenError> {
-    let grant = Grant { subject: &user.id, client_id: &client.client_id, scope, maturity: Some(user.maturity) };
+    let grant =
+        Grant { subject: user.id.as_str(), client_id: client.client_id.as_str(), scope, maturity: Some(user.maturity) };
     let signing = app.signing().await.map_err(|e| TokenError::Internal(Box::new(e)))?;
     let issued = signing.issuer.issue(&grant, now).map_err(|e| TokenError::Internal(Box::new(e)))?;
     match refresh {

@@ -112,7 +112,7 @@ impl App {
             "response_types_supported": [],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-            "scopes_supported": oasis_auth::scope::KNOWN,
+            "scopes_supported": oasis_domain::scope::KNOWN,
             "token_endpoint_auth_signing_alg_values_supported": ["ES256"],
         });
         Ok(Self {

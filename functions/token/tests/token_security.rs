@@ -25,8 +25,8 @@ async fn password_grant_issues_a_verifiable_access_token_and_a_rotating_refresh_
     let jwks = send(&f.app, &event("GET", "/.well-known/jwks.json", &[], None)).await;
     let verifier = Verifier::new(&PublicJwks::from_json(&jwks.text).unwrap(), ISSUER, AUDIENCE).unwrap();
     let claims = verifier.verify(body["access_token"].as_str().unwrap()).unwrap();
-    let user = f.store.user_by_username("demo").await.unwrap().unwrap();
-    assert_eq!(claims.subject(), user.id);
+    let user = f.store.user_by_username(&oasis_domain::Username::parse("demo").unwrap()).await.unwrap().unwrap();
+    assert_eq!(claims.subject(), user.id.as_str());
     assert_eq!(claims.client_id(), "oasis-demo");
     assert_eq!(claims.maturity(), 13);
 
@@ -427,10 +427,12 @@ async fn rehash_on_login_upgrades_hashes_made_with_older_parameters() {
     let f = fixture().await;
     let stronger = oasis_auth::password::PasswordHasher::new(19_456, 3, 1).unwrap();
     let app = build_app(f.store.clone(), &f.keys, settings(), stronger);
-    let before = f.store.user_by_username("demo").await.unwrap().unwrap().password_hash;
+    let before =
+        f.store.user_by_username(&oasis_domain::Username::parse("demo").unwrap()).await.unwrap().unwrap().password_hash;
     assert!(before.contains("t=2"));
     assert_eq!(password_login(&app, "demo", &f.creds.demo_password).await.status, 200);
-    let after = f.store.user_by_username("demo").await.unwrap().unwrap().password_hash;
+    let after =
+        f.store.user_by_username(&oasis_domain::Username::parse("demo").unwrap()).await.unwrap().unwrap().password_hash;
     assert!(after.contains("m=19456,t=3,p=1"), "{after}");
     assert_eq!(password_login(&app, "demo", &f.creds.demo_password).await.status, 200);
 }

@@ -4,7 +4,8 @@
 
 use std::io::BufRead;
 
-use oasis_store::{GENRES, MATURITY_LEVELS, Store, Title};
+use oasis_domain::{Genre, Maturity};
+use oasis_store::{Store, Title};
 
 use crate::AdminError;
 
@@ -171,12 +172,15 @@ pub fn generate(count: usize, seed: u64) -> Vec<Title> {
                     3 => format!("{} {} {}", rng.pick(&ADJECTIVES), rng.pick(&NOUNS), rng.pick(&SUFFIXES)),
                     _ => format!("{} in {}", rng.pick(&NAMES), rng.pick(&PLACES)),
                 };
-                let genre = rng.pick(&GENRES).to_owned();
+                let genre = rng.pick(&Genre::ALL).to_owned();
                 let year = 1950 + rng.below(76) as u16;
-                let maturity = MATURITY_LEVELS[rng.below(MATURITY_LEVELS.len())];
+                let maturity = Maturity::RATINGS[rng.below(Maturity::RATINGS.len())];
                 (title, genre, year, maturity)
             }
         };
+        // Both come from the closed lists above, so they always parse.
+        let genre = Genre::parse(&genre).unwrap_or(Genre::parse("drama").expect("a known genre"));
+        let maturity = Maturity::rating(maturity).unwrap_or(Maturity::ALL_AGES);
         out.push(Title { id: format!("tt{:06}", i + 1), title, genre, year, maturity });
     }
     out
@@ -191,6 +195,17 @@ fn invalid(line: usize, why: impl Into<String>) -> AdminError {
     AdminError::Catalog { line, why: why.into() }
 }
 
+/// A catalog line as written, checked field by field so each refusal names its rule.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTitle {
+    id: String,
+    title: String,
+    genre: String,
+    year: u16,
+    maturity: u8,
+}
+
 /// Reads and validates a JSON Lines catalog. Any bad line stops the load, naming the line.
 pub fn parse(reader: impl BufRead) -> Result<Vec<Title>, AdminError> {
     let mut titles = vec![];
@@ -201,7 +216,16 @@ pub fn parse(reader: impl BufRead) -> Result<Vec<Title>, AdminError> {
         if line.trim().is_empty() {
             continue;
         }
-        let t: Title = serde_json::from_str(&line).map_err(|e| invalid(line_no, format!("not a title object: {e}")))?;
+        let raw: RawTitle =
+            serde_json::from_str(&line).map_err(|e| invalid(line_no, format!("not a title object: {e}")))?;
+        let genre = Genre::parse(&raw.genre)
+            .map_err(|_| invalid(line_no, format!("unknown genre (known: {})", Genre::ALL.join(", "))))?;
+        if !(1888..=2100).contains(&raw.year) {
+            return Err(invalid(line_no, "year must be between 1888 and 2100"));
+        }
+        let maturity =
+            Maturity::rating(raw.maturity).map_err(|_| invalid(line_no, "maturity must be one of 0, 7, 13, 16, 18"))?;
+        let t = Title { id: raw.id, title: raw.title, genre, year: raw.year, maturity };
         let id_ok =
             (1..=32).contains(&t.id.len()) && t.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !id_ok {
@@ -224,15 +248,6 @@ pub fn parse(reader: impl BufRead) -> Result<Vec<Title>, AdminError> {
                 line_no,
                 format!("the title is over {} bytes once folded", oasis_store::MAX_POSITION_BYTES - t.id.len()),
             ));
-        }
-        if !GENRES.contains(&t.genre.as_str()) {
-            return Err(invalid(line_no, format!("unknown genre (known: {})", GENRES.join(", "))));
-        }
-        if !(1888..=2100).contains(&t.year) {
-            return Err(invalid(line_no, "year must be between 1888 and 2100"));
-        }
-        if !MATURITY_LEVELS.contains(&t.maturity) {
-            return Err(invalid(line_no, "maturity must be one of 0, 7, 13, 16, 18"));
         }
         titles.push(t);
     }

@@ -3,13 +3,18 @@
 //! per checkout, written to a file only the owner can read, never to the repository.
 
 use oasis_auth::password::PasswordHasher;
-use oasis_auth::scope::{ADMIN, DATA_READ, SEARCH};
 use oasis_auth::secret::random_token;
+use oasis_domain::scope::{ADMIN, DATA_READ, SEARCH};
 use oasis_store::{Profile, Store};
 
 use crate::{AdminError, NewClient, NewUser, create_client, create_user};
 
 pub const DEMO_CLIENT: &str = "oasis-demo";
+
+/// [`DEMO_CLIENT`] as the id the store looks up.
+pub fn demo_client_id() -> oasis_domain::ClientId {
+    oasis_domain::ClientId::parse(DEMO_CLIENT).expect("the demo client id is valid")
+}
 pub const WEB_CLIENT: &str = "oasis-web";
 pub const WEB_ORIGIN: &str = "http://localhost:5173";
 pub const SERVICE_CLIENT: &str = "oasis-demo-service";

@@ -2,9 +2,10 @@
 //! what the `oasis-admin` binary runs.
 
 use oasis_auth::password::{MIN_PASSWORD_CHARS, PasswordHasher};
-use oasis_auth::scope::{KNOWN, ScopeSet};
 use oasis_auth::secret::{TOKEN_BYTES, random_token, token_hash};
-use oasis_auth::username::{Username, UsernameError};
+use oasis_domain::scope::{KNOWN, ScopeSet};
+use oasis_domain::username::{Username, UsernameError};
+use oasis_domain::{ClientId, GrantType, Maturity, UserId};
 use oasis_store::{Client, Store, StoreError, User};
 
 pub mod catalog;
@@ -77,17 +78,16 @@ pub struct NewUser<'a> {
 pub async fn create_user(store: &dyn Store, hasher: &PasswordHasher, new: NewUser<'_>) -> Result<User, AdminError> {
     let username = Username::parse(new.username)?;
     check_password(new.password)?;
-    if new.maturity > 18 {
-        return Err(AdminError::BadMaturity);
-    }
+    let maturity = Maturity::parse(new.maturity).map_err(|_| AdminError::BadMaturity)?;
     let now = oasis_auth::now();
     let user = User {
-        id: format!("usr_{}", random_token(12)),
-        username: username.to_string(),
+        id: UserId::parse(&format!("usr_{}", random_token(12)))
+            .map_err(|_| AdminError::Invalid("generated user id"))?,
+        username,
         password_hash: hasher.hash(new.password)?,
         disabled: false,
         scopes: known_scopes(&new.scopes)?,
-        maturity: new.maturity,
+        maturity,
         tokens_valid_after: 0,
         created_at: now,
     };
@@ -95,7 +95,7 @@ pub async fn create_user(store: &dyn Store, hasher: &PasswordHasher, new: NewUse
     store
         .put_profile(&oasis_store::Profile {
             user_id: user.id.clone(),
-            display_name: user.username.clone(),
+            display_name: user.username.to_string(),
             entitlements: vec!["basic".into()],
             watchlist: vec![],
         })
@@ -105,7 +105,7 @@ pub async fn create_user(store: &dyn Store, hasher: &PasswordHasher, new: NewUse
 
 async fn find_user(store: &dyn Store, username: &str) -> Result<User, AdminError> {
     let username = Username::parse(username)?;
-    store.user_by_username(username.as_str()).await?.ok_or_else(|| AdminError::NoSuchUser(username.to_string()))
+    store.user_by_username(&username).await?.ok_or_else(|| AdminError::NoSuchUser(username.to_string()))
 }
 
 /// Cuts off every token of a user now: access tokens issued before this second are refused
@@ -163,20 +163,16 @@ fn valid_origin(o: &str) -> bool {
 
 /// Creates a client. A confidential client's secret is returned once and only its hash stored.
 pub async fn create_client(store: &dyn Store, new: NewClient) -> Result<(Client, Option<String>), AdminError> {
-    let id_ok = (3..=64).contains(&new.client_id.len())
-        && new.client_id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b));
-    if !id_ok {
-        return Err(AdminError::BadClientId);
-    }
-    for g in &new.grant_types {
-        if !["password", "refresh_token", "client_credentials"].contains(&g.as_str()) {
-            return Err(AdminError::UnknownGrant(g.clone()));
-        }
-    }
-    if new.grant_types.iter().any(|g| g == "client_credentials") && !new.confidential {
+    let client_id = ClientId::parse(&new.client_id).map_err(|_| AdminError::BadClientId)?;
+    let grant_types = new
+        .grant_types
+        .iter()
+        .map(|g| GrantType::parse(g).map_err(|e| AdminError::UnknownGrant(e.0)))
+        .collect::<Result<Vec<_>, _>>()?;
+    if grant_types.contains(&GrantType::ClientCredentials) && !new.confidential {
         return Err(AdminError::Invalid("client_credentials needs a confidential client"));
     }
-    if new.grant_types.iter().any(|g| g == "password") && !new.first_party {
+    if grant_types.contains(&GrantType::Password) && !new.first_party {
         return Err(AdminError::Invalid("the password grant is only for first-party clients (RFC 9700 §2.4)"));
     }
     if let Some(bad) = new.allowed_origins.iter().find(|o| !valid_origin(o)) {
@@ -187,11 +183,11 @@ pub async fn create_client(store: &dyn Store, new: NewClient) -> Result<(Client,
     }
     let secret = new.confidential.then(|| random_token(TOKEN_BYTES));
     let client = Client {
-        client_id: new.client_id,
+        client_id,
         secret_hash: secret.as_deref().map(token_hash),
         name: new.name,
         first_party: new.first_party,
-        grant_types: new.grant_types,
+        grant_types,
         scopes: known_scopes(&new.scopes)?,
         refresh_in_cookie: new.refresh_in_cookie,
         allowed_origins: new.allowed_origins,

@@ -341,7 +341,7 @@ async fn run(args: Vec<String>) -> Result<(), CliError> {
             let out =
                 PathBuf::from(opts.value("--out").ok_or_else(|| CliError::Usage("--out DIR is required".into()))?);
             let store = opts.store().await?;
-            if store.client(oasis_admin::demo::DEMO_CLIENT).await?.is_some() {
+            if store.client(&oasis_admin::demo::demo_client_id()).await?.is_some() {
                 if out.join("demo.env").exists() {
                     println!("demo data already present");
                     return Ok(());

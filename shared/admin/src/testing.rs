@@ -2,13 +2,14 @@
 //! clients, users and catalog, a real key set, and access tokens issued by the real issuer.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use oasis_domain::Username;
 use std::sync::Arc;
 
 use oasis_auth::keyring::KeyRing;
 use oasis_auth::keys::KeySet;
 use oasis_auth::password::PasswordHasher;
-use oasis_auth::scope::ScopeSet;
 use oasis_auth::token::{Grant, Issuer};
+use oasis_domain::scope::ScopeSet;
 use oasis_store::sqlite::SqliteStore;
 use oasis_store::{Store, User};
 
@@ -36,8 +37,16 @@ impl World {
         let creds = crate::demo::seed(store.as_ref(), &hasher).await.expect("seed");
         let catalog = crate::catalog::generate(titles, crate::catalog::DEFAULT_SEED);
         crate::catalog::load(store.as_ref(), &catalog, |_, _| {}).await.expect("catalog");
-        let demo = store.user_by_username(crate::demo::DEMO_USER).await.unwrap().expect("demo user");
-        let admin = store.user_by_username(crate::demo::ADMIN_USER).await.unwrap().expect("admin user");
+        let demo = store
+            .user_by_username(&Username::parse(crate::demo::DEMO_USER).expect("demo username"))
+            .await
+            .unwrap()
+            .expect("demo user");
+        let admin = store
+            .user_by_username(&Username::parse(crate::demo::ADMIN_USER).expect("admin username"))
+            .await
+            .unwrap()
+            .expect("admin user");
         let keys = KeySet::generate(oasis_auth::now()).expect("keys");
         Self { store, keys, creds, demo, admin }
     }
@@ -49,7 +58,7 @@ impl World {
 
     /// An access token as the token function would issue it to `user` for `scope`.
     pub fn token(&self, user: &User, scope: &str) -> String {
-        self.token_with(ISSUER, AUDIENCE, &user.id, "oasis-demo", scope, Some(user.maturity))
+        self.token_with(ISSUER, AUDIENCE, user.id.as_str(), "oasis-demo", scope, Some(user.maturity.age()))
     }
 
     pub fn token_with(
@@ -63,6 +72,7 @@ impl World {
     ) -> String {
         let issuer = Issuer::new(self.keys.signing_key().unwrap(), iss, aud, 900);
         let scope = if scope.is_empty() { ScopeSet::default() } else { ScopeSet::parse(scope).unwrap() };
+        let maturity = maturity.map(|m| oasis_domain::Maturity::parse(m).expect("a test maturity of 0-18"));
         let grant = Grant { subject: sub, client_id, scope: &scope, maturity };
         issuer.issue(&grant, oasis_auth::now()).unwrap().token
     }

@@ -36,8 +36,13 @@ async fn user_create_reads_the_password_from_stdin_and_stores_only_its_hash() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("created user alice"), "{out}");
     assert!(!out.contains("a long enough password") && !err.contains("a long enough password"));
-    let user = SqliteStore::open(&db).unwrap().user_by_username("alice").await.unwrap().unwrap();
-    assert_eq!((user.maturity, user.scopes.clone()), (16, vec!["search".to_owned()]));
+    let user = SqliteStore::open(&db)
+        .unwrap()
+        .user_by_username(&oasis_domain::Username::parse("alice").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((user.maturity.age(), user.scopes.clone()), (16, vec!["search".to_owned()]));
     let hasher = PasswordHasher::default_params().unwrap();
     assert!(matches!(hasher.verify("a long enough password", &user.password_hash), Verification::Valid { .. }));
 
@@ -75,7 +80,12 @@ async fn a_confidential_clients_secret_is_printed_once_and_stored_only_as_a_hash
         .to_owned();
     assert!(secret.len() >= 43, "at least 256 random bits: {secret}");
     assert_eq!(out.matches(&secret).count(), 1);
-    let client = SqliteStore::open(&db).unwrap().client("partner").await.unwrap().unwrap();
+    let client = SqliteStore::open(&db)
+        .unwrap()
+        .client(&oasis_domain::ClientId::parse("partner").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     let stored = client.secret_hash.expect("a confidential client has a secret hash");
     assert_ne!(stored, secret);
     assert!(!stored.contains(&secret));

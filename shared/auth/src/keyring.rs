@@ -191,8 +191,8 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
-    use crate::scope::ScopeSet;
     use crate::token::{Grant, Issuer};
+    use oasis_domain::scope::ScopeSet;
 
     /// A JWKS source the test can change, make fail, and count.
     struct Source {

@@ -6,17 +6,16 @@
 //!   uses. Only the verifier can construct [`token::VerifiedClaims`].
 //! * [`password`]: argon2id hashing with rehash-on-login and a dummy hash for equal timing.
 //! * [`secret`]: random opaque tokens and their storage hashes.
-//! * [`scope`]: validated scope sets.
+//!
+//! Scopes and usernames are [`oasis_domain`] values.
 
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod keyring;
 pub mod keys;
 pub mod password;
-pub mod scope;
 pub mod secret;
 pub mod token;
-pub mod username;
 
 /// Seconds since the Unix epoch. One clock for the whole crate so tests can reason about it.
 pub fn now() -> u64 {

@@ -7,7 +7,8 @@ use jsonwebtoken::{DecodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::keys::{ALGORITHM, PublicJwks, SigningKey};
-use crate::scope::ScopeSet;
+use oasis_domain::Maturity;
+use oasis_domain::scope::ScopeSet;
 
 /// The JWT `typ` of access tokens (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
@@ -39,7 +40,7 @@ pub struct Grant<'a> {
     pub subject: &'a str,
     pub client_id: &'a str,
     pub scope: &'a ScopeSet,
-    pub maturity: Option<u8>,
+    pub maturity: Option<Maturity>,
 }
 
 pub struct IssuedToken {
@@ -88,7 +89,7 @@ impl Issuer {
             nbf: None,
             jti: jti.clone(),
             scope: grant.scope.to_string(),
-            maturity: grant.maturity,
+            maturity: grant.maturity.map(Maturity::age),
         };
         let token = jsonwebtoken::encode(&header, &claims, &self.key.key).map_err(IssueError)?;
         Ok(IssuedToken { token, expires_in: self.ttl_seconds, jti })
@@ -153,7 +154,7 @@ pub struct VerifiedClaims {
     issued_at: u64,
     expires_at: u64,
     jti: String,
-    maturity: Option<u8>,
+    maturity: Option<Maturity>,
 }
 
 impl VerifiedClaims {
@@ -179,8 +180,8 @@ impl VerifiedClaims {
         &self.jti
     }
     /// The maturity ceiling; tokens without one (client credentials) see only all-ages content.
-    pub fn maturity(&self) -> u8 {
-        self.maturity.unwrap_or(0)
+    pub fn maturity(&self) -> Maturity {
+        self.maturity.unwrap_or(Maturity::ALL_AGES)
     }
 }
 
@@ -271,7 +272,7 @@ impl Verifier {
             issued_at: c.iat,
             expires_at: c.exp,
             jti: c.jti,
-            maturity: c.maturity,
+            maturity: c.maturity.map(Maturity::parse).transpose().map_err(|_| Rejection::Malformed)?,
         })
     }
 }
@@ -302,7 +303,8 @@ mod tests {
 
     fn issue(f: &Fixture) -> String {
         let scope = ScopeSet::parse("search data:read").unwrap();
-        let grant = Grant { subject: "u-1", client_id: "web", scope: &scope, maturity: Some(13) };
+        let grant =
+            Grant { subject: "u-1", client_id: "web", scope: &scope, maturity: Some(Maturity::parse(13).unwrap()) };
         f.issuer.issue(&grant, crate::now()).unwrap().token
     }
 

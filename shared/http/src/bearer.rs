@@ -7,6 +7,7 @@ use lambda_http::http::{HeaderMap, HeaderValue, StatusCode, header};
 use lambda_http::{Request, RequestExt};
 use oasis_auth::keyring::KeyRing;
 use oasis_auth::token::VerifiedClaims;
+use oasis_domain::{ClientId, UserId};
 use oasis_store::{Store, StoreError, User};
 
 use crate::error::{ApiError, Refusal};
@@ -127,7 +128,7 @@ pub enum Principal {
     User(User),
     /// A client acting for itself (client_credentials): `sub` is its client id.
     Client {
-        client_id: String,
+        client_id: ClientId,
     },
 }
 
@@ -135,10 +136,14 @@ pub enum Principal {
 /// its tokens cut off after this one was issued. This is what makes revocation immediate.
 async fn principal(store: &dyn Store, claims: &VerifiedClaims) -> Result<Option<Principal>, StoreError> {
     if claims.subject() == claims.client_id() {
-        let client = store.client(claims.client_id()).await?;
+        let Ok(client_id) = ClientId::parse(claims.client_id()) else { return Ok(None) };
+        let client = store.client(&client_id).await?;
         return Ok(client.filter(|c| !c.disabled).map(|c| Principal::Client { client_id: c.client_id }));
     }
-    let user = store.user_by_id(claims.subject()).await?;
+    // A subject that is not a user id names no user (the token was signed by us, so this
+    // would be a bug or a retired id format, never a lookup of attacker-chosen text).
+    let Ok(user_id) = UserId::parse(claims.subject()) else { return Ok(None) };
+    let user = store.user_by_id(&user_id).await?;
     Ok(user.filter(|u| !u.disabled && claims.issued_at() >= u.tokens_valid_after).map(Principal::User))
 }
 

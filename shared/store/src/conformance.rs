@@ -3,14 +3,31 @@
 
 use crate::*;
 
+/// Test ids: `uid("u1")` is the user id `usr_u1`.
+fn uid(short: &str) -> UserId {
+    UserId::parse(&format!("usr_{short}")).expect("a valid test user id")
+}
+
+fn name(raw: &str) -> Username {
+    Username::parse(raw).expect("a valid test username")
+}
+
+fn cid(raw: &str) -> ClientId {
+    ClientId::parse(raw).expect("a valid test client id")
+}
+
+fn rating(age: u8) -> Maturity {
+    Maturity::rating(age).expect("a valid test rating")
+}
+
 fn user(id: &str, username: &str) -> User {
     User {
-        id: id.into(),
-        username: username.into(),
+        id: uid(id),
+        username: name(username),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into(),
         disabled: false,
         scopes: vec!["data:read".into(), "search".into()],
-        maturity: 13,
+        maturity: rating(13),
         tokens_valid_after: 0,
         created_at: 1_000,
     }
@@ -18,11 +35,11 @@ fn user(id: &str, username: &str) -> User {
 
 fn client(id: &str) -> Client {
     Client {
-        client_id: id.into(),
+        client_id: cid(id),
         secret_hash: Some("hash".into()),
         name: "Test client".into(),
         first_party: true,
-        grant_types: vec!["password".into(), "refresh_token".into()],
+        grant_types: vec![GrantType::Password, GrantType::RefreshToken],
         scopes: vec!["search".into()],
         refresh_in_cookie: false,
         allowed_origins: vec!["https://app.example".into()],
@@ -34,8 +51,8 @@ fn client(id: &str) -> Client {
 fn family(id: &str, user_id: &str) -> RefreshFamily {
     RefreshFamily {
         family_id: id.into(),
-        user_id: user_id.into(),
-        client_id: "web".into(),
+        user_id: uid(user_id),
+        client_id: cid("web"),
         scope: "search".into(),
         created_at: 1_000,
         expires_at: 100_000,
@@ -56,47 +73,44 @@ fn token(hash: &str, family_id: &str) -> RefreshToken {
 
 pub async fn users_are_found_by_username_and_id(s: &dyn Store) {
     s.create_user(&user("u1", "alice")).await.unwrap();
-    assert_eq!(s.user_by_username("alice").await.unwrap(), Some(user("u1", "alice")));
-    assert_eq!(s.user_by_id("u1").await.unwrap(), Some(user("u1", "alice")));
-    assert_eq!(s.user_by_username("bob").await.unwrap(), None);
-    assert_eq!(s.user_by_id("u2").await.unwrap(), None);
+    assert_eq!(s.user_by_username(&name("alice")).await.unwrap(), Some(user("u1", "alice")));
+    assert_eq!(s.user_by_id(&uid("u1")).await.unwrap(), Some(user("u1", "alice")));
+    assert_eq!(s.user_by_username(&name("bob")).await.unwrap(), None);
+    assert_eq!(s.user_by_id(&uid("u2")).await.unwrap(), None);
 }
 
 pub async fn a_username_cannot_be_taken_twice(s: &dyn Store) {
     s.create_user(&user("u1", "alice")).await.unwrap();
     let again = s.create_user(&user("u2", "alice")).await;
     assert!(matches!(again, Err(StoreError::AlreadyExists(_))), "{again:?}");
-    assert_eq!(s.user_by_id("u2").await.unwrap(), None, "nothing half-written");
+    assert_eq!(s.user_by_id(&uid("u2")).await.unwrap(), None, "nothing half-written");
 }
 
 pub async fn user_updates_are_persisted(s: &dyn Store) {
     s.create_user(&user("u1", "alice")).await.unwrap();
-    s.set_password_hash("u1", "new-hash").await.unwrap();
-    s.set_disabled("u1", true).await.unwrap();
-    s.set_tokens_valid_after("u1", 4_242).await.unwrap();
-    let u = s.user_by_id("u1").await.unwrap().unwrap();
+    s.set_password_hash(&uid("u1"), "new-hash").await.unwrap();
+    s.set_disabled(&uid("u1"), true).await.unwrap();
+    s.set_tokens_valid_after(&uid("u1"), 4_242).await.unwrap();
+    let u = s.user_by_id(&uid("u1")).await.unwrap().unwrap();
     assert_eq!((u.password_hash.as_str(), u.disabled, u.tokens_valid_after), ("new-hash", true, 4_242));
 }
 
 pub async fn clients_round_trip_and_are_unique(s: &dyn Store) {
     s.create_client(&client("web")).await.unwrap();
-    assert_eq!(s.client("web").await.unwrap(), Some(client("web")));
-    assert_eq!(s.client("other").await.unwrap(), None);
+    assert_eq!(s.client(&cid("web")).await.unwrap(), Some(client("web")));
+    assert_eq!(s.client(&cid("other")).await.unwrap(), None);
     assert!(matches!(s.create_client(&client("web")).await, Err(StoreError::AlreadyExists(_))));
     let mut public = client("spa");
     public.secret_hash = None;
     s.create_client(&public).await.unwrap();
-    assert_eq!(s.client("spa").await.unwrap().unwrap().secret_hash, None);
+    assert_eq!(s.client(&cid("spa")).await.unwrap().unwrap().secret_hash, None);
 }
 
-/// An empty id (from `Authorization: Basic Og==`, say) finds nothing rather than failing.
+/// An empty key finds nothing rather than failing (DynamoDB refuses empty key values). Empty
+/// user ids, usernames and client ids cannot reach a store at all: their types refuse them.
 pub async fn lookups_with_an_empty_key_find_nothing(s: &dyn Store) {
     s.create_client(&client("web")).await.unwrap();
-    assert_eq!(s.client("").await.unwrap(), None);
-    assert_eq!(s.user_by_id("").await.unwrap(), None);
-    assert_eq!(s.user_by_username("").await.unwrap(), None);
     assert_eq!(s.refresh_token("").await.unwrap(), None);
-    assert_eq!(s.profile("").await.unwrap(), None);
     assert_eq!(s.attempts("", 0).await.unwrap(), None);
 }
 
@@ -123,7 +137,7 @@ pub async fn revoking_a_user_revokes_all_their_families_only(s: &dyn Store) {
     s.create_family(&family("f1", "u1"), &token("h1", "f1")).await.unwrap();
     s.create_family(&family("f2", "u1"), &token("h2", "f2")).await.unwrap();
     s.create_family(&family("f3", "u2"), &token("h3", "f3")).await.unwrap();
-    assert_eq!(s.revoke_user_families("u1").await.unwrap(), 2);
+    assert_eq!(s.revoke_user_families(&uid("u1")).await.unwrap(), 2);
     assert!(s.refresh_token("h1").await.unwrap().unwrap().1.revoked);
     assert!(s.refresh_token("h2").await.unwrap().unwrap().1.revoked);
     assert!(!s.refresh_token("h3").await.unwrap().unwrap().1.revoked);
@@ -161,17 +175,17 @@ pub async fn counters_are_kept_per_key(s: &dyn Store) {
 
 pub async fn profiles_round_trip_and_update(s: &dyn Store) {
     let mut p = Profile {
-        user_id: "u1".into(),
+        user_id: uid("u1"),
         display_name: "Alice".into(),
         entitlements: vec!["premium".into()],
         watchlist: vec!["tt1".into(), "tt2".into()],
     };
     s.put_profile(&p).await.unwrap();
-    assert_eq!(s.profile("u1").await.unwrap(), Some(p.clone()));
+    assert_eq!(s.profile(&uid("u1")).await.unwrap(), Some(p.clone()));
     p.watchlist.clear();
     s.put_profile(&p).await.unwrap();
-    assert_eq!(s.profile("u1").await.unwrap(), Some(p));
-    assert_eq!(s.profile("u2").await.unwrap(), None);
+    assert_eq!(s.profile(&uid("u1")).await.unwrap(), Some(p));
+    assert_eq!(s.profile(&uid("u2")).await.unwrap(), None);
 }
 
 /// A small catalog with the cases that break naive search: accents, case, shared prefixes,
@@ -180,9 +194,9 @@ pub fn sample_catalog() -> Vec<Title> {
     let t = |id: &str, title: &str, genre: &str, year: u16, maturity: u8| Title {
         id: id.into(),
         title: title.into(),
-        genre: genre.into(),
+        genre: Genre::parse(genre).expect("a valid test genre"),
         year,
-        maturity,
+        maturity: rating(maturity),
     };
     vec![
         t("tt01", "The Matrix", "scifi", 1999, 16),
@@ -206,7 +220,7 @@ fn query(terms: &[&str], max_maturity: u8) -> CatalogQuery {
         genre: None,
         year_from: None,
         year_to: None,
-        max_maturity,
+        max_maturity: Maturity::parse(max_maturity).unwrap(),
         after: None,
         limit: 100,
     }
@@ -248,7 +262,7 @@ pub async fn search_matches_words_and_prefixes_ignoring_case_and_accents(s: &dyn
 pub async fn search_filters_by_genre_and_year_range(s: &dyn Store) {
     s.put_titles(&sample_catalog()).await.unwrap();
     let mut q = query(&["the"], 18);
-    q.genre = Some("scifi".into());
+    q.genre = Some(Genre::parse("scifi").unwrap());
     q.year_from = Some(2000);
     q.year_to = Some(2010);
     let got: Vec<String> = s.search(&q).await.unwrap().titles.into_iter().map(|t| t.id).collect();
@@ -297,15 +311,15 @@ pub async fn sparse_matches_come_in_budgeted_pages_that_still_cover_every_match(
         .map(|i| Title {
             id: format!("sp{i:03}"),
             title: format!("Common Story {i}"),
-            genre: "drama".into(),
+            genre: Genre::parse("drama").unwrap(),
             year: 2000,
-            maturity: 0,
+            maturity: Maturity::ALL_AGES,
         })
         .collect();
     // Late in result order ("common story 39…"), far beyond the first page's budget.
     for i in [390, 399] {
         catalog[i].title = format!("Common Story {i} Rare");
-        catalog[i].genre = "horror".into();
+        catalog[i].genre = Genre::parse("horror").unwrap();
     }
     for chunk in catalog.chunks(100) {
         s.put_titles(chunk).await.unwrap();
@@ -323,7 +337,7 @@ pub async fn sparse_matches_come_in_budgeted_pages_that_still_cover_every_match(
     assert_eq!(page.resume_after, None, "both found and the ranges exhausted in one page");
 
     let mut narrow = query(&["story"], 18);
-    narrow.genre = Some("horror".into());
+    narrow.genre = Some(Genre::parse("horror").unwrap());
     narrow.limit = 2;
     let first = s.search(&narrow).await.unwrap();
     assert!(first.titles.is_empty() && first.resume_after.is_some(), "the budget ends the page: {first:?}");

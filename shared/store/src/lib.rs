@@ -7,6 +7,7 @@
 //! attribute in DynamoDB; filtered on read and purged in SQLite).
 
 use async_trait::async_trait;
+pub use oasis_domain::{ClientId, Genre, GrantType, Maturity, UserId, Username};
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -37,19 +38,19 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[async_trait]
 pub trait UserStore: Send + Sync {
     async fn create_user(&self, user: &User) -> StoreResult<()>;
-    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
-    async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>>;
+    async fn user_by_username(&self, username: &Username) -> StoreResult<Option<User>>;
+    async fn user_by_id(&self, id: &UserId) -> StoreResult<Option<User>>;
     /// Replaces the password hash (rehash on login, password change).
-    async fn set_password_hash(&self, id: &str, hash: &str) -> StoreResult<()>;
-    async fn set_disabled(&self, id: &str, disabled: bool) -> StoreResult<()>;
+    async fn set_password_hash(&self, id: &UserId, hash: &str) -> StoreResult<()>;
+    async fn set_disabled(&self, id: &UserId, disabled: bool) -> StoreResult<()>;
     /// Every access token issued to the user before `at` is refused from now on.
-    async fn set_tokens_valid_after(&self, id: &str, at: u64) -> StoreResult<()>;
+    async fn set_tokens_valid_after(&self, id: &UserId, at: u64) -> StoreResult<()>;
 }
 
 #[async_trait]
 pub trait ClientStore: Send + Sync {
     async fn create_client(&self, client: &Client) -> StoreResult<()>;
-    async fn client(&self, client_id: &str) -> StoreResult<Option<Client>>;
+    async fn client(&self, client_id: &ClientId) -> StoreResult<Option<Client>>;
 }
 
 /// The result of the conditional rotation write.
@@ -71,7 +72,7 @@ pub trait RefreshStore: Send + Sync {
     async fn rotate(&self, old_hash: &str, new: &RefreshToken, now: u64) -> StoreResult<Rotation>;
     async fn revoke_family(&self, family_id: &str) -> StoreResult<()>;
     /// Revokes every family of a user (password change, disable, compromise).
-    async fn revoke_user_families(&self, user_id: &str) -> StoreResult<u32>;
+    async fn revoke_user_families(&self, user_id: &UserId) -> StoreResult<u32>;
 }
 
 #[async_trait]
@@ -88,7 +89,7 @@ pub trait ThrottleStore: Send + Sync {
 #[async_trait]
 pub trait ProfileStore: Send + Sync {
     async fn put_profile(&self, profile: &Profile) -> StoreResult<()>;
-    async fn profile(&self, user_id: &str) -> StoreResult<Option<Profile>>;
+    async fn profile(&self, user_id: &UserId) -> StoreResult<Option<Profile>>;
 }
 
 #[async_trait]

@@ -1,19 +1,20 @@
+use oasis_domain::{ClientId, Genre, GrantType, Maturity, UserId, Username};
 use serde::{Deserialize, Serialize};
 
 /// A person who logs in with a password.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     /// Stable opaque id; the `sub` of their access tokens.
-    pub id: String,
+    pub id: UserId,
     /// Validated, lower-case login name.
-    pub username: String,
+    pub username: Username,
     /// argon2id PHC string. Never serialised into an API response (secure-data uses its own view).
     pub password_hash: String,
     pub disabled: bool,
     /// Scopes this user may be granted (intersected with the client's).
     pub scopes: Vec<String>,
-    /// Highest maturity rating (an age, 0–18) the user may see.
-    pub maturity: u8,
+    /// Highest maturity rating the user may see.
+    pub maturity: Maturity,
     /// Access tokens issued before this time (epoch seconds) are refused.
     pub tokens_valid_after: u64,
     pub created_at: u64,
@@ -22,13 +23,13 @@ pub struct User {
 /// An OAuth2 client (RFC 6749 §2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Client {
-    pub client_id: String,
+    pub client_id: ClientId,
     /// SHA-256 of the server-generated secret; `None` for public clients.
     pub secret_hash: Option<String>,
     pub name: String,
     /// Only first-party clients may use the password grant (RFC 9700 §2.4).
     pub first_party: bool,
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     pub scopes: Vec<String>,
     /// Browser clients get the refresh token in a `__Host-` cookie instead of the body.
     pub refresh_in_cookie: bool,
@@ -43,8 +44,8 @@ impl Client {
         self.secret_hash.is_some()
     }
 
-    pub fn allows_grant(&self, grant_type: &str) -> bool {
-        self.grant_types.iter().any(|g| g == grant_type)
+    pub fn allows_grant(&self, grant_type: GrantType) -> bool {
+        self.grant_types.contains(&grant_type)
     }
 }
 
@@ -52,8 +53,8 @@ impl Client {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefreshFamily {
     pub family_id: String,
-    pub user_id: String,
-    pub client_id: String,
+    pub user_id: UserId,
+    pub client_id: ClientId,
     /// The scope granted at login; refreshes may narrow the access token, never widen this.
     pub scope: String,
     pub created_at: u64,
@@ -87,7 +88,7 @@ pub struct Attempts {
 /// What `GET /secure-data` returns besides the user's identity: private to its owner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Profile {
-    pub user_id: String,
+    pub user_id: UserId,
     pub display_name: String,
     /// Products the user has paid for (e.g. "premium", "sports").
     pub entitlements: Vec<String>,
@@ -95,23 +96,16 @@ pub struct Profile {
     pub watchlist: Vec<String>,
 }
 
-/// The catalog's genres: a closed list, so a genre filter is validated, never free text.
-pub const GENRES: [&str; 10] =
-    ["action", "animation", "comedy", "documentary", "drama", "family", "horror", "romance", "scifi", "thriller"];
-
-/// Maturity ratings are minimum viewer ages.
-pub const MATURITY_LEVELS: [u8; 5] = [0, 7, 13, 16, 18];
-
 /// A catalog title.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Title {
     pub id: String,
     pub title: String,
-    pub genre: String,
+    pub genre: Genre,
     pub year: u16,
-    /// Minimum viewer age: 0, 7, 13, 16 or 18.
-    pub maturity: u8,
+    /// Minimum viewer age: one of [`Maturity::RATINGS`].
+    pub maturity: Maturity,
 }
 
 impl Title {
@@ -201,11 +195,11 @@ pub struct SearchPage {
 pub struct CatalogQuery {
     /// Folded words; each must prefix-match a word of the title.
     pub terms: Vec<String>,
-    pub genre: Option<String>,
+    pub genre: Option<Genre>,
     pub year_from: Option<u16>,
     pub year_to: Option<u16>,
     /// Titles rated above this are never returned.
-    pub max_maturity: u8,
+    pub max_maturity: Maturity,
     /// Resume strictly after this `(sort_key, id)` position.
     pub after: Option<(String, String)>,
     pub limit: usize,

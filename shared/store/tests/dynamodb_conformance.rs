@@ -27,8 +27,8 @@ async fn concurrent_rotations_of_one_token_on_dynamodb_have_exactly_one_winner()
         let fam = format!("f{round}");
         let family = RefreshFamily {
             family_id: fam.clone(),
-            user_id: "u".into(),
-            client_id: "c".into(),
+            user_id: oasis_store::UserId::parse("usr_u").unwrap(),
+            client_id: oasis_store::ClientId::parse("web").unwrap(),
             scope: "search".into(),
             created_at: 0,
             expires_at: 4_000_000_000,

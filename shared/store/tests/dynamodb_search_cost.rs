@@ -26,9 +26,9 @@ fn catalog(n: usize) -> Vec<Title> {
         .map(|i| Title {
             id: format!("c{i:04}"),
             title: format!("Common {} Tale", ["Alpha", "Beta", "Gamma"][i % 3]),
-            genre: "drama".into(),
+            genre: oasis_store::Genre::parse("drama").unwrap(),
             year: 2000,
-            maturity: [0, 18][i % 2],
+            maturity: [oasis_store::Maturity::ALL_AGES, oasis_store::Maturity::ADULT][i % 2],
         })
         .collect()
 }
@@ -39,7 +39,7 @@ fn query(words: &[&str], max_maturity: u8) -> CatalogQuery {
         genre: None,
         year_from: None,
         year_to: None,
-        max_maturity,
+        max_maturity: oasis_store::Maturity::parse(max_maturity).unwrap(),
         after: None,
         limit: 10,
     }

@@ -114,9 +114,9 @@ fn titles(n: usize) -> Vec<Title> {
         .map(|i| Title {
             id: format!("t{i:03}"),
             title: format!("Partial Batch {i}"),
-            genre: "drama".into(),
+            genre: oasis_store::Genre::parse("drama").unwrap(),
             year: 2000,
-            maturity: 0,
+            maturity: oasis_store::Maturity::ALL_AGES,
         })
         .collect()
 }
@@ -127,7 +127,7 @@ fn all_of(word: &str) -> CatalogQuery {
         genre: None,
         year_from: None,
         year_to: None,
-        max_maturity: 18,
+        max_maturity: oasis_store::Maturity::ADULT,
         after: None,
         limit: 1000,
     }

@@ -3,7 +3,10 @@
 //! exactly the titles `CatalogQuery::matches` selects, in order, each once.
 
 use oasis_store::sqlite::SqliteStore;
-use oasis_store::{CatalogQuery, CatalogStore, GENRES, MATURITY_LEVELS, Title};
+use oasis_store::{CatalogQuery, CatalogStore, Genre, Maturity, Title};
+
+const GENRES: [&str; 10] = Genre::ALL;
+const MATURITY_LEVELS: [u8; 5] = Maturity::RATINGS;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -36,19 +39,19 @@ fn following_the_pages_of_any_query_gives_exactly_the_reference_matches_in_order
                 .map(|(i, (w, g, year, m))| Title {
                     id: format!("t{i:03}"),
                     title: w.iter().map(|&w| WORDS[w]).collect::<Vec<_>>().join(" "),
-                    genre: GENRES[*g].into(),
+                    genre: Genre::parse(GENRES[*g]).unwrap(),
                     year: *year,
-                    maturity: MATURITY_LEVELS[*m],
+                    maturity: Maturity::rating(MATURITY_LEVELS[*m]).unwrap(),
                 })
                 .collect();
             let store = SqliteStore::open_in_memory().unwrap();
             rt.block_on(store.put_titles(&catalog)).unwrap();
             let mut q = CatalogQuery {
                 terms: words.iter().map(|&w| oasis_text::fold(QUERY_WORDS[w])).collect(),
-                genre: genre.map(|g| GENRES[g].to_owned()),
+                genre: genre.map(|g| Genre::parse(GENRES[g]).unwrap()),
                 year_from: years.map(|(from, _)| from),
                 year_to: years.map(|(from, span)| from + span),
-                max_maturity: MATURITY_LEVELS[maturity],
+                max_maturity: Maturity::rating(MATURITY_LEVELS[maturity]).unwrap(),
                 after: None,
                 limit,
             };

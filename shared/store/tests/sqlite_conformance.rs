@@ -25,8 +25,8 @@ fn two_connections_racing_to_rotate_one_refresh_token_produce_exactly_one_winner
         let fam = format!("f{round}");
         let family = RefreshFamily {
             family_id: fam.clone(),
-            user_id: "u".into(),
-            client_id: "c".into(),
+            user_id: oasis_store::UserId::parse("usr_u").unwrap(),
+            client_id: oasis_store::ClientId::parse("web").unwrap(),
             scope: "search".into(),
             created_at: 0,
             expires_at: u64::MAX / 4,
@@ -86,7 +86,7 @@ fn a_database_from_before_the_prefix_index_is_reindexed_when_opened() {
         genre: None,
         year_from: None,
         year_to: None,
-        max_maturity: 18,
+        max_maturity: oasis_store::Maturity::ADULT,
         after: None,
         limit: 10,
     };

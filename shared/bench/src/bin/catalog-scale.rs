@@ -20,10 +20,10 @@ use oasis_store::{CatalogQuery, CatalogStore, Store};
 fn classes() -> Vec<(&'static str, CatalogQuery)> {
     let q = |text: &str, genre: Option<&str>, years: Option<(u16, u16)>| CatalogQuery {
         terms: oasis_text::SearchQuery::parse(text).expect("a valid query").terms().to_vec(),
-        genre: genre.map(str::to_owned),
+        genre: genre.map(|g| oasis_store::Genre::parse(g).expect("a known genre")),
         year_from: years.map(|y| y.0),
         year_to: years.map(|y| y.1),
-        max_maturity: 18,
+        max_maturity: oasis_store::Maturity::ADULT,
         after: None,
         limit: 20,
     };
@@ -32,7 +32,10 @@ fn classes() -> Vec<(&'static str, CatalogQuery)> {
         ("two words, one a prefix: q=the matr", q("the matr", None, None)),
         ("broad prefix + filters: q=th, drama, 1980-2000", q("th", Some("drama"), Some((1980, 2000)))),
         ("one letter: q=s", q("s", None, None)),
-        ("one word at maturity 7: q=river", CatalogQuery { max_maturity: 7, ..q("river", None, None) }),
+        (
+            "one word at maturity 7: q=river",
+            CatalogQuery { max_maturity: oasis_store::Maturity::rating(7).unwrap(), ..q("river", None, None) },
+        ),
     ]
 }
 

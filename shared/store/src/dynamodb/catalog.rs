@@ -19,9 +19,9 @@ pub(super) fn title_fields(t: &Title) -> Item {
     HashMap::from([
         ("id".into(), s(&t.id)),
         ("title".into(), s(&t.title)),
-        ("genre".into(), s(&t.genre)),
+        ("genre".into(), s(t.genre)),
         ("year".into(), n(u64::from(t.year))),
-        ("maturity".into(), n(u64::from(t.maturity))),
+        ("maturity".into(), n(u64::from(t.maturity.age()))),
     ])
 }
 
@@ -29,9 +29,9 @@ pub(super) fn title_from(i: &Item) -> StoreResult<Title> {
     Ok(Title {
         id: get_s(i, "id")?,
         title: get_s(i, "title")?,
-        genre: get_s(i, "genre")?,
+        genre: get_parsed(i, "genre", Genre::parse)?,
         year: small(get_n(i, "year")?, "year")?,
-        maturity: small(get_n(i, "maturity")?, "maturity")?,
+        maturity: get_maturity(i, "maturity")?,
     })
 }
 

@@ -34,16 +34,16 @@ impl ClientStore for DynamoStore {
         }
     }
 
-    async fn client(&self, client_id: &str) -> StoreResult<Option<Client_>> {
-        let Some(i) = self.get_pk(&self.t.clients, client_id.to_owned()).await? else {
+    async fn client(&self, client_id: &ClientId) -> StoreResult<Option<Client_>> {
+        let Some(i) = self.get_pk(&self.t.clients, client_id.to_string()).await? else {
             return Ok(None);
         };
         Ok(Some(Client_ {
-            client_id: get_s(&i, "pk")?,
+            client_id: get_parsed(&i, "pk", ClientId::parse)?,
             secret_hash: opt_s(&i, "secret_hash"),
             name: get_s(&i, "name")?,
             first_party: get_b(&i, "first_party")?,
-            grant_types: get_l(&i, "grant_types")?,
+            grant_types: get_l_parsed(&i, "grant_types", GrantType::parse)?,
             scopes: get_l(&i, "scopes")?,
             refresh_in_cookie: get_b(&i, "refresh_in_cookie")?,
             allowed_origins: get_l(&i, "allowed_origins")?,

@@ -2,14 +2,14 @@
 
 use super::*;
 
-pub(super) fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
+pub(super) fn s(v: impl AsRef<str>) -> AttributeValue {
+    AttributeValue::S(v.as_ref().to_owned())
 }
 pub(super) fn n(v: u64) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
-pub(super) fn list(v: &[String]) -> AttributeValue {
-    AttributeValue::L(v.iter().map(|x| s(x.clone())).collect())
+pub(super) fn list<T: AsRef<str>>(v: &[T]) -> AttributeValue {
+    AttributeValue::L(v.iter().map(s).collect())
 }
 
 pub(super) fn get_s(item: &Item, k: &'static str) -> StoreResult<String> {
@@ -30,6 +30,21 @@ pub(super) fn get_b(item: &Item, k: &'static str) -> StoreResult<bool> {
 pub(super) fn get_l(item: &Item, k: &'static str) -> StoreResult<Vec<String>> {
     let l = item.get(k).and_then(|v| v.as_l().ok()).ok_or_else(|| backend(Malformed(k)))?;
     l.iter().map(|v| v.as_s().cloned().map_err(|_| backend(Malformed(k)))).collect()
+}
+/// A string attribute parsed into its domain type; an item that does not parse is corrupt.
+pub(super) fn get_parsed<T, E>(item: &Item, k: &'static str, parse: impl Fn(&str) -> Result<T, E>) -> StoreResult<T> {
+    parse(&get_s(item, k)?).map_err(|_| backend(Malformed(k)))
+}
+pub(super) fn get_l_parsed<T, E>(
+    item: &Item,
+    k: &'static str,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> StoreResult<Vec<T>> {
+    get_l(item, k)?.iter().map(|v| parse(v).map_err(|_| backend(Malformed(k)))).collect()
+}
+pub(super) fn get_maturity(item: &Item, k: &'static str) -> StoreResult<Maturity> {
+    let age: u8 = small(get_n(item, k)?, k)?;
+    Maturity::parse(age).map_err(|_| backend(Malformed(k)))
 }
 pub(super) fn small<T: TryFrom<u64>>(v: u64, k: &'static str) -> StoreResult<T> {
     T::try_from(v).map_err(|_| backend(Malformed(k)))

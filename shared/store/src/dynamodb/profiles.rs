@@ -15,12 +15,12 @@ impl ProfileStore for DynamoStore {
         Ok(())
     }
 
-    async fn profile(&self, user_id: &str) -> StoreResult<Option<Profile>> {
-        let Some(i) = self.get_pk(&self.t.profiles, user_id.to_owned()).await? else {
+    async fn profile(&self, user_id: &UserId) -> StoreResult<Option<Profile>> {
+        let Some(i) = self.get_pk(&self.t.profiles, user_id.to_string()).await? else {
             return Ok(None);
         };
         Ok(Some(Profile {
-            user_id: get_s(&i, "pk")?,
+            user_id: get_parsed(&i, "pk", UserId::parse)?,
             display_name: get_s(&i, "display_name")?,
             entitlements: get_l(&i, "entitlements")?,
             watchlist: get_l(&i, "watchlist")?,

@@ -19,8 +19,8 @@ pub(super) fn token_item(t: &RefreshToken) -> Item {
 pub(super) fn family_from(i: &Item) -> StoreResult<RefreshFamily> {
     Ok(RefreshFamily {
         family_id: get_s(i, "family_id")?,
-        user_id: get_s(i, "user_id")?,
-        client_id: get_s(i, "client_id")?,
+        user_id: get_parsed(i, "user_id", UserId::parse)?,
+        client_id: get_parsed(i, "client_id", ClientId::parse)?,
         scope: get_s(i, "scope")?,
         created_at: get_n(i, "created_at")?,
         expires_at: get_n(i, "expires_at")?,
@@ -116,7 +116,7 @@ impl RefreshStore for DynamoStore {
         }
     }
 
-    async fn revoke_user_families(&self, user_id: &str) -> StoreResult<u32> {
+    async fn revoke_user_families(&self, user_id: &UserId) -> StoreResult<u32> {
         let mut count = 0;
         let mut start: Option<Item> = None;
         loop {

@@ -10,7 +10,7 @@ pub(super) fn user_item(u: &User) -> Item {
         ("password_hash".into(), s(&u.password_hash)),
         ("disabled".into(), AttributeValue::Bool(u.disabled)),
         ("scopes".into(), list(&u.scopes)),
-        ("maturity".into(), n(u64::from(u.maturity))),
+        ("maturity".into(), n(u64::from(u.maturity.age()))),
         ("tokens_valid_after".into(), n(u.tokens_valid_after)),
         ("created_at".into(), n(u.created_at)),
     ])
@@ -18,12 +18,12 @@ pub(super) fn user_item(u: &User) -> Item {
 
 pub(super) fn user_from(item: &Item) -> StoreResult<User> {
     Ok(User {
-        id: get_s(item, "id")?,
-        username: get_s(item, "username")?,
+        id: get_parsed(item, "id", UserId::parse)?,
+        username: get_parsed(item, "username", Username::parse)?,
         password_hash: get_s(item, "password_hash")?,
         disabled: get_b(item, "disabled")?,
         scopes: get_l(item, "scopes")?,
-        maturity: small(get_n(item, "maturity")?, "maturity")?,
+        maturity: get_maturity(item, "maturity")?,
         tokens_valid_after: get_n(item, "tokens_valid_after")?,
         created_at: get_n(item, "created_at")?,
     })
@@ -40,26 +40,31 @@ impl UserStore for DynamoStore {
         if self.transact(items).await? { Ok(()) } else { Err(StoreError::AlreadyExists("user")) }
     }
 
-    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+    async fn user_by_username(&self, username: &Username) -> StoreResult<Option<User>> {
         let Some(name) = self.get_pk(&self.t.users, format!("n#{username}")).await? else {
             return Ok(None);
         };
-        self.user_by_id(&get_s(&name, "user_id")?).await
+        self.user_by_id(&get_parsed(&name, "user_id", UserId::parse)?).await
     }
 
-    async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
+    async fn user_by_id(&self, id: &UserId) -> StoreResult<Option<User>> {
         self.get_pk(&self.t.users, format!("u#{id}")).await?.map(|i| user_from(&i)).transpose()
     }
 
-    async fn set_password_hash(&self, id: &str, hash: &str) -> StoreResult<()> {
-        self.update_user(id, "SET password_hash = :h", HashMap::from([(":h".into(), s(hash))])).await
+    async fn set_password_hash(&self, id: &UserId, hash: &str) -> StoreResult<()> {
+        self.update_user(id.as_str(), "SET password_hash = :h", HashMap::from([(":h".into(), s(hash))])).await
     }
 
-    async fn set_disabled(&self, id: &str, disabled: bool) -> StoreResult<()> {
-        self.update_user(id, "SET disabled = :d", HashMap::from([(":d".into(), AttributeValue::Bool(disabled))])).await
+    async fn set_disabled(&self, id: &UserId, disabled: bool) -> StoreResult<()> {
+        self.update_user(
+            id.as_str(),
+            "SET disabled = :d",
+            HashMap::from([(":d".into(), AttributeValue::Bool(disabled))]),
+        )
+        .await
     }
 
-    async fn set_tokens_valid_after(&self, id: &str, at: u64) -> StoreResult<()> {
-        self.update_user(id, "SET tokens_valid_after = :t", HashMap::from([(":t".into(), n(at))])).await
+    async fn set_tokens_valid_after(&self, id: &UserId, at: u64) -> StoreResult<()> {
+        self.update_user(id.as_str(), "SET tokens_valid_after = :t", HashMap::from([(":t".into(), n(at))])).await
     }
 }

@@ -27,7 +27,7 @@ impl ClientStore for SqliteStore {
         Ok(())
     }
 
-    async fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
+    async fn client(&self, client_id: &ClientId) -> StoreResult<Option<Client>> {
         self.conn()
             .query_row(
                 "SELECT client_id, secret_hash, name, first_party, grant_types, scopes, refresh_in_cookie,

@@ -2,11 +2,12 @@
 
 use super::*;
 
-pub(super) fn json_list(items: &[String]) -> String {
+pub(super) fn json_list<T: serde::Serialize>(items: &[T]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
 }
 
-pub(super) fn from_json_list(row: &Row<'_>, idx: usize) -> rusqlite::Result<Vec<String>> {
+/// A JSON list column; each element is parsed into its type (a domain value re-checks itself).
+pub(super) fn from_json_list<T: serde::de::DeserializeOwned>(row: &Row<'_>, idx: usize) -> rusqlite::Result<Vec<T>> {
     let text: String = row.get(idx)?;
     serde_json::from_str(&text)
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))

@@ -15,7 +15,7 @@ impl ProfileStore for SqliteStore {
         Ok(())
     }
 
-    async fn profile(&self, user_id: &str) -> StoreResult<Option<Profile>> {
+    async fn profile(&self, user_id: &UserId) -> StoreResult<Option<Profile>> {
         self.conn()
             .query_row(
                 "SELECT user_id, display_name, entitlements, watchlist FROM profiles WHERE user_id = ?1",

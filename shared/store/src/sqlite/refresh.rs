@@ -93,7 +93,7 @@ impl RefreshStore for SqliteStore {
         Ok(())
     }
 
-    async fn revoke_user_families(&self, user_id: &str) -> StoreResult<u32> {
+    async fn revoke_user_families(&self, user_id: &UserId) -> StoreResult<u32> {
         let n = self
             .conn()
             .execute("UPDATE refresh_families SET revoked = 1 WHERE user_id = ?1 AND revoked = 0", [user_id])

@@ -39,33 +39,33 @@ impl UserStore for SqliteStore {
         Ok(())
     }
 
-    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+    async fn user_by_username(&self, username: &Username) -> StoreResult<Option<User>> {
         self.conn()
             .query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"), [username], user_from_row)
             .optional()
             .map_err(classify)
     }
 
-    async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
+    async fn user_by_id(&self, id: &UserId) -> StoreResult<Option<User>> {
         self.conn()
             .query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"), [id], user_from_row)
             .optional()
             .map_err(classify)
     }
 
-    async fn set_password_hash(&self, id: &str, hash: &str) -> StoreResult<()> {
+    async fn set_password_hash(&self, id: &UserId, hash: &str) -> StoreResult<()> {
         self.conn()
             .execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![id, hash])
             .map_err(classify)?;
         Ok(())
     }
 
-    async fn set_disabled(&self, id: &str, disabled: bool) -> StoreResult<()> {
+    async fn set_disabled(&self, id: &UserId, disabled: bool) -> StoreResult<()> {
         self.conn().execute("UPDATE users SET disabled = ?2 WHERE id = ?1", params![id, disabled]).map_err(classify)?;
         Ok(())
     }
 
-    async fn set_tokens_valid_after(&self, id: &str, at: u64) -> StoreResult<()> {
+    async fn set_tokens_valid_after(&self, id: &UserId, at: u64) -> StoreResult<()> {
         self.conn()
             .execute("UPDATE users SET tokens_valid_after = ?2 WHERE id = ?1", params![id, int(at)])
             .map_err(classify)?;

@@ -7,7 +7,8 @@ pub const MAX_USERNAME_LEN: usize = 64;
 
 /// A lower-case login name of 3–64 characters from `a-z 0-9 . _ @ + -`, starting with a
 /// letter or digit. Case-folded so `Alice` and `alice` are one account.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Username(String);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -28,11 +29,7 @@ impl Username {
     }
 }
 
-impl fmt::Display for Username {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+crate::ids::text_conversions!(Username, UsernameError);
 
 #[cfg(test)]
 mod tests {
