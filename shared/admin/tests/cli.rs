@@ -46,9 +46,9 @@ async fn user_create_reads_the_password_from_stdin_and_stores_only_its_hash() {
         (vec!["user", "create", "b"], "a long enough password\n", "username must be"),
         (vec!["user", "create", "carol", "--scopes", "root"], "a long enough password\n", "unknown scope"),
         (vec!["user", "create", "alice"], "a long enough password\n", "already exists"),
-        (vec!["user", "create", "dave", "--password", "x"], "", "unknown option --password"),
+        (vec!["user", "create", "dave", "--password", "x"], "", "unexpected argument '--password'"),
         (vec!["client", "create", "tv-app", "--name", "TV", "--grants", "password"], "", "first-party"),
-        (vec!["frobnicate"], "", "unknown command"),
+        (vec!["frobnicate"], "", "unrecognized subcommand 'frobnicate'"),
     ] {
         let (code, _, err) = admin(&db, &args, stdin);
         assert_eq!(code, 2, "{args:?}: {err}");
