@@ -46,6 +46,51 @@ pub enum AdminError {
     Io(#[from] std::io::Error),
     #[error("catalog line {line}: {why}")]
     Catalog { line: usize, why: String },
+    /// Worded as the functions word theirs, so an operator sees one message for one mistake.
+    #[error("environment variable {name} is invalid: {reason}")]
+    Env { name: &'static str, reason: String },
+    #[error("argon2 cost from the environment ({vars}) refused: {source}")]
+    Argon2Cost { vars: String, source: oasis_auth::password::PasswordError },
+}
+
+/// The variables of the argon2id cost, read as the token function reads them.
+pub const ARGON2_VARS: [&str; 3] = ["OASIS_ARGON2_M_KIB", "OASIS_ARGON2_T", "OASIS_ARGON2_P"];
+/// The token function's defaults for [`ARGON2_VARS`].
+const ARGON2_DEFAULTS: [u32; 3] = [19_456, 2, 1];
+
+/// The password hasher with the argon2id cost of the environment: `OASIS_ARGON2_M_KIB`,
+/// `OASIS_ARGON2_T` and `OASIS_ARGON2_P`, each defaulting when unset or blank. A value that is
+/// set but unusable is an error naming its variable, never a silent default: users hashed at a
+/// cost other than the token function's are rehashed at their next login, or refused if it is
+/// far higher.
+pub fn password_hasher_from_env() -> Result<PasswordHasher, AdminError> {
+    password_hasher_from(|name| std::env::var_os(name))
+}
+
+/// [`password_hasher_from_env`] with `lookup` standing in for the environment, which tests
+/// cannot safely change (`set_var` is unsafe while other threads run).
+pub fn password_hasher_from(lookup: impl Fn(&str) -> Option<std::ffi::OsString>) -> Result<PasswordHasher, AdminError> {
+    let set = |name: &'static str| -> Result<Option<u32>, AdminError> {
+        let Some(raw) = lookup(name) else { return Ok(None) };
+        let text = raw.to_str().ok_or_else(|| AdminError::Env { name, reason: "not valid UTF-8".into() })?.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        let parsed = text.parse().map_err(|e| AdminError::Env { name, reason: format!("{text:?}: {e}") })?;
+        Ok(Some(parsed))
+    };
+    let values = [set(ARGON2_VARS[0])?, set(ARGON2_VARS[1])?, set(ARGON2_VARS[2])?];
+    let [m_kib, t, p] = [0, 1, 2].map(|i| values[i].unwrap_or(ARGON2_DEFAULTS[i]));
+    PasswordHasher::new(m_kib, t, p).map_err(|source| {
+        // The defaults are accepted, so the culprits are among the variables that are set.
+        let vars = ARGON2_VARS
+            .iter()
+            .zip(values)
+            .filter_map(|(name, v)| v.map(|v| format!("{name}={v}")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        AdminError::Argon2Cost { vars, source }
+    })
 }
 
 fn known_scopes(scopes: &[String]) -> Result<Vec<String>, AdminError> {
@@ -196,4 +241,54 @@ pub async fn create_client(store: &dyn Store, new: NewClient) -> Result<(Client,
     };
     store.create_client(&client).await?;
     Ok((client, secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+
+    use super::*;
+
+    fn hasher_with(vars: &[(&str, &str)]) -> Result<PasswordHasher, AdminError> {
+        password_hasher_from(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).into()))
+    }
+
+    #[test]
+    fn argon2_cost_defaults_when_unset_or_blank_and_takes_a_stronger_setting() {
+        for vars in [
+            vec![],
+            vec![("OASIS_ARGON2_M_KIB", ""), ("OASIS_ARGON2_T", "  "), ("OASIS_ARGON2_P", "")],
+            vec![("OASIS_ARGON2_M_KIB", "65536"), ("OASIS_ARGON2_T", " 3 "), ("OASIS_ARGON2_P", "2")],
+        ] {
+            assert!(hasher_with(&vars).is_ok(), "{vars:?}");
+        }
+    }
+
+    #[test]
+    fn an_unusable_argon2_variable_is_an_error_naming_it_never_a_silent_default() {
+        for (vars, named, not_named) in [
+            (vec![("OASIS_ARGON2_M_KIB", "lots")], "OASIS_ARGON2_M_KIB", "OASIS_ARGON2_T"),
+            (vec![("OASIS_ARGON2_T", "-1")], "OASIS_ARGON2_T", "OASIS_ARGON2_M_KIB"),
+            (vec![("OASIS_ARGON2_P", "1.5")], "OASIS_ARGON2_P", "OASIS_ARGON2_T"),
+            (vec![("OASIS_ARGON2_T", "99999999999")], "OASIS_ARGON2_T", "OASIS_ARGON2_P"),
+            // Parsed, but below the floor the token function refuses too.
+            (vec![("OASIS_ARGON2_M_KIB", "1024")], "OASIS_ARGON2_M_KIB=1024", "OASIS_ARGON2_T"),
+            (vec![("OASIS_ARGON2_M_KIB", "19456"), ("OASIS_ARGON2_T", "1")], "OASIS_ARGON2_T=1", "OASIS_ARGON2_P"),
+            (vec![("OASIS_ARGON2_P", "0")], "OASIS_ARGON2_P=0", "OASIS_ARGON2_M_KIB"),
+        ] {
+            let message = match hasher_with(&vars) {
+                Ok(_) => panic!("{vars:?} was accepted"),
+                Err(e) => e.to_string(),
+            };
+            assert!(message.contains(named), "{vars:?}: {message}");
+            assert!(!message.contains(not_named), "{vars:?}: {message}");
+        }
+    }
+
+    #[test]
+    fn an_argon2_variable_that_is_not_utf8_is_an_error_naming_it() {
+        use std::os::unix::ffi::OsStringExt;
+        let result = password_hasher_from(|name| (name == "OASIS_ARGON2_P").then(|| OsString::from_vec(vec![0xff])));
+        assert!(matches!(result, Err(AdminError::Env { name: "OASIS_ARGON2_P", .. })));
+    }
 }

@@ -6,33 +6,26 @@
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use clap::{Args, Parser, Subcommand};
 use oasis_admin::keys::KeyStorage;
 use oasis_admin::{AdminError, NewClient, NewUser};
 use oasis_auth::aws::{SecretsManagerKeySet, SsmJwks};
 use oasis_auth::keys::LocalKeyFile;
-use oasis_auth::password::PasswordHasher;
-use std::sync::Arc;
-
 use oasis_store::Store;
 use oasis_store::dynamodb::{DynamoConfig, DynamoStore};
 use oasis_store::sqlite::SqliteStore;
 
-const USAGE: &str = "usage: oasis-admin <command> [options]
-
-Keys: a local file (OASIS_KEYS_FILE, public JWKS to OASIS_JWKS_FILE) or, in AWS, Secrets Manager
-(OASIS_KEYS_SECRET_ID) and SSM (OASIS_JWKS_PARAMETER).
-Storage: OASIS_STORE=sqlite (default) with OASIS_SQLITE_PATH (or --db), or OASIS_STORE=dynamodb
-with OASIS_TABLE_PREFIX and, for a local server, OASIS_AWS_ENDPOINT (or --store, --table-prefix,
---endpoint). Keys come from OASIS_KEYS_FILE (or --keys). When
-OASIS_JWKS_FILE (or --jwks) is set, every key change also rewrites that public JWKS, which
-the verifying functions read.
-
-  user create <username> [--scopes data:read,search] [--maturity 13]   password on stdin
-  user set-password <username>                                        password on stdin
-  user disable <username> | user enable <username>
-  user revoke-tokens <username>
-  client create <client_id> --name NAME [--confidential] [--first-party]
+/// Every command with its options on one screen; a unit test keeps every option of every
+/// command in it.
+const OVERVIEW: &str = "\
+Commands and their options:
+  user create <USERNAME> [--scopes data:read,search] [--maturity 13]   password on stdin
+  user set-password <USERNAME>                                        password on stdin
+  user disable <USERNAME> | user enable <USERNAME>
+  user revoke-tokens <USERNAME>
+  client create <CLIENT_ID> --name NAME [--confidential] [--first-party]
          [--grants password,refresh_token] [--scopes search] [--cookie --origins https://app.example]
   keys init | keys list | keys jwks
   keys stage                      rotation phase 1: publish a new key
@@ -43,10 +36,255 @@ the verifying functions read.
   dev-seed --out DIR              demo clients and users for a local run (skipped when present)
   tables create                   create the DynamoDB tables (local servers; Terraform does it in AWS)
   tables describe                 the table design as JSON (what Terraform must create)
-  purge                           delete expired refresh tokens and counters (SQLite)";
+  purge                           delete expired refresh tokens and counters (SQLite)
+
+Storage (user, client, catalog load, dev-seed): --store sqlite (default) with --db FILE, or
+--store dynamodb with --table-prefix PREFIX and, for a local server, --endpoint URL.
+Keys (keys ...): a local file (--keys FILE; with --jwks FILE every key change also rewrites
+that public JWKS, which the verifying functions read) or, in AWS, Secrets Manager
+(--keys-secret-id ID) and SSM (--jwks-parameter NAME).
+Each of these options defaults to an environment variable (OASIS_SQLITE_PATH, OASIS_STORE,
+OASIS_TABLE_PREFIX, OASIS_AWS_ENDPOINT, OASIS_KEYS_FILE, OASIS_JWKS_FILE,
+OASIS_KEYS_SECRET_ID, OASIS_JWKS_PARAMETER); `oasis-admin <command> --help` names each.
+Passwords are hashed with the argon2id cost of OASIS_ARGON2_M_KIB, OASIS_ARGON2_T and
+OASIS_ARGON2_P, as the token function reads them.";
+
+/// Operator tool: users, OAuth2 clients, signing keys and demo data.
+///
+/// Passwords are read from standard input (piped) or a prompt without echo, never from the
+/// command line.
+#[derive(Debug, Parser)]
+#[command(name = "oasis-admin", after_help = OVERVIEW, subcommand_required = true, arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Users: create, change a password, disable, enable, cut off tokens
+    #[command(subcommand)]
+    User(UserCommand),
+    /// OAuth2 clients
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Signing keys and their rotation: stage, promote, prune
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// The title catalog: generate a demo one, load one
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+    /// Demo clients and users for a local run (skipped when present)
+    DevSeed {
+        /// Directory for demo.env, the generated credentials (readable by the owner only)
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// DynamoDB tables
+    #[command(subcommand)]
+    Tables(TablesCommand),
+    /// Delete expired refresh tokens and counters (SQLite)
+    Purge {
+        #[command(flatten)]
+        sqlite: SqliteArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is read from stdin or a prompt
+    Create {
+        /// The login name (stored lower-cased)
+        username: String,
+        /// Comma-separated scopes
+        #[arg(long, value_name = "SCOPES", default_value = "data:read,search")]
+        scopes: String,
+        /// Age rating the user may watch, 0 to 18
+        #[arg(long, value_name = "AGE", default_value_t = 13, value_parser = maturity)]
+        maturity: u8,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Change a user's password (read from stdin or a prompt) and revoke their tokens
+    SetPassword {
+        /// The login name
+        username: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Disable a user and revoke their tokens
+    Disable {
+        /// The login name
+        username: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Enable a disabled user
+    Enable {
+        /// The login name
+        username: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Cut off every token of a user now
+    RevokeTokens {
+        /// The login name
+        username: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientCommand {
+    /// Create an OAuth2 client; a confidential client's secret is printed once
+    Create {
+        /// 3-64 characters of a-z, 0-9, '-', '_', '.'
+        client_id: String,
+        /// Display name
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// Give the client a secret (required for client_credentials)
+        #[arg(long)]
+        confidential: bool,
+        /// One of ours (required for the password grant)
+        #[arg(long)]
+        first_party: bool,
+        /// Comma-separated grant types: password, refresh_token, client_credentials
+        #[arg(long, value_name = "GRANTS", default_value = "refresh_token")]
+        grants: String,
+        /// Comma-separated scopes
+        #[arg(long, value_name = "SCOPES", default_value = "search")]
+        scopes: String,
+        /// Send the refresh token in a cookie (browser clients; needs --origins)
+        #[arg(long)]
+        cookie: bool,
+        /// Comma-separated browser origins allowed to call with the cookie
+        #[arg(long, value_name = "ORIGINS")]
+        origins: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create the first key set (refuses to overwrite one)
+    Init(KeyArgs),
+    /// Each key's id and status
+    List(KeyArgs),
+    /// Print the public JWKS (and rewrite it where keys are published)
+    Jwks(KeyArgs),
+    /// Rotation phase 1: publish a new key to verifiers, not signing yet
+    Stage(KeyArgs),
+    /// Rotation phase 2: sign with the staged key; the previous one keeps verifying
+    Promote {
+        /// The longest access-token lifetime, in seconds: the token function's OASIS_ACCESS_TOKEN_TTL
+        #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+        max_token_lifetime: u64,
+        /// How long the token function caches its keys, in seconds: its OASIS_KEYS_CACHE_SECONDS
+        #[arg(long, value_name = "SECONDS", default_value_t = oasis_admin::keys::DEFAULT_SIGNING_CACHE_SECONDS)]
+        signing_cache: u64,
+        #[command(flatten)]
+        keys: KeyArgs,
+    },
+    /// Rotation phase 3: drop retired keys whose tokens have expired
+    Prune(KeyArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum CatalogCommand {
+    /// A seeded demo catalog as JSON Lines on stdout
+    Generate {
+        /// How many titles
+        #[arg(long, value_name = "N", default_value_t = oasis_admin::catalog::DEFAULT_COUNT)]
+        count: usize,
+        /// The same seed gives the same catalog
+        #[arg(long, value_name = "N", default_value_t = oasis_admin::catalog::DEFAULT_SEED)]
+        seed: u64,
+    },
+    /// Validate and load a JSON Lines catalog (batched, with progress)
+    Load {
+        /// JSON Lines, one title object a line (as `catalog generate` writes)
+        file: PathBuf,
+        /// Do nothing when the store already has titles
+        #[arg(long)]
+        if_empty: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TablesCommand {
+    /// Create the DynamoDB tables (local servers; Terraform does it in AWS)
+    Create(DynamoArgs),
+    /// The table design as JSON (what Terraform must create)
+    Describe,
+}
+
+/// Where users, clients and titles live.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Storage")]
+struct StoreArgs {
+    #[command(flatten)]
+    sqlite: SqliteArgs,
+    #[command(flatten)]
+    dynamo: DynamoArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Storage")]
+struct SqliteArgs {
+    /// The SQLite database file
+    #[arg(long, env = "OASIS_SQLITE_PATH", value_name = "FILE", value_parser = any_path())]
+    db: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Storage")]
+struct DynamoArgs {
+    /// sqlite (default) or dynamodb
+    #[arg(long, env = "OASIS_STORE", value_name = "BACKEND")]
+    store: Option<String>,
+    /// Prefix of the DynamoDB table names
+    #[arg(long, env = "OASIS_TABLE_PREFIX", value_name = "PREFIX")]
+    table_prefix: Option<String>,
+    /// A local DynamoDB-API server instead of AWS, e.g. http://127.0.0.1:8000
+    #[arg(long, env = "OASIS_AWS_ENDPOINT", value_name = "URL")]
+    endpoint: Option<String>,
+}
+
+/// Where the signing keys live.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Keys")]
+struct KeyArgs {
+    /// The private key set file (development)
+    #[arg(long, env = "OASIS_KEYS_FILE", value_name = "FILE", value_parser = any_path())]
+    keys: Option<PathBuf>,
+    /// Also rewrite this public JWKS file on every key change (the verifiers read it)
+    #[arg(long, env = "OASIS_JWKS_FILE", value_name = "FILE", value_parser = any_path())]
+    jwks: Option<PathBuf>,
+    /// The Secrets Manager secret holding the key set (in AWS; instead of --keys)
+    #[arg(long, env = "OASIS_KEYS_SECRET_ID", value_name = "ID")]
+    keys_secret_id: Option<String>,
+    /// The SSM parameter the public JWKS is published to (with --keys-secret-id)
+    #[arg(long, env = "OASIS_JWKS_PARAMETER", value_name = "NAME")]
+    jwks_parameter: Option<String>,
+    /// A local AWS-API server instead of AWS, e.g. http://127.0.0.1:8000
+    #[arg(long, env = "OASIS_AWS_ENDPOINT", value_name = "URL")]
+    endpoint: Option<String>,
+}
+
+fn maturity(v: &str) -> Result<u8, AdminError> {
+    v.parse().ok().filter(|m| *m <= 18).ok_or(AdminError::BadMaturity)
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // Help goes to stdout with 0; a usage error goes to stderr as `error: ...` with 2.
+    let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -54,7 +292,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(run(args)) {
+    match rt.block_on(run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -65,132 +303,86 @@ fn main() -> ExitCode {
 
 #[derive(Debug, thiserror::Error)]
 enum CliError {
-    #[error("{0}\n\n{USAGE}")]
+    #[error("{0}\n\nFor more information, try '--help'.")]
     Usage(String),
+    #[error("passwords differ")]
+    PasswordsDiffer,
     #[error(transparent)]
     Admin(#[from] AdminError),
     #[error(transparent)]
     Store(#[from] oasis_store::StoreError),
     #[error(transparent)]
     Keys(#[from] oasis_auth::keys::KeyError),
-    #[error(transparent)]
-    Password(#[from] oasis_auth::password::PasswordError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
 
-/// Options after the positional words: `--flag` or `--key value`.
-struct Opts {
-    positional: Vec<String>,
-    flags: Vec<(String, Option<String>)>,
+/// A comma-separated list, blanks dropped: `--origins ""` is no origins.
+fn list(value: &str) -> Vec<String> {
+    value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
-const VALUED: [&str; 12] = [
-    "--count",
-    "--seed",
-    "--db",
-    "--keys",
-    "--scopes",
-    "--maturity",
-    "--name",
-    "--grants",
-    "--origins",
-    "--out",
-    "--max-token-lifetime",
-    "--signing-cache",
-];
+/// A blank setting counts as not given, as the functions read a blank variable: an
+/// `OASIS_SQLITE_PATH=` left in a shell must not open SQLite's throwaway temporary database.
+fn setting(value: &Option<String>) -> Option<String> {
+    value.clone().filter(|v| !v.is_empty())
+}
 
-impl Opts {
-    fn parse(args: Vec<String>) -> Result<Self, CliError> {
-        let mut positional = vec![];
-        let mut flags = vec![];
-        let mut it = args.into_iter();
-        while let Some(a) = it.next() {
-            if a.starts_with("--") {
-                if VALUED.contains(&a.as_str()) {
-                    let v = it.next().ok_or_else(|| CliError::Usage(format!("{a} needs a value")))?;
-                    flags.push((a, Some(v)));
-                } else if ["--confidential", "--first-party", "--cookie", "--if-empty"].contains(&a.as_str()) {
-                    flags.push((a, None));
-                } else {
-                    return Err(CliError::Usage(format!("unknown option {a}")));
-                }
-            } else {
-                positional.push(a);
-            }
-        }
-        Ok(Self { positional, flags })
+/// Paths as given, blank included: clap's own path parser refuses a blank variable outright,
+/// even for a command that does not use it.
+fn any_path() -> impl clap::builder::TypedValueParser<Value = PathBuf> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::OsStringValueParser::new().map(PathBuf::from)
+}
+
+fn path(value: &Option<PathBuf>) -> Option<PathBuf> {
+    value.clone().filter(|p| !p.as_os_str().is_empty())
+}
+
+impl SqliteArgs {
+    fn open(&self) -> Result<SqliteStore, CliError> {
+        let db = path(&self.db).ok_or_else(|| CliError::Usage("set OASIS_SQLITE_PATH or pass --db".into()))?;
+        Ok(SqliteStore::open(db)?)
     }
+}
 
-    fn value(&self, name: &str) -> Option<&str> {
-        self.flags.iter().find(|(k, _)| k == name).and_then(|(_, v)| v.as_deref())
-    }
-
-    fn flag(&self, name: &str) -> bool {
-        self.flags.iter().any(|(k, _)| k == name)
-    }
-
-    fn list(&self, name: &str, default: &[&str]) -> Vec<String> {
-        match self.value(name) {
-            Some(v) => v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
-            None => default.iter().map(|s| (*s).to_owned()).collect(),
-        }
-    }
-
-    fn path(&self, flag: &str, env: &str) -> Result<PathBuf, CliError> {
-        self.value(flag)
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os(env).map(PathBuf::from))
-            .ok_or_else(|| CliError::Usage(format!("set {env} or pass {flag}")))
-    }
-
-    fn setting(&self, flag: &str, env: &str) -> Option<String> {
-        self.value(flag).map(str::to_owned).or_else(|| std::env::var(env).ok()).filter(|v| !v.is_empty())
-    }
-
-    fn dynamodb(&self) -> Result<Option<DynamoConfig>, CliError> {
-        match self.setting("--store", "OASIS_STORE").as_deref().unwrap_or("sqlite") {
+impl DynamoArgs {
+    /// `None` for SQLite.
+    fn config(&self) -> Result<Option<DynamoConfig>, CliError> {
+        match setting(&self.store).as_deref().unwrap_or("sqlite") {
             "sqlite" => Ok(None),
             "dynamodb" => Ok(Some(DynamoConfig {
-                table_prefix: self
-                    .setting("--table-prefix", "OASIS_TABLE_PREFIX")
+                table_prefix: setting(&self.table_prefix)
                     .ok_or_else(|| CliError::Usage("set OASIS_TABLE_PREFIX or pass --table-prefix".into()))?,
-                endpoint: self.setting("--endpoint", "OASIS_AWS_ENDPOINT"),
+                endpoint: setting(&self.endpoint),
             })),
             other => Err(CliError::Usage(format!("unknown store {other:?} (sqlite or dynamodb)"))),
         }
     }
+}
 
-    async fn store(&self) -> Result<Arc<dyn Store>, CliError> {
-        Ok(match self.dynamodb()? {
+impl StoreArgs {
+    async fn open(&self) -> Result<Arc<dyn Store>, CliError> {
+        Ok(match self.dynamo.config()? {
             Some(cfg) => Arc::new(DynamoStore::connect(&cfg).await),
-            None => Arc::new(self.sqlite()?),
+            None => Arc::new(self.sqlite.open()?),
         })
     }
+}
 
-    fn sqlite(&self) -> Result<SqliteStore, CliError> {
-        Ok(SqliteStore::open(self.path("--db", "OASIS_SQLITE_PATH")?)?)
-    }
-
-    /// Local files (`--keys`/`OASIS_KEYS_FILE`, public JWKS to `--jwks`/`OASIS_JWKS_FILE`) or,
-    /// with `--keys-secret-id`/`OASIS_KEYS_SECRET_ID`, Secrets Manager plus the SSM parameter
-    /// `--jwks-parameter`/`OASIS_JWKS_PARAMETER`.
-    async fn key_storage(&self) -> Result<KeyStorage, CliError> {
-        if let Some(secret_id) = self.setting("--keys-secret-id", "OASIS_KEYS_SECRET_ID") {
-            let parameter = self
-                .setting("--jwks-parameter", "OASIS_JWKS_PARAMETER")
+impl KeyArgs {
+    async fn storage(&self) -> Result<KeyStorage, CliError> {
+        if let Some(secret_id) = setting(&self.keys_secret_id) {
+            let parameter = setting(&self.jwks_parameter)
                 .ok_or_else(|| CliError::Usage("set OASIS_JWKS_PARAMETER or pass --jwks-parameter".into()))?;
-            let sdk =
-                oasis_store::dynamodb::sdk_config(self.setting("--endpoint", "OASIS_AWS_ENDPOINT").as_deref()).await;
+            let sdk = oasis_store::dynamodb::sdk_config(setting(&self.endpoint).as_deref()).await;
             return Ok(KeyStorage::Aws {
                 secret: SecretsManagerKeySet::new(&sdk, secret_id),
                 jwks: SsmJwks::new(&sdk, parameter),
             });
         }
-        Ok(KeyStorage::File {
-            keys: LocalKeyFile::new(self.path("--keys", "OASIS_KEYS_FILE")?),
-            jwks: self.path("--jwks", "OASIS_JWKS_FILE").ok(),
-        })
+        let keys = path(&self.keys).ok_or_else(|| CliError::Usage("set OASIS_KEYS_FILE or pass --keys".into()))?;
+        Ok(KeyStorage::File { keys: LocalKeyFile::new(keys), jwks: path(&self.jwks) })
     }
 }
 
@@ -199,7 +391,7 @@ fn read_password() -> Result<String, CliError> {
         let first = rpassword::prompt_password("Password: ")?;
         let again = rpassword::prompt_password("Again: ")?;
         if first != again {
-            return Err(CliError::Usage("passwords differ".into()));
+            return Err(CliError::PasswordsDiffer);
         }
         first
     } else {
@@ -210,64 +402,62 @@ fn read_password() -> Result<String, CliError> {
     Ok(password)
 }
 
-fn hasher() -> Result<PasswordHasher, CliError> {
-    let get = |name: &str, default: u32| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
-    Ok(PasswordHasher::new(get("OASIS_ARGON2_M_KIB", 19_456), get("OASIS_ARGON2_T", 2), get("OASIS_ARGON2_P", 1))?)
-}
-
-async fn run(args: Vec<String>) -> Result<(), CliError> {
-    let opts = Opts::parse(args)?;
-    let words: Vec<&str> = opts.positional.iter().map(String::as_str).collect();
-    match words.as_slice() {
-        ["user", "create", username] => {
-            let maturity = match opts.value("--maturity") {
-                Some(m) => m.parse().map_err(|_| AdminError::BadMaturity)?,
-                None => 13,
-            };
+async fn run(command: Command) -> Result<(), CliError> {
+    match command {
+        Command::User(UserCommand::Create { username, scopes, maturity, store }) => {
+            // Everything that can be wrong is checked before the password is asked for.
+            let hasher = oasis_admin::password_hasher_from_env()?;
+            let store = store.open().await?;
             let password = read_password()?;
             let user = oasis_admin::create_user(
-                opts.store().await?.as_ref(),
-                &hasher()?,
-                NewUser {
-                    username,
-                    password: &password,
-                    scopes: opts.list("--scopes", &["data:read", "search"]),
-                    maturity,
-                },
+                store.as_ref(),
+                &hasher,
+                NewUser { username: &username, password: &password, scopes: list(&scopes), maturity },
             )
             .await?;
             println!("created user {} ({})", user.username, user.id);
         }
-        ["user", "set-password", username] => {
+        Command::User(UserCommand::SetPassword { username, store }) => {
+            let hasher = oasis_admin::password_hasher_from_env()?;
+            let store = store.open().await?;
             let password = read_password()?;
-            oasis_admin::set_password(opts.store().await?.as_ref(), &hasher()?, username, &password).await?;
+            oasis_admin::set_password(store.as_ref(), &hasher, &username, &password).await?;
             println!("password changed for {username}; their tokens were revoked");
         }
-        ["user", "disable", username] => {
-            oasis_admin::set_disabled(opts.store().await?.as_ref(), username, true).await?;
+        Command::User(UserCommand::Disable { username, store }) => {
+            oasis_admin::set_disabled(store.open().await?.as_ref(), &username, true).await?;
             println!("disabled {username}; their tokens were revoked");
         }
-        ["user", "enable", username] => {
-            oasis_admin::set_disabled(opts.store().await?.as_ref(), username, false).await?;
+        Command::User(UserCommand::Enable { username, store }) => {
+            oasis_admin::set_disabled(store.open().await?.as_ref(), &username, false).await?;
             println!("enabled {username}");
         }
-        ["user", "revoke-tokens", username] => {
-            let n = oasis_admin::revoke_user_tokens(opts.store().await?.as_ref(), username).await?;
+        Command::User(UserCommand::RevokeTokens { username, store }) => {
+            let n = oasis_admin::revoke_user_tokens(store.open().await?.as_ref(), &username).await?;
             println!("revoked {n} refresh-token families of {username}; older access tokens are refused");
         }
-        ["client", "create", client_id] => {
-            let name = opts.value("--name").ok_or_else(|| CliError::Usage("--name is required".into()))?;
+        Command::Client(ClientCommand::Create {
+            client_id,
+            name,
+            confidential,
+            first_party,
+            grants,
+            scopes,
+            cookie,
+            origins,
+            store,
+        }) => {
             let (client, secret) = oasis_admin::create_client(
-                opts.store().await?.as_ref(),
+                store.open().await?.as_ref(),
                 NewClient {
-                    client_id: (*client_id).to_owned(),
-                    name: name.to_owned(),
-                    confidential: opts.flag("--confidential"),
-                    first_party: opts.flag("--first-party"),
-                    grant_types: opts.list("--grants", &["refresh_token"]),
-                    scopes: opts.list("--scopes", &["search"]),
-                    refresh_in_cookie: opts.flag("--cookie"),
-                    allowed_origins: opts.list("--origins", &[]),
+                    client_id,
+                    name,
+                    confidential,
+                    first_party,
+                    grant_types: list(&grants),
+                    scopes: list(&scopes),
+                    refresh_in_cookie: cookie,
+                    allowed_origins: origins.as_deref().map(list).unwrap_or_default(),
                 },
             )
             .await?;
@@ -276,59 +466,45 @@ async fn run(args: Vec<String>) -> Result<(), CliError> {
                 println!("client secret (shown once, stored only as a hash): {secret}");
             }
         }
-        ["keys", "init"] => {
-            let set = oasis_admin::keys::init(&opts.key_storage().await?).await?;
+        Command::Keys(KeysCommand::Init(keys)) => {
+            let set = oasis_admin::keys::init(&keys.storage().await?).await?;
             println!("created a key set with active key {}", set.summary()[0].0);
         }
-        ["keys", "list"] => {
-            for (kid, status, retire_after) in opts.key_storage().await?.read().await?.summary() {
+        Command::Keys(KeysCommand::List(keys)) => {
+            for (kid, status, retire_after) in keys.storage().await?.read().await?.summary() {
                 let until = retire_after.map(|t| format!(" (retire after {t})")).unwrap_or_default();
                 println!("{kid}\t{status:?}{until}");
             }
         }
-        ["keys", "jwks"] => {
-            let storage = opts.key_storage().await?;
+        Command::Keys(KeysCommand::Jwks(keys)) => {
+            let storage = keys.storage().await?;
             let set = storage.read().await?;
             storage.write(&set).await?;
             println!("{}", set.public_jwks().to_json());
         }
-        ["keys", "stage"] => {
-            let kid = oasis_admin::keys::stage(&opts.key_storage().await?).await?;
+        Command::Keys(KeysCommand::Stage(keys)) => {
+            let kid = oasis_admin::keys::stage(&keys.storage().await?).await?;
             println!("staged {kid}: published to verifiers, not signing yet. Promote once verifiers have it.");
         }
-        ["keys", "promote"] => {
-            let seconds = |flag: &str, default: u64| -> Result<u64, CliError> {
-                match opts.value(flag) {
-                    Some(v) => v.parse().map_err(|_| CliError::Usage(format!("{flag} takes seconds"))),
-                    None => Ok(default),
-                }
-            };
-            let lifetime = seconds("--max-token-lifetime", 900)?;
-            let cache = seconds("--signing-cache", oasis_admin::keys::DEFAULT_SIGNING_CACHE_SECONDS)?;
-            let (kid, keep) = oasis_admin::keys::promote(&opts.key_storage().await?, lifetime, cache).await?;
+        Command::Keys(KeysCommand::Promote { max_token_lifetime: lifetime, signing_cache: cache, keys }) => {
+            let (kid, keep) = oasis_admin::keys::promote(&keys.storage().await?, lifetime, cache).await?;
             println!(
                 "{kid} now signs; the previous key verifies for {keep} more seconds \
                  (token lifetime {lifetime} + signing cache {cache} + leeway); prune after that"
             );
         }
-        ["keys", "prune"] => {
-            let gone = oasis_admin::keys::prune(&opts.key_storage().await?, oasis_auth::now()).await?;
+        Command::Keys(KeysCommand::Prune(keys)) => {
+            let gone = oasis_admin::keys::prune(&keys.storage().await?, oasis_auth::now()).await?;
             println!("removed {} retired key(s) {gone:?}", gone.len());
         }
-        ["catalog", "generate"] => {
-            let number = |flag: &str, default: u64| -> Result<u64, CliError> {
-                opts.value(flag)
-                    .map_or(Ok(default), |v| v.parse().map_err(|_| CliError::Usage(format!("{flag} takes a number"))))
-            };
-            let count = number("--count", oasis_admin::catalog::DEFAULT_COUNT as u64)? as usize;
-            let titles = oasis_admin::catalog::generate(count, number("--seed", oasis_admin::catalog::DEFAULT_SEED)?);
-            print!("{}", oasis_admin::catalog::to_jsonl(&titles));
+        Command::Catalog(CatalogCommand::Generate { count, seed }) => {
+            print!("{}", oasis_admin::catalog::to_jsonl(&oasis_admin::catalog::generate(count, seed)));
         }
-        ["catalog", "load", file] => {
+        Command::Catalog(CatalogCommand::Load { file, if_empty, store }) => {
             let reader = std::io::BufReader::new(std::fs::File::open(file)?);
             let titles = oasis_admin::catalog::parse(reader)?;
-            let store = opts.store().await?;
-            if opts.flag("--if-empty") && store.title_count().await? > 0 {
+            let store = store.open().await?;
+            if if_empty && store.title_count().await? > 0 {
                 println!("catalog already loaded");
                 return Ok(());
             }
@@ -337,10 +513,9 @@ async fn run(args: Vec<String>) -> Result<(), CliError> {
             let rate = progress.finish();
             println!("catalog loaded: {} titles ({rate:.0} titles/s)", titles.len());
         }
-        ["dev-seed"] => {
-            let out =
-                PathBuf::from(opts.value("--out").ok_or_else(|| CliError::Usage("--out DIR is required".into()))?);
-            let store = opts.store().await?;
+        Command::DevSeed { out, store } => {
+            let hasher = oasis_admin::password_hasher_from_env()?;
+            let store = store.open().await?;
             if store.client(&oasis_admin::demo::demo_client_id()).await?.is_some() {
                 if out.join("demo.env").exists() {
                     println!("demo data already present");
@@ -351,29 +526,22 @@ async fn run(args: Vec<String>) -> Result<(), CliError> {
                     out.join("demo.env").display()
                 )));
             }
-            let creds = oasis_admin::demo::seed(store.as_ref(), &hasher()?).await?;
+            let creds = oasis_admin::demo::seed(store.as_ref(), &hasher).await?;
             write_private(&out.join("demo.env"), &creds.to_env())?;
             println!("demo data created; credentials in {}", out.join("demo.env").display());
         }
-        ["tables", "describe"] => {
+        Command::Tables(TablesCommand::Describe) => {
             println!("{}", serde_json::to_string(&oasis_store::dynamodb::schema::ALL).unwrap_or_default());
         }
-        ["tables", "create"] => {
+        Command::Tables(TablesCommand::Create(dynamo)) => {
             let cfg =
-                opts.dynamodb()?.ok_or_else(|| CliError::Usage("tables create is for OASIS_STORE=dynamodb".into()))?;
+                dynamo.config()?.ok_or_else(|| CliError::Usage("tables create is for OASIS_STORE=dynamodb".into()))?;
             DynamoStore::connect(&cfg).await.create_tables().await?;
             println!("tables with prefix {} are ready", cfg.table_prefix);
         }
-        ["purge"] => {
-            let n = opts.sqlite()?.purge_expired(oasis_auth::now())?;
+        Command::Purge { sqlite } => {
+            let n = sqlite.open()?.purge_expired(oasis_auth::now())?;
             println!("purged {n} expired rows");
-        }
-        _ => {
-            return Err(CliError::Usage(if words.is_empty() {
-                "no command".into()
-            } else {
-                format!("unknown command {:?}", words.join(" "))
-            }));
         }
     }
     Ok(())
@@ -432,5 +600,46 @@ impl LoadProgress {
             bar.finish_and_clear();
         }
         self.total as f64 / self.started.elapsed().as_secs_f64().max(1e-9)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    /// `oasis-admin --help` is where an operator looks first; an option missing from its
+    /// overview would be one nobody finds.
+    #[test]
+    fn the_top_level_help_names_every_option_of_every_command() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                if let Some(long) = arg.get_long().filter(|l| *l != "help") {
+                    let flag = format!("--{long}");
+                    let named =
+                        OVERVIEW.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).any(|word| word == flag);
+                    if !named {
+                        missing.push(format!("{path}: {flag}"));
+                    }
+                }
+                if let Some(env) = arg.get_env().and_then(|e| e.to_str())
+                    && !OVERVIEW.contains(env)
+                {
+                    missing.push(format!("{path}: {env}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = vec![];
+        walk(&Cli::command(), "oasis-admin", &mut missing);
+        assert!(missing.is_empty(), "not in OVERVIEW: {missing:?}");
     }
 }

@@ -39,6 +39,12 @@ impl fmt::Display for GrantType {
     }
 }
 
+impl PartialEq<&str> for GrantType {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 impl AsRef<str> for GrantType {
     fn as_ref(&self) -> &str {
         self.as_str()
