@@ -20,7 +20,7 @@ use oasis_http::config::{self, Aws, StoreConfig, VerifierConfig};
 use oasis_http::error::{ApiError, Refusal, RouteError};
 use oasis_http::shell::{Function, StartError};
 use oasis_http::{Cors, RequestMeta};
-use oasis_store::{CatalogQuery, SearchPage, Store, StoreError};
+use oasis_store::{CatalogQuery, SearchPage, SearchStore, StoreError};
 use oasis_text::{SearchQuery, TextError};
 use serde::{Deserialize, Serialize};
 
@@ -36,14 +36,14 @@ const YEARS: std::ops::RangeInclusive<u16> = 1888..=2100;
 pub const ROUTES: &[(&str, &str)] = &[("GET", "/search"), ("POST", "/search"), ("OPTIONS", "/search")];
 
 pub struct App {
-    store: Arc<dyn Store>,
+    store: Arc<dyn SearchStore>,
     keys: KeyRing,
     cursor_key: CursorKey,
     cors: Cors,
 }
 
 impl App {
-    pub fn new(store: Arc<dyn Store>, keys: KeyRing, cursor_key: CursorKey, cors: Cors) -> Self {
+    pub fn new(store: Arc<dyn SearchStore>, keys: KeyRing, cursor_key: CursorKey, cors: Cors) -> Self {
         Self { store, keys, cursor_key, cors }
     }
 }

@@ -15,7 +15,7 @@ use oasis_http::config::{self, Aws, StoreConfig, VerifierConfig};
 use oasis_http::error::{ApiError, RouteError};
 use oasis_http::shell::{Function, StartError};
 use oasis_http::{Cors, RequestMeta};
-use oasis_store::{Store, StoreError, User};
+use oasis_store::{DataStore, StoreError, User};
 use serde::Serialize;
 
 /// Every (method, path) this function serves; `terraform/openapi.yaml` must list exactly these
@@ -28,13 +28,13 @@ pub const ROUTES: &[(&str, &str)] = &[
 ];
 
 pub struct App {
-    store: Arc<dyn Store>,
+    store: Arc<dyn DataStore>,
     keys: KeyRing,
     cors: Cors,
 }
 
 impl App {
-    pub fn new(store: Arc<dyn Store>, keys: KeyRing, cors: Cors) -> Self {
+    pub fn new(store: Arc<dyn DataStore>, keys: KeyRing, cors: Cors) -> Self {
         Self { store, keys, cors }
     }
 }

@@ -1,5 +1,7 @@
 //! Configuration of the token function, read from the environment once at start.
 
+use oasis_auth::password::Argon2Params;
+use oasis_http::Cors;
 use oasis_http::config::{self, ConfigError, StoreConfig};
 
 use crate::{LockoutPolicy, Settings};
@@ -17,10 +19,7 @@ pub enum KeySourceConfig {
 pub struct Config {
     pub store: StoreConfig,
     pub keys: KeySourceConfig,
-    pub audience: String,
-    pub access_ttl: u64,
-    pub argon2: (u32, u32, u32),
-    pub cors_origins: Vec<String>,
+    pub argon2: Argon2Params,
     pub settings: Settings,
     /// How long a cached signing key set is used before it is re-read (picks up rotations).
     pub keys_cache: std::time::Duration,
@@ -55,21 +54,21 @@ impl Config {
         Ok(Self {
             store,
             keys,
-            audience: config::optional("OASIS_AUDIENCE").unwrap_or_else(|| "oasis-api".into()),
-            access_ttl,
-            argon2: (
-                config::parsed("OASIS_ARGON2_M_KIB", 19_456u32)?,
-                config::parsed("OASIS_ARGON2_T", 2u32)?,
-                config::parsed("OASIS_ARGON2_P", 1u32)?,
-            ),
-            cors_origins: config::list("OASIS_CORS_ALLOWED_ORIGINS"),
+            argon2: Argon2Params {
+                m_kib: config::parsed("OASIS_ARGON2_M_KIB", Argon2Params::DEFAULT.m_kib)?,
+                t: config::parsed("OASIS_ARGON2_T", Argon2Params::DEFAULT.t)?,
+                p: config::parsed("OASIS_ARGON2_P", Argon2Params::DEFAULT.p)?,
+            },
             keys_cache: std::time::Duration::from_secs(config::parsed("OASIS_KEYS_CACHE_SECONDS", 300u64)?),
             settings: Settings {
                 issuer_url,
+                audience: config::optional("OASIS_AUDIENCE").unwrap_or_else(|| "oasis-api".into()),
+                access_ttl,
                 refresh_idle_ttl,
                 refresh_absolute_ttl,
                 account_lockout: LockoutPolicy::ACCOUNT,
                 ip_lockout: LockoutPolicy::SOURCE_IP,
+                cors: Cors::new(config::list("OASIS_CORS_ALLOWED_ORIGINS")),
             },
         })
     }

@@ -23,7 +23,7 @@ use oasis_auth::token::Issuer;
 use oasis_http::config::Aws;
 use oasis_http::shell::{Function, StartError};
 use oasis_http::{Cors, RequestMeta};
-use oasis_store::Store;
+use oasis_store::TokenStore;
 
 pub use config::Config;
 use config::KeySourceConfig;
@@ -51,10 +51,16 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024;
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub issuer_url: String,
+    /// The `aud` of every access token.
+    pub audience: String,
+    /// Access-token lifetime, seconds.
+    pub access_ttl: u64,
     pub refresh_idle_ttl: u64,
     pub refresh_absolute_ttl: u64,
     pub account_lockout: LockoutPolicy,
     pub ip_lockout: LockoutPolicy,
+    /// Browser origins allowed to call `/token` and `/revoke`.
+    pub cors: Cors,
 }
 
 /// What signing needs, derived from one version of the key set.
@@ -66,42 +72,33 @@ pub(crate) struct Signing {
 
 /// Everything built once per process.
 pub struct App {
-    pub(crate) store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn TokenStore>,
     pub(crate) hasher: PasswordHasher,
-    pub(crate) cors: Cors,
     pub(crate) settings: Settings,
     keys: SigningKeys,
     signing: RwLock<Arc<Signing>>,
-    audience: String,
-    access_ttl: u64,
     metadata_json: String,
 }
 
 impl App {
     /// An app whose key set never changes (tests, benchmarks).
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Arc<dyn TokenStore>,
         keys: &KeySet,
-        audience: &str,
-        access_ttl: u64,
         hasher: PasswordHasher,
-        cors: Cors,
         settings: Settings,
     ) -> Result<Self, KeyError> {
-        Self::with_keys(store, SigningKeys::fixed(keys.clone()), audience, access_ttl, hasher, cors, settings)
+        Self::with_keys(store, SigningKeys::fixed(keys.clone()), hasher, settings)
     }
 
     /// An app that follows its key source (rotation without redeploying).
     pub fn with_keys(
-        store: Arc<dyn Store>,
+        store: Arc<dyn TokenStore>,
         keys: SigningKeys,
-        audience: &str,
-        access_ttl: u64,
         hasher: PasswordHasher,
-        cors: Cors,
         settings: Settings,
     ) -> Result<Self, KeyError> {
-        let signing = Self::derive(keys.cached(), &settings.issuer_url, audience, access_ttl)?;
+        let signing = Self::derive(keys.cached(), &settings)?;
         let base = settings.issuer_url.trim_end_matches('/');
         let metadata = serde_json::json!({
             "issuer": settings.issuer_url,
@@ -118,18 +115,15 @@ impl App {
         Ok(Self {
             store,
             hasher,
-            cors,
             keys,
             signing: RwLock::new(Arc::new(signing)),
-            audience: audience.to_owned(),
-            access_ttl,
             settings,
             metadata_json: metadata.to_string(),
         })
     }
 
-    fn derive(set: Arc<KeySet>, issuer_url: &str, audience: &str, access_ttl: u64) -> Result<Signing, KeyError> {
-        let issuer = Issuer::new(set.signing_key()?, issuer_url, audience, access_ttl);
+    fn derive(set: Arc<KeySet>, s: &Settings) -> Result<Signing, KeyError> {
+        let issuer = Issuer::new(set.signing_key()?, &s.issuer_url, &s.audience, s.access_ttl);
         Ok(Signing { jwks_json: set.public_jwks().to_json(), issuer, set })
     }
 
@@ -140,7 +134,7 @@ impl App {
         if Arc::ptr_eq(&cached.set, &set) {
             return Ok(cached);
         }
-        let fresh = Arc::new(Self::derive(set, &self.settings.issuer_url, &self.audience, self.access_ttl)?);
+        let fresh = Arc::new(Self::derive(set, &self.settings)?);
         *self.signing.write().unwrap_or_else(|p| p.into_inner()) = fresh.clone();
         tracing::info!(kid = fresh.issuer.kid(), "signing keys reloaded");
         Ok(fresh)
@@ -161,14 +155,12 @@ impl Function for App {
             KeySourceConfig::File(path) => Arc::new(LocalKeyFile::new(path)),
         };
         let keys = SigningKeys::load(source, config.keys_cache).await?;
-        let (m, t, p) = config.argon2;
-        let hasher = PasswordHasher::new(m, t, p)?;
-        let cors = Cors::new(config.cors_origins);
-        Ok(Self::with_keys(store, keys, &config.audience, config.access_ttl, hasher, cors, config.settings)?)
+        let hasher = PasswordHasher::with_params(config.argon2)?;
+        Ok(Self::with_keys(store, keys, hasher, config.settings)?)
     }
 
     fn cors(&self) -> &Cors {
-        &self.cors
+        &self.settings.cors
     }
 
     async fn serve(

@@ -44,6 +44,19 @@ pub enum Verification {
     Invalid,
 }
 
+/// argon2id cost: memory in KiB, iterations, lanes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Argon2Params {
+    pub m_kib: u32,
+    pub t: u32,
+    pub p: u32,
+}
+
+impl Argon2Params {
+    /// OWASP's argon2id minimum and the default: m=19456 KiB, t=2, p=1.
+    pub const DEFAULT: Argon2Params = Argon2Params { m_kib: 19_456, t: 2, p: 1 };
+}
+
 /// argon2id with fixed, validated parameters, a precomputed dummy hash and one reusable
 /// block array.
 pub struct PasswordHasher {
@@ -71,7 +84,11 @@ impl PasswordHasher {
 
     /// The recommended default: m=19456 KiB, t=2, p=1.
     pub fn default_params() -> Result<Self, PasswordError> {
-        Self::new(19_456, 2, 1)
+        Self::with_params(Argon2Params::DEFAULT)
+    }
+
+    pub fn with_params(p: Argon2Params) -> Result<Self, PasswordError> {
+        Self::new(p.m_kib, p.t, p.p)
     }
 
     pub fn hash(&self, password: &str) -> Result<String, PasswordError> {

@@ -47,15 +47,16 @@ async fn token_rows() -> Vec<Row> {
     let keys = KeySet::generate(oasis_auth::now()).expect("keys");
     let settings = Settings {
         issuer_url: "http://localhost:9000".into(),
+        audience: "oasis-api".into(),
+        access_ttl: 900,
         refresh_idle_ttl: 3600,
         refresh_absolute_ttl: 86_400,
         // The benchmark logs in many times from one address; lock-out is not what it measures.
         account_lockout: LockoutPolicy { threshold: u32::MAX, ..LockoutPolicy::ACCOUNT },
         ip_lockout: LockoutPolicy { threshold: u32::MAX, ..LockoutPolicy::SOURCE_IP },
+        cors: Cors::default(),
     };
-    let app = oasis_http::shell::Lambda::new(
-        App::new(store, &keys, "oasis-api", 900, hasher, Cors::default(), settings).expect("app"),
-    );
+    let app = oasis_http::shell::Lambda::new(App::new(store, &keys, hasher, settings).expect("app"));
     let app = &app;
     let post = |pairs: Vec<(&'static str, String)>| {
         let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();

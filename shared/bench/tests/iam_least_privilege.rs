@@ -119,9 +119,8 @@ async fn each_functions_dynamodb_grants_equal_the_calls_its_code_makes() {
     let mut settings = token_settings();
     settings.account_lockout = LockoutPolicy { threshold: 2, base_seconds: 1, cap_seconds: 1, window_seconds: 1 };
     let stronger = PasswordHasher::new(19_456, 3, 1).unwrap();
-    let token = oasis_http::shell::Lambda::new(
-        oasis_token::App::new(w.store.clone(), &w.keys, AUDIENCE, 900, stronger, Cors::default(), settings).unwrap(),
-    );
+    let token =
+        oasis_http::shell::Lambda::new(oasis_token::App::new(w.store.clone(), &w.keys, stronger, settings).unwrap());
     let login = [
         ("grant_type", "password"),
         ("client_id", "oasis-demo"),

@@ -39,10 +39,7 @@ async fn tokens_issued_before_during_and_after_a_rotation_are_all_accepted() {
         oasis_token::App::with_keys(
             w.store.clone(),
             signing,
-            AUDIENCE,
-            900,
             PasswordHasher::default_params().unwrap(),
-            Cors::default(),
             token_settings(),
         )
         .unwrap(),

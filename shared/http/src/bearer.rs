@@ -8,7 +8,7 @@ use lambda_http::{Request, RequestExt};
 use oasis_auth::keyring::KeyRing;
 use oasis_auth::token::VerifiedClaims;
 use oasis_domain::{ClientId, UserId};
-use oasis_store::{Store, StoreError, User};
+use oasis_store::{PrincipalStore, StoreError, User};
 
 use crate::error::{ApiError, Refusal};
 
@@ -134,7 +134,7 @@ pub enum Principal {
 
 /// Looks the token's subject up: `None` when the user or client is gone, disabled, or had
 /// its tokens cut off after this one was issued. This is what makes revocation immediate.
-async fn principal(store: &dyn Store, claims: &VerifiedClaims) -> Result<Option<Principal>, StoreError> {
+async fn principal(store: &dyn PrincipalStore, claims: &VerifiedClaims) -> Result<Option<Principal>, StoreError> {
     if claims.subject() == claims.client_id() {
         let Ok(client_id) = ClientId::parse(claims.client_id()) else { return Ok(None) };
         let client = store.client(&client_id).await?;
@@ -157,7 +157,12 @@ pub struct Caller {
 
 /// Verifies the request's access token, requires `scope`, and looks its subject up: a user or
 /// client gone, disabled or cut off since the token was issued is refused as `revoked`.
-pub async fn authenticate<E>(keys: &KeyRing, store: &dyn Store, req: &Request, scope: &'static str) -> Result<Caller, E>
+pub async fn authenticate<E>(
+    keys: &KeyRing,
+    store: &dyn PrincipalStore,
+    req: &Request,
+    scope: &'static str,
+) -> Result<Caller, E>
 where
     E: From<BearerError> + From<StoreError>,
 {

@@ -118,6 +118,23 @@ pub trait CatalogStore: Send + Sync {
 /// Titles per step of a catalog load (and per progress report).
 pub const LOAD_BATCH: usize = 1_000;
 
-/// Everything the functions need from a backend.
-pub trait Store: UserStore + ClientStore + RefreshStore + ThrottleStore + ProfileStore + CatalogStore {}
-impl<T: UserStore + ClientStore + RefreshStore + ThrottleStore + ProfileStore + CatalogStore> Store for T {}
+/// What resolving a bearer token's principal reads: users and clients.
+pub trait PrincipalStore: UserStore + ClientStore {}
+impl<T: UserStore + ClientStore + ?Sized> PrincipalStore for T {}
+
+/// What the token function uses; its IAM role reaches the same four tables.
+pub trait TokenStore: UserStore + ClientStore + RefreshStore + ThrottleStore {}
+impl<T: UserStore + ClientStore + RefreshStore + ThrottleStore + ?Sized> TokenStore for T {}
+
+/// What secure-data uses: principals and profiles (reads on three tables, as its IAM role).
+pub trait DataStore: PrincipalStore + ProfileStore {}
+impl<T: PrincipalStore + ProfileStore + ?Sized> DataStore for T {}
+
+/// What search uses: principals and the catalog.
+pub trait SearchStore: PrincipalStore + CatalogStore {}
+impl<T: PrincipalStore + CatalogStore + ?Sized> SearchStore for T {}
+
+/// A whole backend: every capability (the admin tool, tests). An `Arc<dyn Store>` coerces to
+/// each function's narrower store.
+pub trait Store: TokenStore + DataStore + SearchStore {}
+impl<T: TokenStore + DataStore + SearchStore + ?Sized> Store for T {}

@@ -25,10 +25,13 @@ pub struct Fixture {
 pub fn settings() -> Settings {
     Settings {
         issuer_url: ISSUER.into(),
+        audience: AUDIENCE.into(),
+        access_ttl: 900,
         refresh_idle_ttl: 3600,
         refresh_absolute_ttl: 86_400,
         account_lockout: LockoutPolicy::ACCOUNT,
         ip_lockout: LockoutPolicy::SOURCE_IP,
+        cors: Cors::new(vec![oasis_admin::demo::WEB_ORIGIN.into()]),
     }
 }
 
@@ -51,8 +54,7 @@ pub fn build_app(
     settings: Settings,
     hasher: PasswordHasher,
 ) -> oasis_http::shell::Lambda<App> {
-    let cors = Cors::new(vec![oasis_admin::demo::WEB_ORIGIN.into()]);
-    oasis_http::shell::Lambda::new(App::new(store, keys, AUDIENCE, 900, hasher, cors, settings).unwrap())
+    oasis_http::shell::Lambda::new(App::new(store, keys, hasher, settings).unwrap())
 }
 
 pub use oasis_http::testing::{FORM, Reply, event, form, reply, request};

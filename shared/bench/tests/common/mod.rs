@@ -45,27 +45,19 @@ pub async fn dynamo(
 pub fn token_settings() -> Settings {
     Settings {
         issuer_url: oasis_admin::testing::ISSUER.into(),
+        audience: oasis_admin::testing::AUDIENCE.into(),
+        access_ttl: 900,
         refresh_idle_ttl: 3600,
         refresh_absolute_ttl: 86_400,
         account_lockout: LockoutPolicy::ACCOUNT,
         ip_lockout: LockoutPolicy::SOURCE_IP,
+        cors: Cors::default(),
     }
 }
 
 pub fn token_app(w: &World) -> oasis_http::shell::Lambda<App> {
     let hasher = PasswordHasher::default_params().unwrap();
-    oasis_http::shell::Lambda::new(
-        App::new(
-            w.store.clone(),
-            &w.keys,
-            oasis_admin::testing::AUDIENCE,
-            900,
-            hasher,
-            Cors::default(),
-            token_settings(),
-        )
-        .unwrap(),
-    )
+    oasis_http::shell::Lambda::new(App::new(w.store.clone(), &w.keys, hasher, token_settings()).unwrap())
 }
 
 pub async fn post_token(app: &oasis_http::shell::Lambda<App>, pairs: &[(&str, &str)]) -> Reply {
