@@ -37,7 +37,7 @@ if [ "$backend" = dynamodb ]; then "$admin" tables create; fi
 [ -f "$OASIS_KEYS_FILE" ] || "$admin" keys init
 [ -f "$OASIS_JWKS_FILE" ] || "$admin" keys jwks > /dev/null
 "$admin" dev-seed --out "$state"
-"$admin" catalog load --if-empty "$root/shared/admin/data/catalog.jsonl"
+"$admin" catalog load --if-empty "$root/tools/admin/data/catalog.jsonl"
 if [ ! -f "$state/cursor.key" ]; then
   (umask 077; python3 -c 'import secrets; print(secrets.token_urlsafe(32))' > "$state/cursor.key")
 fi

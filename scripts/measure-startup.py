@@ -365,7 +365,7 @@ def seed(state):
                OASIS_JWKS_FILE=str(state / "jwks.json"), OASIS_CURSOR_KEY_FILE=str(state / "cursor.key"),
                OASIS_ISSUER="http://127.0.0.1:9000")
     admin = str(ROOT / "target/debug/oasis-admin")
-    for args in (["keys", "init"], ["dev-seed", "--out", str(state)], ["catalog", "load", str(ROOT / "shared/admin/data/catalog.jsonl")]):
+    for args in (["keys", "init"], ["dev-seed", "--out", str(state)], ["catalog", "load", str(ROOT / "tools/admin/data/catalog.jsonl")]):
         subprocess.run([admin, *args], env=env, check=True, capture_output=True)
     (state / "cursor.key").write_text(secrets.token_urlsafe(32))
     creds = dict(l.split("=", 1) for l in (state / "demo.env").read_text().splitlines() if "=" in l and not l.startswith("#"))

@@ -88,16 +88,19 @@ def code_env(fn):
     """Environment variables the function's code reads, including the shared config it uses."""
     src = "\n".join(p.read_text() for p in (FUNCTIONS / fn / "src").rglob("*.rs"))
     names = set(ENV_RE.findall(src))
-    config = (ROOT / "shared/http/src/config.rs").read_text()
+    config = (ROOT / "shared/lambda/src/config.rs").read_text()
     parts = {
         "StoreConfig": config.split("impl StoreConfig", 1)[1].split("\n}\n", 1)[0],
         "VerifierConfig": config.split("impl VerifierConfig", 1)[1].split("\n}\n", 1)[0],
-        "aws_sdk": config.split("pub async fn aws_sdk", 1)[1].split("\n}\n", 1)[0],
     }
     for marker, body in parts.items():
         if marker in src:
             names |= set(ENV_RE.findall(body))
-    names |= set(ENV_RE.findall((ROOT / "shared/http/src/lib.rs").read_text().split("pub fn init_tracing", 1)[1]))
+    # What the shell reads for every function: the AWS SDK, metrics, logging.
+    names |= set(ENV_RE.findall(config.split("impl Aws", 1)[1].split("\n}\n", 1)[0]))
+    metrics = (ROOT / "shared/lambda/src/metrics.rs").read_text()
+    names |= set(ENV_RE.findall(metrics.split("pub fn from_env", 1)[1].split("\n    }\n", 1)[0]))
+    names |= set(ENV_RE.findall((ROOT / "shared/lambda/src/lib.rs").read_text().split("pub fn init_tracing", 1)[1]))
     return names
 
 
@@ -158,11 +161,11 @@ def check_env(tf):
 
 
 def check_key_access(tf):
-    """Secrets Manager and SSM grants follow the key sources each function's main.rs builds."""
+    """Secrets Manager and SSM grants follow the key sources each function's code builds."""
     problems = []
     loc = tf_locals(tf)
     for fn in function_names():
-        main = (FUNCTIONS / fn / "src/main.rs").read_text()
+        main = "\n".join(p.read_text() for p in (FUNCTIONS / fn / "src").rglob("*.rs"))
         reads_secret = "SecretsManagerKeySet" in main
         granted_secret = len(loc["secret_grants"].get(fn, [])) > 0
         if reads_secret != granted_secret:

@@ -122,10 +122,13 @@ def test_misspelt_arguments_missing_required_ones_unknown_types_and_bad_referenc
 
 
 def emitted_metric_names():
-    """Metric names the code emits: the fixed ones in metrics.rs and every signal() name."""
+    """Metric names the code emits: the fixed ones in metrics.rs, every signal() and every Refusal."""
     names = {"Requests", "Latency", "Status2xx", "Status4xx", "Status5xx", "Unavailable", "ColdStart"}
-    for f in list((ROOT / "functions").rglob("*.rs")):
-        names |= set(re.findall(r'metrics::signal\(\s*"([A-Za-z]+)"', f.read_text()))
+    for f in list((ROOT / "functions").rglob("*.rs")) + list((ROOT / "shared/lambda/src").rglob("*.rs")):
+        text = f.read_text()
+        names |= set(re.findall(r'metrics::signal\(\s*"([A-Za-z]+)"', text))
+        # Refusals the shell counts for an error type (error::Refusal).
+        names |= set(re.findall(r'Refusal \{\s*metric:\s*"([A-Za-z]+)"', text))
     names |= {"AccountLocked", "SourceLocked"}  # chosen by lock kind in grants.rs
     return names
 

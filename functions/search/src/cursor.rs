@@ -9,8 +9,8 @@ use aws_lc_rs::{digest, hmac};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use oasis_auth::aws::SecretsManagerKeySet;
-use oasis_http::config::{self, Aws, ConfigError};
-use oasis_http::shell::StartError;
+use oasis_lambda::config::{self, Aws, ConfigError};
+use oasis_lambda::shell::StartError;
 use serde::{Deserialize, Serialize};
 
 /// Cursors longer than this are refused before decoding (a position holds a folded title of

@@ -15,11 +15,11 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use oasis_auth::keyring::KeyRing;
 use oasis_domain::scope::SEARCH;
 use oasis_domain::{Genre, Maturity};
-use oasis_http::bearer::{self, BearerError, Principal};
-use oasis_http::config::{self, Aws, StoreConfig, VerifierConfig};
-use oasis_http::error::{ApiError, Refusal, RouteError};
-use oasis_http::shell::{Function, StartError};
-use oasis_http::{Cors, RequestMeta};
+use oasis_lambda::bearer::{self, BearerError, Principal};
+use oasis_lambda::config::{self, Aws, StoreConfig, VerifierConfig};
+use oasis_lambda::error::{ApiError, Refusal, RouteError};
+use oasis_lambda::shell::{Function, StartError};
+use oasis_lambda::{Cors, RequestMeta};
 use oasis_store::{CatalogQuery, SearchPage, SearchStore, StoreError};
 use oasis_text::{SearchQuery, TextError};
 use serde::{Deserialize, Serialize};
@@ -257,7 +257,7 @@ fn from_query_string(req: &Request) -> Result<RawSearch, SearchError> {
 }
 
 fn from_json_body(req: &Request) -> Result<RawSearch, SearchError> {
-    let ctype = oasis_http::header_str(req.headers(), header::CONTENT_TYPE.as_str()).unwrap_or("");
+    let ctype = oasis_lambda::header_str(req.headers(), header::CONTENT_TYPE.as_str()).unwrap_or("");
     if !ctype.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json") {
         return Err(SearchError::UnsupportedMediaType);
     }
@@ -325,5 +325,5 @@ async fn search(app: &App, s: Search, ceiling: Maturity) -> Result<Response<Body
             .collect(),
         next_cursor,
     };
-    Ok(oasis_http::json(StatusCode::OK, &body))
+    Ok(oasis_lambda::json(StatusCode::OK, &body))
 }

@@ -1,17 +1,17 @@
 //! Replays every `events/` sample for search against its documented status.
 
 use oasis_admin::testing::World;
-use oasis_http::testing::{reply, request};
+use oasis_lambda::testing::{reply, request};
 
 #[tokio::test]
 async fn every_search_event_gets_the_status_its_index_entry_documents() {
     let w = World::new(2_000).await;
     let key = oasis_search::CursorKey::new(&[1u8; 32]).unwrap();
-    let app = oasis_http::shell::Lambda::new(oasis_search::App::new(
+    let app = oasis_lambda::shell::Lambda::new(oasis_search::App::new(
         w.store.clone(),
         w.verifier(),
         key,
-        oasis_http::Cors::default(),
+        oasis_lambda::Cors::default(),
     ));
     let cases = w.event_cases("search");
     assert!(cases.len() >= 10);
@@ -26,12 +26,12 @@ async fn every_search_event_gets_the_status_its_index_entry_documents() {
 async fn the_handler_serves_exactly_its_declared_routes() {
     let w = World::new(0).await;
     let key = oasis_search::CursorKey::new(&[1u8; 32]).unwrap();
-    let app = oasis_http::shell::Lambda::new(oasis_search::App::new(
+    let app = oasis_lambda::shell::Lambda::new(oasis_search::App::new(
         w.store.clone(),
         w.verifier(),
         key,
-        oasis_http::Cors::default(),
+        oasis_lambda::Cors::default(),
     ));
-    let bad = oasis_http::testing::route_mismatches(oasis_search::ROUTES, |r| app.handle(r)).await;
+    let bad = oasis_lambda::testing::route_mismatches(oasis_search::ROUTES, |r| app.handle(r)).await;
     assert!(bad.is_empty(), "{bad:#?}");
 }

@@ -2,8 +2,8 @@
 //! literal matches a reference model computes — never a 500, never an extra row.
 
 use oasis_admin::testing::World;
-use oasis_http::Cors;
-use oasis_http::testing::{event, reply, request};
+use oasis_lambda::Cors;
+use oasis_lambda::testing::{event, reply, request};
 use oasis_search::{App, CursorKey};
 use oasis_store::{CatalogQuery, Title};
 use oasis_text::SearchQuery;
@@ -17,7 +17,7 @@ const LIMIT: usize = 50;
 struct Harness {
     rt: tokio::runtime::Runtime,
     world: World,
-    app: oasis_http::shell::Lambda<App>,
+    app: oasis_lambda::shell::Lambda<App>,
     catalog: Vec<Title>,
     token: String,
 }
@@ -25,7 +25,7 @@ struct Harness {
 fn harness() -> Harness {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let world = rt.block_on(World::new(TITLES));
-    let app = oasis_http::shell::Lambda::new(App::new(
+    let app = oasis_lambda::shell::Lambda::new(App::new(
         world.store.clone(),
         world.verifier(),
         CursorKey::new(&[9u8; 32]).unwrap(),
@@ -37,7 +37,7 @@ fn harness() -> Harness {
 }
 
 impl Harness {
-    fn send(&self, headers: &[(&str, &str)], body: &serde_json::Value) -> oasis_http::testing::Reply {
+    fn send(&self, headers: &[(&str, &str)], body: &serde_json::Value) -> oasis_lambda::testing::Reply {
         let body = body.to_string();
         self.rt
             .block_on(async { reply(self.app.handle(request(&event("POST", "/search", headers, Some(&body)))).await) })

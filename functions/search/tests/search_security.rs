@@ -1,17 +1,17 @@
 //! search: each test names the attack it stops, on the committed catalog in a real store.
 
 use oasis_admin::testing::{AUDIENCE, ISSUER, World};
-use oasis_http::Cors;
-use oasis_http::testing::{Reply, event, reply, request};
+use oasis_lambda::Cors;
+use oasis_lambda::testing::{Reply, event, reply, request};
 use oasis_search::{App, CursorKey};
 use oasis_store::{CatalogQuery, Title};
 use serde_json::{Value, json};
 
 const TITLES: usize = 2_000;
 
-async fn world() -> (World, oasis_http::shell::Lambda<App>) {
+async fn world() -> (World, oasis_lambda::shell::Lambda<App>) {
     let w = World::new(TITLES).await;
-    let app = oasis_http::shell::Lambda::new(App::new(
+    let app = oasis_lambda::shell::Lambda::new(App::new(
         w.store.clone(),
         w.verifier(),
         CursorKey::new(&[42u8; 32]).unwrap(),
@@ -20,12 +20,12 @@ async fn world() -> (World, oasis_http::shell::Lambda<App>) {
     (w, app)
 }
 
-async fn get(app: &oasis_http::shell::Lambda<App>, query: &str, token: &str) -> Reply {
+async fn get(app: &oasis_lambda::shell::Lambda<App>, query: &str, token: &str) -> Reply {
     let auth = format!("Bearer {token}");
     reply(app.handle(request(&event("GET", &format!("/search?{query}"), &[("Authorization", &auth)], None))).await)
 }
 
-async fn post(app: &oasis_http::shell::Lambda<App>, body: &Value, token: &str) -> Reply {
+async fn post(app: &oasis_lambda::shell::Lambda<App>, body: &Value, token: &str) -> Reply {
     let auth = format!("Bearer {token}");
     let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
     reply(app.handle(request(&event("POST", "/search", &headers, Some(&body.to_string())))).await)
@@ -259,7 +259,7 @@ async fn a_json_body_that_is_not_utf8_gets_400() {
 
 #[tokio::test]
 async fn rejected_tokens_and_inputs_are_counted_by_reason() {
-    use oasis_http::metrics::{Metrics, validate};
+    use oasis_lambda::metrics::{Metrics, validate};
     let (w, app) = world().await;
     let app = app.with_metrics(Metrics::capture("search"));
     let foreign = w.token_with(ISSUER, "another-api", w.demo.id.as_str(), "oasis-demo", "search", Some(13));

@@ -10,11 +10,11 @@ use lambda_http::{Body, Request, Response};
 use oasis_auth::keyring::KeyRing;
 use oasis_domain::scope::{ADMIN, DATA_READ};
 use oasis_domain::{Maturity, UserId, Username};
-use oasis_http::bearer::{self, BearerError, Principal};
-use oasis_http::config::{self, Aws, StoreConfig, VerifierConfig};
-use oasis_http::error::{ApiError, RouteError};
-use oasis_http::shell::{Function, StartError};
-use oasis_http::{Cors, RequestMeta};
+use oasis_lambda::bearer::{self, BearerError, Principal};
+use oasis_lambda::config::{self, Aws, StoreConfig, VerifierConfig};
+use oasis_lambda::error::{ApiError, RouteError};
+use oasis_lambda::shell::{Function, StartError};
+use oasis_lambda::{Cors, RequestMeta};
 use oasis_store::{DataStore, StoreError, User};
 use serde::Serialize;
 
@@ -127,7 +127,7 @@ async fn serve(app: &App, target: Option<UserId>, req: &Request) -> Result<Respo
         Some(id) if id == caller.id => caller,
         Some(id) if claims.has_scope(ADMIN) => app.store.user_by_id(&id).await?.ok_or(DataError::NotFound)?,
         Some(_) => {
-            oasis_http::metrics::signal("AccessDenied", None);
+            oasis_lambda::metrics::signal("AccessDenied", None);
             tracing::warn!(signal = "access_denied", "request for another user's data refused");
             return Err(DataError::NotFound);
         }
@@ -150,5 +150,5 @@ async fn view(app: &App, user: User) -> Result<Response<Body>, DataError> {
         watchlist,
         member_since: user.created_at,
     };
-    Ok(oasis_http::json(StatusCode::OK, &body))
+    Ok(oasis_lambda::json(StatusCode::OK, &body))
 }

@@ -1,15 +1,15 @@
 //! Replays every `events/` sample for secure-data against its documented status.
 
 use oasis_admin::testing::World;
-use oasis_http::testing::{reply, request};
+use oasis_lambda::testing::{reply, request};
 
 #[tokio::test]
 async fn every_secure_data_event_gets_the_status_its_index_entry_documents() {
     let w = World::new(10).await;
-    let app = oasis_http::shell::Lambda::new(oasis_secure_data::App::new(
+    let app = oasis_lambda::shell::Lambda::new(oasis_secure_data::App::new(
         w.store.clone(),
         w.verifier(),
-        oasis_http::Cors::default(),
+        oasis_lambda::Cors::default(),
     ));
     let cases = w.event_cases("secure-data");
     assert!(cases.len() >= 7);
@@ -23,11 +23,11 @@ async fn every_secure_data_event_gets_the_status_its_index_entry_documents() {
 #[tokio::test]
 async fn the_handler_serves_exactly_its_declared_routes() {
     let w = World::new(0).await;
-    let app = oasis_http::shell::Lambda::new(oasis_secure_data::App::new(
+    let app = oasis_lambda::shell::Lambda::new(oasis_secure_data::App::new(
         w.store.clone(),
         w.verifier(),
-        oasis_http::Cors::default(),
+        oasis_lambda::Cors::default(),
     ));
-    let bad = oasis_http::testing::route_mismatches(oasis_secure_data::ROUTES, |r| app.handle(r)).await;
+    let bad = oasis_lambda::testing::route_mismatches(oasis_secure_data::ROUTES, |r| app.handle(r)).await;
     assert!(bad.is_empty(), "{bad:#?}");
 }

@@ -2,17 +2,17 @@
 //! from the real issuer, API Gateway events parsed by lambda_http.
 
 use oasis_admin::testing::{AUDIENCE, ISSUER, World};
-use oasis_http::Cors;
-use oasis_http::testing::{Reply, event, reply, request};
+use oasis_lambda::Cors;
+use oasis_lambda::testing::{Reply, event, reply, request};
 use oasis_secure_data::App;
 
-async fn world() -> (World, oasis_http::shell::Lambda<App>) {
+async fn world() -> (World, oasis_lambda::shell::Lambda<App>) {
     let w = World::new(10).await;
-    let app = oasis_http::shell::Lambda::new(App::new(w.store.clone(), w.verifier(), Cors::default()));
+    let app = oasis_lambda::shell::Lambda::new(App::new(w.store.clone(), w.verifier(), Cors::default()));
     (w, app)
 }
 
-async fn get(app: &oasis_http::shell::Lambda<App>, path: &str, token: Option<&str>) -> Reply {
+async fn get(app: &oasis_lambda::shell::Lambda<App>, path: &str, token: Option<&str>) -> Reply {
     let auth = token.map(|t| format!("Bearer {t}"));
     let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
     reply(app.handle(request(&event("GET", path, &headers, None))).await)

@@ -6,8 +6,8 @@ use base64::engine::general_purpose::STANDARD;
 use lambda_http::Request;
 use lambda_http::http::header;
 use oasis_domain::ClientId;
-use oasis_http::RequestMeta;
-use oasis_http::form::Form;
+use oasis_lambda::RequestMeta;
+use oasis_lambda::form::Form;
 use oasis_store::Client;
 
 use crate::{App, TokenError};
@@ -22,7 +22,7 @@ enum Presented {
 }
 
 fn presented(req: &Request, form: &Form) -> Result<Presented, TokenError> {
-    let auth = oasis_http::header_str(req.headers(), header::AUTHORIZATION.as_str());
+    let auth = oasis_lambda::header_str(req.headers(), header::AUTHORIZATION.as_str());
     if let Some(auth) = auth {
         let (scheme, value) = auth.split_once(' ').ok_or(TokenError::InvalidClient { basic: true })?;
         if !scheme.eq_ignore_ascii_case("basic") {
@@ -78,7 +78,7 @@ pub async fn authenticate(app: &App, req: &Request, form: &Form) -> Result<Clien
     if ok {
         Ok(client)
     } else {
-        oasis_http::metrics::signal("ClientAuthFailed", None);
+        oasis_lambda::metrics::signal("ClientAuthFailed", None);
         tracing::warn!(signal = "client_auth_failed", "client authentication failed");
         Err(TokenError::InvalidClient { basic })
     }
@@ -88,11 +88,11 @@ pub async fn authenticate(app: &App, req: &Request, form: &Form) -> Result<Clien
 /// same-site: an allow-listed `Origin` and a custom header a cross-site form cannot send.
 pub fn check_same_site(client: &Client, meta: &RequestMeta, req: &Request) -> Result<(), TokenError> {
     let origin_ok = meta.origin.as_deref().is_some_and(|o| client.allowed_origins.iter().any(|a| a == o));
-    let header_ok = oasis_http::header_str(req.headers(), CSRF_HEADER).is_some_and(|v| !v.is_empty());
+    let header_ok = oasis_lambda::header_str(req.headers(), CSRF_HEADER).is_some_and(|v| !v.is_empty());
     if origin_ok && header_ok {
         Ok(())
     } else {
-        oasis_http::metrics::signal("CsrfRefused", None);
+        oasis_lambda::metrics::signal("CsrfRefused", None);
         tracing::warn!(signal = "csrf_refused", "cross-site request refused");
         Err(TokenError::CrossSiteRefused)
     }

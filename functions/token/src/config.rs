@@ -1,8 +1,8 @@
 //! Configuration of the token function, read from the environment once at start.
 
 use oasis_auth::password::Argon2Params;
-use oasis_http::Cors;
-use oasis_http::config::{self, ConfigError, StoreConfig};
+use oasis_lambda::Cors;
+use oasis_lambda::config::{self, ConfigError, StoreConfig};
 
 use crate::{LockoutPolicy, Settings};
 

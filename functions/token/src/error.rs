@@ -1,11 +1,11 @@
 //! The token function's one error type; the shell maps it to the response
-//! ([`oasis_http::error::response`]). Client faults carry RFC 6749 §5.2 codes with fixed
+//! ([`oasis_lambda::error::response`]). Client faults carry RFC 6749 §5.2 codes with fixed
 //! descriptions; our faults say nothing internal (the cause is logged, not sent).
 
 use std::borrow::Cow;
 
 use lambda_http::http::{HeaderMap, HeaderValue, StatusCode, header};
-use oasis_http::error::{ApiError, RouteError};
+use oasis_lambda::error::{ApiError, RouteError};
 use oasis_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -40,9 +40,9 @@ pub enum TokenError {
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-impl From<oasis_http::form::FormError> for TokenError {
-    fn from(e: oasis_http::form::FormError) -> Self {
-        use oasis_http::form::FormError::*;
+impl From<oasis_lambda::form::FormError> for TokenError {
+    fn from(e: oasis_lambda::form::FormError) -> Self {
+        use oasis_lambda::form::FormError::*;
         match e {
             UnsupportedMediaType => TokenError::UnsupportedMediaType,
             TooLarge => TokenError::PayloadTooLarge,

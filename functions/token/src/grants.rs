@@ -8,8 +8,8 @@ use oasis_auth::token::Grant;
 use oasis_domain::GrantType;
 use oasis_domain::scope::ScopeSet;
 use oasis_domain::username::Username;
-use oasis_http::RequestMeta;
-use oasis_http::form::{self, Form};
+use oasis_lambda::RequestMeta;
+use oasis_lambda::form::{self, Form};
 use oasis_store::{Client, RefreshFamily, RefreshToken, Rotation, User};
 use serde::Serialize;
 
@@ -63,7 +63,7 @@ fn grant_scope(requested: Option<ScopeSet>, allowed: &ScopeSet) -> Result<ScopeS
     match requested {
         Some(r) if r.is_subset(allowed) => Ok(r),
         Some(_) => {
-            oasis_http::metrics::signal("ScopeRefused", None);
+            oasis_lambda::metrics::signal("ScopeRefused", None);
             tracing::warn!(signal = "scope_refused", "requested scope exceeds the grant");
             Err(TokenError::InvalidScope)
         }
@@ -130,7 +130,7 @@ async fn password(
             u
         }
         (Some(u), Verification::Valid { .. }) if u.disabled => {
-            oasis_http::metrics::signal("LoginFailed", None);
+            oasis_lambda::metrics::signal("LoginFailed", None);
             tracing::warn!(signal = "login_failed", reason = "disabled", "login refused for a disabled account");
             return Err(TokenError::InvalidGrant);
         }
@@ -141,7 +141,7 @@ async fn password(
             if let Some(ip) = &ip {
                 record_ip_failure(app, ip, now).await?;
             }
-            oasis_http::metrics::signal("LoginFailed", None);
+            oasis_lambda::metrics::signal("LoginFailed", None);
             tracing::warn!(signal = "login_failed", reason = "bad_credentials", "login failed");
             return Err(TokenError::InvalidGrant);
         }
@@ -151,7 +151,7 @@ async fn password(
 
     let allowed = ScopeSet::from_known(client.scopes.iter().filter(|s| user.scopes.contains(s)).cloned());
     let scope = grant_scope(requested, &allowed)?;
-    oasis_http::metrics::signal("LoginSucceeded", None);
+    oasis_lambda::metrics::signal("LoginSucceeded", None);
     tracing::info!(signal = "login_succeeded", "login succeeded");
     let family_id = random_token(16);
     let refresh = random_token(TOKEN_BYTES);
@@ -172,14 +172,14 @@ async fn password(
 /// Same work and same answer as a wrong password: a lock reveals nothing.
 fn refuse_locked(app: &App, password: &str, kind: &'static str) -> TokenError {
     app.hasher.verify_dummy(password);
-    oasis_http::metrics::signal("LoginFailed", None);
+    oasis_lambda::metrics::signal("LoginFailed", None);
     tracing::warn!(signal = "login_failed", reason = "locked", lock = kind, "login refused while locked");
     TokenError::InvalidGrant
 }
 
 fn locked(lock: u64, failures: u32, kind: &'static str) {
     let signal = if kind == "account" { "account_locked" } else { "source_locked" };
-    oasis_http::metrics::signal(if kind == "account" { "AccountLocked" } else { "SourceLocked" }, None);
+    oasis_lambda::metrics::signal(if kind == "account" { "AccountLocked" } else { "SourceLocked" }, None);
     tracing::warn!(signal, lock_seconds = lock, failures, "login locked out");
 }
 
@@ -218,7 +218,7 @@ async fn refresh(
         if form.has("refresh_token") {
             return Err(TokenError::InvalidRequest("this client's refresh token travels in its cookie"));
         }
-        oasis_http::cookie(req.headers(), REFRESH_COOKIE)
+        oasis_lambda::cookie(req.headers(), REFRESH_COOKIE)
             .ok_or(TokenError::InvalidRequest("refresh_token is required"))?
     } else {
         form.get("refresh_token").ok_or(TokenError::InvalidRequest("refresh_token is required"))?.to_owned()
@@ -228,18 +228,18 @@ async fn refresh(
         return Err(TokenError::InvalidGrant);
     }
     let Some((token, family)) = app.store.refresh_token(&token_hash(&presented)).await? else {
-        oasis_http::metrics::signal("RefreshFailed", Some("unknown"));
+        oasis_lambda::metrics::signal("RefreshFailed", Some("unknown"));
         tracing::warn!(signal = "refresh_failed", reason = "unknown", "unknown refresh token");
         return Err(TokenError::InvalidGrant);
     };
     if family.client_id != client.client_id {
         // A token presented by another client is stolen or confused; it proves nothing.
-        oasis_http::metrics::signal("RefreshFailed", Some("wrong_client"));
+        oasis_lambda::metrics::signal("RefreshFailed", Some("wrong_client"));
         tracing::warn!(signal = "refresh_failed", reason = "wrong_client", "refresh token of another client");
         return Err(TokenError::InvalidGrant);
     }
     if family.revoked {
-        oasis_http::metrics::signal("RefreshFailed", Some("revoked"));
+        oasis_lambda::metrics::signal("RefreshFailed", Some("revoked"));
         tracing::warn!(signal = "refresh_failed", reason = "revoked", "refresh token family revoked");
         return Err(TokenError::InvalidGrant);
     }
@@ -247,14 +247,14 @@ async fn refresh(
         return reuse_detected(app, &family.family_id).await;
     }
     if token.idle_expires_at <= now || family.expires_at <= now {
-        oasis_http::metrics::signal("RefreshFailed", Some("expired"));
+        oasis_lambda::metrics::signal("RefreshFailed", Some("expired"));
         tracing::warn!(signal = "refresh_failed", reason = "expired", "refresh token expired");
         return Err(TokenError::InvalidGrant);
     }
     let user = app.store.user_by_id(&family.user_id).await?;
     let Some(user) = user.filter(|u| !u.disabled && u.tokens_valid_after <= family.created_at) else {
         app.store.revoke_family(&family.family_id).await?;
-        oasis_http::metrics::signal("RefreshFailed", Some("user_cut_off"));
+        oasis_lambda::metrics::signal("RefreshFailed", Some("user_cut_off"));
         tracing::warn!(signal = "refresh_failed", reason = "user_cut_off", "user disabled or tokens cut off");
         return Err(TokenError::InvalidGrant);
     };
@@ -270,7 +270,7 @@ async fn refresh(
     let next = random_token(TOKEN_BYTES);
     match app.store.rotate(&token.token_hash, &new_refresh_token(app, &next, &family, now), now).await? {
         Rotation::Rotated => {
-            oasis_http::metrics::signal("RefreshRotated", None);
+            oasis_lambda::metrics::signal("RefreshRotated", None);
             tracing::info!(signal = "refresh_rotated", "refresh token rotated");
             issue(app, client, &user, &scope, Some((&next, &family)), now).await
         }
@@ -283,7 +283,7 @@ async fn refresh(
 /// The whole family is revoked, so the thief's copy and the victim's both stop working.
 async fn reuse_detected(app: &App, family_id: &str) -> Result<Response<Body>, TokenError> {
     app.store.revoke_family(family_id).await?;
-    oasis_http::metrics::signal("RefreshReuseDetected", None);
+    oasis_lambda::metrics::signal("RefreshReuseDetected", None);
     tracing::warn!(signal = "refresh_reuse_detected", "refresh token reuse: family revoked");
     Err(TokenError::InvalidGrant)
 }
@@ -336,7 +336,7 @@ fn token_response(access: &str, expires_in: u64, refresh: Option<&str>, scope: &
         refresh_token: refresh,
         scope: scope.to_string(),
     };
-    let mut resp = oasis_http::json(StatusCode::OK, &body);
+    let mut resp = oasis_lambda::json(StatusCode::OK, &body);
     resp.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     resp
 }

@@ -1,6 +1,6 @@
 //! The Oasis token endpoint (RFC 6749, RFC 9700, RFC 7009, RFC 8414, RFC 7517).
 //!
-//! [`App`] is the function inside the shell ([`oasis_http::shell`]): built once from
+//! [`App`] is the function inside the shell ([`oasis_lambda::shell`]): built once from
 //! [`Config`], it serves the routes in [`ROUTES`]; handler tests call it in-process with
 //! events from `events/`.
 
@@ -20,9 +20,9 @@ use oasis_auth::keyring::SigningKeys;
 use oasis_auth::keys::{KeyError, KeySet, LocalKeyFile, SigningKeySource};
 use oasis_auth::password::PasswordHasher;
 use oasis_auth::token::Issuer;
-use oasis_http::config::Aws;
-use oasis_http::shell::{Function, StartError};
-use oasis_http::{Cors, RequestMeta};
+use oasis_lambda::config::Aws;
+use oasis_lambda::shell::{Function, StartError};
+use oasis_lambda::{Cors, RequestMeta};
 use oasis_store::TokenStore;
 
 pub use config::Config;
@@ -182,7 +182,7 @@ impl Function for App {
 }
 
 fn public_json(body: String, cache: &'static str) -> Response<Body> {
-    let mut resp = oasis_http::raw_json(StatusCode::OK, body);
+    let mut resp = oasis_lambda::raw_json(StatusCode::OK, body);
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     resp
 }

@@ -1,4 +1,4 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    oasis_http::shell::run::<oasis_token::App>().await
+    oasis_lambda::shell::run::<oasis_token::App>().await
 }

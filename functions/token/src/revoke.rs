@@ -2,8 +2,8 @@
 
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
-use oasis_http::RequestMeta;
-use oasis_http::form;
+use oasis_lambda::RequestMeta;
+use oasis_lambda::form;
 
 use crate::client::{authenticate, check_same_site};
 use crate::{App, MAX_BODY_BYTES, REFRESH_COOKIE, TokenError};
@@ -13,7 +13,7 @@ pub async fn revoke(app: &App, meta: &RequestMeta, req: &Request) -> Result<Resp
     let client = authenticate(app, req, &form).await?;
     let presented = if client.refresh_in_cookie {
         check_same_site(&client, meta, req)?;
-        form.get("token").map(str::to_owned).or_else(|| oasis_http::cookie(req.headers(), REFRESH_COOKIE))
+        form.get("token").map(str::to_owned).or_else(|| oasis_lambda::cookie(req.headers(), REFRESH_COOKIE))
     } else {
         form.get("token").map(str::to_owned)
     };
@@ -28,16 +28,16 @@ pub async fn revoke(app: &App, meta: &RequestMeta, req: &Request) -> Result<Resp
     match found {
         Some((_, family)) if family.client_id == client.client_id => {
             app.store.revoke_family(&family.family_id).await?;
-            oasis_http::metrics::signal("RefreshRevoked", None);
+            oasis_lambda::metrics::signal("RefreshRevoked", None);
             tracing::info!(signal = "refresh_revoked", "refresh token family revoked");
         }
         Some(_) => {
-            oasis_http::metrics::signal("RevokeRefused", None);
+            oasis_lambda::metrics::signal("RevokeRefused", None);
             tracing::warn!(signal = "revoke_refused", "revocation of another client's token ignored")
         }
         None => {}
     }
-    let mut resp = oasis_http::empty(StatusCode::OK);
+    let mut resp = oasis_lambda::empty(StatusCode::OK);
     if client.refresh_in_cookie {
         let clear = format!("{REFRESH_COOKIE}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Strict");
         if let Ok(v) = HeaderValue::from_str(&clear) {

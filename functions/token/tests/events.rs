@@ -19,6 +19,6 @@ async fn every_token_event_gets_the_status_its_index_entry_documents() {
 #[tokio::test]
 async fn the_handler_serves_exactly_its_declared_routes() {
     let f = common::fixture().await;
-    let bad = oasis_http::testing::route_mismatches(oasis_token::ROUTES, |r| f.app.handle(r)).await;
+    let bad = oasis_lambda::testing::route_mismatches(oasis_token::ROUTES, |r| f.app.handle(r)).await;
     assert!(bad.is_empty(), "{bad:#?}");
 }

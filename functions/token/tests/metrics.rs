@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::*;
-use oasis_http::metrics::{Metrics, validate};
+use oasis_lambda::metrics::{Metrics, validate};
 use serde_json::Value;
 
 /// Sums every numeric root value of the documents, after checking each against the spec.

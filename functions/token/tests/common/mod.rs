@@ -7,7 +7,7 @@ use std::sync::Arc;
 use oasis_admin::demo::DemoCredentials;
 use oasis_auth::keys::KeySet;
 use oasis_auth::password::PasswordHasher;
-use oasis_http::Cors;
+use oasis_lambda::Cors;
 use oasis_store::sqlite::SqliteStore;
 use oasis_token::{App, LockoutPolicy, Settings};
 use serde_json::Value;
@@ -16,7 +16,7 @@ pub const ISSUER: &str = "http://localhost:9000";
 pub const AUDIENCE: &str = "oasis-api";
 
 pub struct Fixture {
-    pub app: oasis_http::shell::Lambda<App>,
+    pub app: oasis_lambda::shell::Lambda<App>,
     pub store: Arc<SqliteStore>,
     pub creds: DemoCredentials,
     pub keys: KeySet,
@@ -53,18 +53,18 @@ pub fn build_app(
     keys: &KeySet,
     settings: Settings,
     hasher: PasswordHasher,
-) -> oasis_http::shell::Lambda<App> {
-    oasis_http::shell::Lambda::new(App::new(store, keys, hasher, settings).unwrap())
+) -> oasis_lambda::shell::Lambda<App> {
+    oasis_lambda::shell::Lambda::new(App::new(store, keys, hasher, settings).unwrap())
 }
 
-pub use oasis_http::testing::{FORM, Reply, event, form, reply, request};
+pub use oasis_lambda::testing::{FORM, Reply, event, form, reply, request};
 
-pub async fn send(app: &oasis_http::shell::Lambda<App>, event: &Value) -> Reply {
+pub async fn send(app: &oasis_lambda::shell::Lambda<App>, event: &Value) -> Reply {
     reply(app.handle(request(event)).await)
 }
 
 pub async fn post_form(
-    app: &oasis_http::shell::Lambda<App>,
+    app: &oasis_lambda::shell::Lambda<App>,
     path: &str,
     pairs: &[(&str, &str)],
     extra: &[(&str, &str)],
@@ -74,7 +74,7 @@ pub async fn post_form(
     send(app, &event("POST", path, &headers, Some(&form(pairs)))).await
 }
 
-pub async fn password_login(app: &oasis_http::shell::Lambda<App>, user: &str, password: &str) -> Reply {
+pub async fn password_login(app: &oasis_lambda::shell::Lambda<App>, user: &str, password: &str) -> Reply {
     post_form(
         app,
         "/token",
@@ -84,7 +84,7 @@ pub async fn password_login(app: &oasis_http::shell::Lambda<App>, user: &str, pa
     .await
 }
 
-pub async fn refresh(app: &oasis_http::shell::Lambda<App>, token: &str, scope: Option<&str>) -> Reply {
+pub async fn refresh(app: &oasis_lambda::shell::Lambda<App>, token: &str, scope: Option<&str>) -> Reply {
     let mut pairs = vec![("grant_type", "refresh_token"), ("client_id", "oasis-demo"), ("refresh_token", token)];
     if let Some(s) = scope {
         pairs.push(("scope", s));

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::*;
 use oasis_admin::testing::World;
-use oasis_http::Cors;
-use oasis_http::testing::{event, reply, request};
+use oasis_lambda::Cors;
+use oasis_lambda::testing::{event, reply, request};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -69,9 +69,9 @@ async fn an_outage_gets_503_writes_nothing_half_and_service_resumes() {
     let outage = Outage::start(&endpoint()).await;
     let store = dynamo(&outage.url, &unique_prefix("fault"), None).await;
     let w = World::on(store, 50).await;
-    let app = token_app(&w).with_metrics(oasis_http::metrics::Metrics::capture("token"));
+    let app = token_app(&w).with_metrics(oasis_lambda::metrics::Metrics::capture("token"));
     let data =
-        oasis_http::shell::Lambda::new(oasis_secure_data::App::new(w.store.clone(), w.verifier(), Cors::default()));
+        oasis_lambda::shell::Lambda::new(oasis_secure_data::App::new(w.store.clone(), w.verifier(), Cors::default()));
     let first = login(&app, &w).await;
     assert_eq!(first.status, 200, "{}", first.text);
     let r1 = first.json()["refresh_token"].as_str().unwrap().to_owned();

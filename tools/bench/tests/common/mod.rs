@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use oasis_admin::testing::World;
 use oasis_auth::password::PasswordHasher;
-use oasis_http::Cors;
-use oasis_http::testing::{FORM, Reply, event, form, reply, request};
+use oasis_lambda::Cors;
+use oasis_lambda::testing::{FORM, Reply, event, form, reply, request};
 use oasis_store::dynamodb::DynamoStore;
 use oasis_token::{App, LockoutPolicy, Settings};
 
@@ -55,16 +55,16 @@ pub fn token_settings() -> Settings {
     }
 }
 
-pub fn token_app(w: &World) -> oasis_http::shell::Lambda<App> {
+pub fn token_app(w: &World) -> oasis_lambda::shell::Lambda<App> {
     let hasher = PasswordHasher::default_params().unwrap();
-    oasis_http::shell::Lambda::new(App::new(w.store.clone(), &w.keys, hasher, token_settings()).unwrap())
+    oasis_lambda::shell::Lambda::new(App::new(w.store.clone(), &w.keys, hasher, token_settings()).unwrap())
 }
 
-pub async fn post_token(app: &oasis_http::shell::Lambda<App>, pairs: &[(&str, &str)]) -> Reply {
+pub async fn post_token(app: &oasis_lambda::shell::Lambda<App>, pairs: &[(&str, &str)]) -> Reply {
     reply(app.handle(request(&event("POST", "/token", &[FORM], Some(&form(pairs))))).await)
 }
 
-pub async fn login(app: &oasis_http::shell::Lambda<App>, w: &World) -> Reply {
+pub async fn login(app: &oasis_lambda::shell::Lambda<App>, w: &World) -> Reply {
     post_token(
         app,
         &[
@@ -77,6 +77,6 @@ pub async fn login(app: &oasis_http::shell::Lambda<App>, w: &World) -> Reply {
     .await
 }
 
-pub async fn refresh(app: &oasis_http::shell::Lambda<App>, token: &str) -> Reply {
+pub async fn refresh(app: &oasis_lambda::shell::Lambda<App>, token: &str) -> Reply {
     post_token(app, &[("grant_type", "refresh_token"), ("client_id", "oasis-demo"), ("refresh_token", token)]).await
 }

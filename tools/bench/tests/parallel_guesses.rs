@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use common::*;
 use oasis_admin::testing::World;
-use oasis_http::metrics::Metrics;
+use oasis_lambda::metrics::Metrics;
 use serde_json::Value;
 
 fn total(docs: &[String], metric: &str) -> f64 {

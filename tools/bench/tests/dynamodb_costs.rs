@@ -12,8 +12,8 @@ use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents, SharedIn
 use aws_sdk_dynamodb::error::BoxError;
 use common::*;
 use oasis_admin::testing::World;
-use oasis_http::Cors;
-use oasis_http::testing::{FORM, event, form, reply, request};
+use oasis_lambda::Cors;
+use oasis_lambda::testing::{FORM, event, form, reply, request};
 
 #[derive(Debug, Clone, Default)]
 struct Counter(Arc<Mutex<BTreeMap<String, u32>>>);
@@ -53,10 +53,10 @@ async fn dynamodb_requests_per_route_are_what_the_readme_says() {
     let w = World::on(store, 200).await;
     let token = token_app(&w);
     let data =
-        oasis_http::shell::Lambda::new(oasis_secure_data::App::new(w.store.clone(), w.verifier(), Cors::default()));
+        oasis_lambda::shell::Lambda::new(oasis_secure_data::App::new(w.store.clone(), w.verifier(), Cors::default()));
     let key = oasis_search::CursorKey::new(&[3u8; 32]).unwrap();
     let search =
-        oasis_http::shell::Lambda::new(oasis_search::App::new(w.store.clone(), w.verifier(), key, Cors::default()));
+        oasis_lambda::shell::Lambda::new(oasis_search::App::new(w.store.clone(), w.verifier(), key, Cors::default()));
     counter.take();
 
     let mut measured: Vec<(&str, BTreeMap<String, u32>)> = vec![];

@@ -16,8 +16,8 @@ use aws_sdk_dynamodb::error::BoxError;
 use common::*;
 use oasis_admin::testing::{AUDIENCE, ISSUER, World};
 use oasis_auth::password::PasswordHasher;
-use oasis_http::Cors;
-use oasis_http::testing::{FORM, event, form, reply, request};
+use oasis_lambda::Cors;
+use oasis_lambda::testing::{FORM, event, form, reply, request};
 use oasis_token::LockoutPolicy;
 use serde_json::Value;
 
@@ -102,7 +102,7 @@ fn terraform_grants() -> BTreeMap<String, Grants> {
     serde_json::from_value(grants.clone()).unwrap_or_else(|e| panic!("dynamodb_grants in iam.tf: {e}: {grants}"))
 }
 
-async fn post(app: &oasis_http::shell::Lambda<oasis_token::App>, path: &str, pairs: &[(&str, &str)]) -> u16 {
+async fn post(app: &oasis_lambda::shell::Lambda<oasis_token::App>, path: &str, pairs: &[(&str, &str)]) -> u16 {
     reply(app.handle(request(&event("POST", path, &[FORM], Some(&form(pairs))))).await).status
 }
 
@@ -120,7 +120,7 @@ async fn each_functions_dynamodb_grants_equal_the_calls_its_code_makes() {
     settings.account_lockout = LockoutPolicy { threshold: 2, base_seconds: 1, cap_seconds: 1, window_seconds: 1 };
     let stronger = PasswordHasher::new(19_456, 3, 1).unwrap();
     let token =
-        oasis_http::shell::Lambda::new(oasis_token::App::new(w.store.clone(), &w.keys, stronger, settings).unwrap());
+        oasis_lambda::shell::Lambda::new(oasis_token::App::new(w.store.clone(), &w.keys, stronger, settings).unwrap());
     let login = [
         ("grant_type", "password"),
         ("client_id", "oasis-demo"),
@@ -165,7 +165,7 @@ async fn each_functions_dynamodb_grants_equal_the_calls_its_code_makes() {
 
     // secure-data: own data, an admin reading another user, a client acting for itself.
     let data =
-        oasis_http::shell::Lambda::new(oasis_secure_data::App::new(w.store.clone(), w.verifier(), Cors::default()));
+        oasis_lambda::shell::Lambda::new(oasis_secure_data::App::new(w.store.clone(), w.verifier(), Cors::default()));
     let get = |path: String, token: String| {
         let data = &data;
         async move {
@@ -182,7 +182,7 @@ async fn each_functions_dynamodb_grants_equal_the_calls_its_code_makes() {
     // search: a user and a partner client.
     let key = oasis_search::CursorKey::new(&[5u8; 32]).unwrap();
     let search =
-        oasis_http::shell::Lambda::new(oasis_search::App::new(w.store.clone(), w.verifier(), key, Cors::default()));
+        oasis_lambda::shell::Lambda::new(oasis_search::App::new(w.store.clone(), w.verifier(), key, Cors::default()));
     for t in [
         w.token(&w.demo, "search"),
         w.token_with(ISSUER, AUDIENCE, "oasis-demo-service", "oasis-demo-service", "search", None),

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use oasis_auth::keys::KeySet;
 use oasis_auth::password::PasswordHasher;
-use oasis_http::Cors;
-use oasis_http::testing::{FORM, event, form, reply, request};
+use oasis_lambda::Cors;
+use oasis_lambda::testing::{FORM, event, form, reply, request};
 use oasis_store::sqlite::SqliteStore;
 use oasis_token::{App, LockoutPolicy, Settings};
 
@@ -56,7 +56,7 @@ async fn token_rows() -> Vec<Row> {
         ip_lockout: LockoutPolicy { threshold: u32::MAX, ..LockoutPolicy::SOURCE_IP },
         cors: Cors::default(),
     };
-    let app = oasis_http::shell::Lambda::new(App::new(store, &keys, hasher, settings).expect("app"));
+    let app = oasis_lambda::shell::Lambda::new(App::new(store, &keys, hasher, settings).expect("app"));
     let app = &app;
     let post = |pairs: Vec<(&'static str, String)>| {
         let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -122,10 +122,10 @@ async fn resource_rows() -> Vec<Row> {
     let store = Arc::new(SqliteStore::open(temp_db("resources")).expect("sqlite"));
     let w = oasis_admin::testing::World::on(store, oasis_admin::catalog::DEFAULT_COUNT).await;
     let data =
-        oasis_http::shell::Lambda::new(oasis_secure_data::App::new(w.store.clone(), w.verifier(), Cors::default()));
+        oasis_lambda::shell::Lambda::new(oasis_secure_data::App::new(w.store.clone(), w.verifier(), Cors::default()));
     let key = oasis_search::CursorKey::new(&[7u8; 32]).expect("key");
     let search =
-        oasis_http::shell::Lambda::new(oasis_search::App::new(w.store.clone(), w.verifier(), key, Cors::default()));
+        oasis_lambda::shell::Lambda::new(oasis_search::App::new(w.store.clone(), w.verifier(), key, Cors::default()));
     let auth = format!("Bearer {}", w.token(&w.admin, "data:read search"));
     let (data, search, auth) = (&data, &search, auth.as_str());
     let get = |path: &str| request(&event("GET", path, &[("Authorization", auth)], None));

@@ -14,8 +14,8 @@ use oasis_admin::testing::{AUDIENCE, ISSUER, World};
 use oasis_auth::aws::{SecretsManagerKeySet, SsmJwks};
 use oasis_auth::keyring::{KeyRing, SigningKeys};
 use oasis_auth::password::PasswordHasher;
-use oasis_http::Cors;
-use oasis_http::testing::{event, reply, request};
+use oasis_lambda::Cors;
+use oasis_lambda::testing::{event, reply, request};
 
 fn kid(token: &str) -> String {
     jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
@@ -35,7 +35,7 @@ async fn tokens_issued_before_during_and_after_a_rotation_are_all_accepted() {
     // The token function re-reads its secret on every request here (cache lifetime zero) and
     // the verifier may refresh on every unknown kid, so the test needs no waiting.
     let signing = SigningKeys::load(Arc::new(secret.clone()), Duration::ZERO).await.unwrap();
-    let token_app = oasis_http::shell::Lambda::new(
+    let token_app = oasis_lambda::shell::Lambda::new(
         oasis_token::App::with_keys(
             w.store.clone(),
             signing,
@@ -45,9 +45,9 @@ async fn tokens_issued_before_during_and_after_a_rotation_are_all_accepted() {
         .unwrap(),
     );
     let ring = KeyRing::load(Arc::new(ssm.clone()), ISSUER, AUDIENCE, Duration::ZERO).await.unwrap();
-    let data = oasis_http::shell::Lambda::new(oasis_secure_data::App::new(w.store.clone(), ring, Cors::default()));
+    let data = oasis_lambda::shell::Lambda::new(oasis_secure_data::App::new(w.store.clone(), ring, Cors::default()));
 
-    let access = |r: &oasis_http::testing::Reply| r.json()["access_token"].as_str().unwrap().to_owned();
+    let access = |r: &oasis_lambda::testing::Reply| r.json()["access_token"].as_str().unwrap().to_owned();
     let accepted = |token: String| {
         let data = &data;
         async move {
