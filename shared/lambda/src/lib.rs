@@ -9,8 +9,6 @@ pub mod error;
 pub mod form;
 pub mod metrics;
 pub mod shell;
-#[cfg(feature = "testing")]
-pub mod testing;
 
 use lambda_http::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use lambda_http::request::RequestContext;

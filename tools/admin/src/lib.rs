@@ -11,8 +11,6 @@ use oasis_store::{Client, Store, StoreError, User};
 pub mod catalog;
 pub mod demo;
 pub mod keys;
-#[cfg(feature = "testing")]
-pub mod testing;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use oasis_auth::keys::KeySet;
 use oasis_auth::password::PasswordHasher;
 use oasis_lambda::Cors;
-use oasis_lambda::testing::{FORM, event, form, reply, request};
 use oasis_store::sqlite::SqliteStore;
+use oasis_testkit::{FORM, event, form, reply, request};
 use oasis_token::{App, LockoutPolicy, Settings};
 
 struct Row {
@@ -120,7 +120,7 @@ async fn token_rows() -> Vec<Row> {
 
 async fn resource_rows() -> Vec<Row> {
     let store = Arc::new(SqliteStore::open(temp_db("resources")).expect("sqlite"));
-    let w = oasis_admin::testing::World::on(store, oasis_admin::catalog::DEFAULT_COUNT).await;
+    let w = oasis_testkit::World::on(store, oasis_admin::catalog::DEFAULT_COUNT).await;
     let data =
         oasis_lambda::shell::Lambda::new(oasis_secure_data::App::new(w.store.clone(), w.verifier(), Cors::default()));
     let key = oasis_search::CursorKey::new(&[7u8; 32]).expect("key");

@@ -1,11 +1,11 @@
 //! Injection safety: whatever the query text, the answer is a clear 400 or exactly the
 //! literal matches a reference model computes — never a 500, never an extra row.
 
-use oasis_admin::testing::World;
 use oasis_lambda::Cors;
-use oasis_lambda::testing::{event, reply, request};
 use oasis_search::{App, CursorKey};
 use oasis_store::{CatalogQuery, Title};
+use oasis_testkit::World;
+use oasis_testkit::{event, reply, request};
 use oasis_text::SearchQuery;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -37,7 +37,7 @@ fn harness() -> Harness {
 }
 
 impl Harness {
-    fn send(&self, headers: &[(&str, &str)], body: &serde_json::Value) -> oasis_lambda::testing::Reply {
+    fn send(&self, headers: &[(&str, &str)], body: &serde_json::Value) -> oasis_testkit::Reply {
         let body = body.to_string();
         self.rt
             .block_on(async { reply(self.app.handle(request(&event("POST", "/search", headers, Some(&body)))).await) })

@@ -1,14 +1,13 @@
-//! DynamoDB-backed worlds for cross-function tests, against the server that
+//! DynamoDB-backed worlds for the cross-function tests in `tests/aws`, against the server that
 //! `scripts/with-moto.sh` starts (fails loudly without one).
-#![allow(dead_code)]
 
 use std::sync::Arc;
 
-use oasis_admin::testing::World;
 use oasis_auth::password::PasswordHasher;
 use oasis_lambda::Cors;
-use oasis_lambda::testing::{FORM, Reply, event, form, reply, request};
 use oasis_store::dynamodb::DynamoStore;
+use oasis_testkit::World;
+use oasis_testkit::{FORM, Reply, event, form, reply, request};
 use oasis_token::{App, LockoutPolicy, Settings};
 
 pub fn endpoint() -> String {
@@ -44,8 +43,8 @@ pub async fn dynamo(
 
 pub fn token_settings() -> Settings {
     Settings {
-        issuer_url: oasis_admin::testing::ISSUER.into(),
-        audience: oasis_admin::testing::AUDIENCE.into(),
+        issuer_url: oasis_testkit::ISSUER.into(),
+        audience: oasis_testkit::AUDIENCE.into(),
         access_ttl: 900,
         refresh_idle_ttl: 3600,
         refresh_absolute_ttl: 86_400,

@@ -1,15 +1,13 @@
 //! The DynamoDB server goes away mid-run: requests get 503 with Retry-After (never a 500
 //! with internals), nothing is half-written, and service resumes when it is back.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use common::*;
-use oasis_admin::testing::World;
+use oasis_integration_tests::*;
 use oasis_lambda::Cors;
-use oasis_lambda::testing::{event, reply, request};
+use oasis_testkit::World;
+use oasis_testkit::{event, reply, request};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 

@@ -1,12 +1,12 @@
 //! Replays every sample event in `events/` that targets this function through the handler
 //! and checks the status (and error code) that `events/index.json` documents for it.
 
-mod common;
+use crate::common;
 
 #[tokio::test]
 async fn every_token_event_gets_the_status_its_index_entry_documents() {
     let f = common::fixture().await;
-    let world = oasis_admin::testing::World::new(0).await;
+    let world = oasis_testkit::World::new(0).await;
     let cases = world.event_cases("token");
     assert!(cases.len() >= 20, "only {} token events", cases.len());
     for case in cases {
@@ -19,6 +19,6 @@ async fn every_token_event_gets_the_status_its_index_entry_documents() {
 #[tokio::test]
 async fn the_handler_serves_exactly_its_declared_routes() {
     let f = common::fixture().await;
-    let bad = oasis_lambda::testing::route_mismatches(oasis_token::ROUTES, |r| f.app.handle(r)).await;
+    let bad = oasis_testkit::route_mismatches(oasis_token::ROUTES, |r| f.app.handle(r)).await;
     assert!(bad.is_empty(), "{bad:#?}");
 }

@@ -2,18 +2,16 @@
 //! The expected tables here are the README's cost figures: if the code's access pattern
 //! changes, this fails until the README is updated with it.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents, SharedInterceptor};
 use aws_sdk_dynamodb::error::BoxError;
-use common::*;
-use oasis_admin::testing::World;
+use oasis_integration_tests::*;
 use oasis_lambda::Cors;
-use oasis_lambda::testing::{FORM, event, form, reply, request};
+use oasis_testkit::World;
+use oasis_testkit::{FORM, event, form, reply, request};
 
 #[derive(Debug, Clone, Default)]
 struct Counter(Arc<Mutex<BTreeMap<String, u32>>>);

@@ -1,13 +1,11 @@
 //! Password guesses sent all at once, on DynamoDB: in AWS each concurrent request is its own
 //! Lambda instance, and they meet only in the store. The lock-out check must not be raced.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::*;
-use oasis_admin::testing::World;
+use oasis_integration_tests::*;
 use oasis_lambda::metrics::Metrics;
+use oasis_testkit::World;
 use serde_json::Value;
 
 fn total(docs: &[String], metric: &str) -> f64 {

@@ -1,10 +1,10 @@
 //! search: each test names the attack it stops, on the committed catalog in a real store.
 
-use oasis_admin::testing::{AUDIENCE, ISSUER, World};
 use oasis_lambda::Cors;
-use oasis_lambda::testing::{Reply, event, reply, request};
 use oasis_search::{App, CursorKey};
 use oasis_store::{CatalogQuery, Title};
+use oasis_testkit::{AUDIENCE, ISSUER, World};
+use oasis_testkit::{Reply, event, reply, request};
 use serde_json::{Value, json};
 
 const TITLES: usize = 2_000;

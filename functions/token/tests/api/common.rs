@@ -12,8 +12,7 @@ use oasis_store::sqlite::SqliteStore;
 use oasis_token::{App, LockoutPolicy, Settings};
 use serde_json::Value;
 
-pub const ISSUER: &str = "http://localhost:9000";
-pub const AUDIENCE: &str = "oasis-api";
+pub use oasis_testkit::{AUDIENCE, ISSUER};
 
 pub struct Fixture {
     pub app: oasis_lambda::shell::Lambda<App>,
@@ -57,7 +56,7 @@ pub fn build_app(
     oasis_lambda::shell::Lambda::new(App::new(store, keys, hasher, settings).unwrap())
 }
 
-pub use oasis_lambda::testing::{FORM, Reply, event, form, reply, request};
+pub use oasis_testkit::{FORM, Reply, event, form, reply, request};
 
 pub async fn send(app: &oasis_lambda::shell::Lambda<App>, event: &Value) -> Reply {
     reply(app.handle(request(event)).await)

@@ -1,6 +1,6 @@
 //! `events/index.json` documents every sample event, and only existing ones.
 
-use oasis_admin::testing::{event_index, events_dir};
+use oasis_testkit::{event_index, events_dir};
 
 #[test]
 fn every_event_file_is_documented_in_the_index_and_every_entry_exists() {

@@ -4,8 +4,6 @@
 //! The DynamoDB grants in `terraform/iam.tf` must equal what was recorded: no missing grant
 //! (the function would fail in AWS) and no extra one (least privilege).
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,11 +11,11 @@ use std::time::Duration;
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents, SharedInterceptor};
 use aws_sdk_dynamodb::error::BoxError;
-use common::*;
-use oasis_admin::testing::{AUDIENCE, ISSUER, World};
 use oasis_auth::password::PasswordHasher;
+use oasis_integration_tests::*;
 use oasis_lambda::Cors;
-use oasis_lambda::testing::{FORM, event, form, reply, request};
+use oasis_testkit::{AUDIENCE, ISSUER, World};
+use oasis_testkit::{FORM, event, form, reply, request};
 use oasis_token::LockoutPolicy;
 use serde_json::Value;
 

@@ -1,10 +1,10 @@
 //! secure-data: each test names the attack it stops. Real SQLite store, real keys, tokens
 //! from the real issuer, API Gateway events parsed by lambda_http.
 
-use oasis_admin::testing::{AUDIENCE, ISSUER, World};
 use oasis_lambda::Cors;
-use oasis_lambda::testing::{Reply, event, reply, request};
 use oasis_secure_data::App;
+use oasis_testkit::{AUDIENCE, ISSUER, World};
+use oasis_testkit::{Reply, event, reply, request};
 
 async fn world() -> (World, oasis_lambda::shell::Lambda<App>) {
     let w = World::new(10).await;

@@ -1,7 +1,7 @@
 //! The token function's EMF documents: valid per the specification, one per request, and
 //! each security signal produced by the scenario that should produce it.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -318,7 +318,7 @@ fn catalog_generate_prints_count_titles_and_the_same_seed_gives_the_same_catalog
     assert_eq!(eight, oasis_admin::catalog::to_jsonl(&oasis_admin::catalog::generate(8, 8)));
     assert_ne!(eight, seven, "another seed, another catalog");
     // Without flags: the committed catalog (10,000 titles, seed 42).
-    assert_eq!(generate(&[]), include_str!("../data/catalog.jsonl"));
+    assert_eq!(generate(&[]), include_str!("../../data/catalog.jsonl"));
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! Replays every `events/` sample for secure-data against its documented status.
 
-use oasis_admin::testing::World;
-use oasis_lambda::testing::{reply, request};
+use oasis_testkit::World;
+use oasis_testkit::{reply, request};
 
 #[tokio::test]
 async fn every_secure_data_event_gets_the_status_its_index_entry_documents() {
@@ -28,6 +28,6 @@ async fn the_handler_serves_exactly_its_declared_routes() {
         w.verifier(),
         oasis_lambda::Cors::default(),
     ));
-    let bad = oasis_lambda::testing::route_mismatches(oasis_secure_data::ROUTES, |r| app.handle(r)).await;
+    let bad = oasis_testkit::route_mismatches(oasis_secure_data::ROUTES, |r| app.handle(r)).await;
     assert!(bad.is_empty(), "{bad:#?}");
 }

@@ -3,19 +3,17 @@
 //! secure-data handlers keep serving. Tokens issued before, during and after the rotation
 //! are all accepted; none is wrongly rejected.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
 use oasis_admin::keys::{self, KeyStorage};
-use oasis_admin::testing::{AUDIENCE, ISSUER, World};
 use oasis_auth::aws::{SecretsManagerKeySet, SsmJwks};
 use oasis_auth::keyring::{KeyRing, SigningKeys};
 use oasis_auth::password::PasswordHasher;
+use oasis_integration_tests::*;
 use oasis_lambda::Cors;
-use oasis_lambda::testing::{event, reply, request};
+use oasis_testkit::{AUDIENCE, ISSUER, World};
+use oasis_testkit::{event, reply, request};
 
 fn kid(token: &str) -> String {
     jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
@@ -47,7 +45,7 @@ async fn tokens_issued_before_during_and_after_a_rotation_are_all_accepted() {
     let ring = KeyRing::load(Arc::new(ssm.clone()), ISSUER, AUDIENCE, Duration::ZERO).await.unwrap();
     let data = oasis_lambda::shell::Lambda::new(oasis_secure_data::App::new(w.store.clone(), ring, Cors::default()));
 
-    let access = |r: &oasis_lambda::testing::Reply| r.json()["access_token"].as_str().unwrap().to_owned();
+    let access = |r: &oasis_testkit::Reply| r.json()["access_token"].as_str().unwrap().to_owned();
     let accepted = |token: String| {
         let data = &data;
         async move {

@@ -1,7 +1,7 @@
 //! Each test names the attack or failure it stops. They drive the real handler with API
 //! Gateway events on a real SQLite store.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

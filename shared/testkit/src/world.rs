@@ -13,7 +13,7 @@ use oasis_domain::scope::ScopeSet;
 use oasis_store::sqlite::SqliteStore;
 use oasis_store::{Store, User};
 
-use crate::demo::DemoCredentials;
+use oasis_admin::demo::DemoCredentials;
 
 pub const ISSUER: &str = "http://localhost:9000";
 pub const AUDIENCE: &str = "oasis-api";
@@ -34,16 +34,16 @@ impl World {
 
     pub async fn on(store: Arc<dyn Store>, titles: usize) -> Self {
         let hasher = PasswordHasher::default_params().expect("argon2");
-        let creds = crate::demo::seed(store.as_ref(), &hasher).await.expect("seed");
-        let catalog = crate::catalog::generate(titles, crate::catalog::DEFAULT_SEED);
-        crate::catalog::load(store.as_ref(), &catalog, |_, _| {}).await.expect("catalog");
+        let creds = oasis_admin::demo::seed(store.as_ref(), &hasher).await.expect("seed");
+        let catalog = oasis_admin::catalog::generate(titles, oasis_admin::catalog::DEFAULT_SEED);
+        oasis_admin::catalog::load(store.as_ref(), &catalog, |_, _| {}).await.expect("catalog");
         let demo = store
-            .user_by_username(&Username::parse(crate::demo::DEMO_USER).expect("demo username"))
+            .user_by_username(&Username::parse(oasis_admin::demo::DEMO_USER).expect("demo username"))
             .await
             .unwrap()
             .expect("demo user");
         let admin = store
-            .user_by_username(&Username::parse(crate::demo::ADMIN_USER).expect("admin username"))
+            .user_by_username(&Username::parse(oasis_admin::demo::ADMIN_USER).expect("admin username"))
             .await
             .unwrap()
             .expect("admin user");
@@ -126,7 +126,7 @@ impl World {
                 if let Some(auth) = &e.auth {
                     let token = match (&auth.user, &auth.client) {
                         (Some(u), None) => {
-                            let user = if u == crate::demo::ADMIN_USER { &self.admin } else { &self.demo };
+                            let user = if u == oasis_admin::demo::ADMIN_USER { &self.admin } else { &self.demo };
                             self.token(user, &auth.scope)
                         }
                         (None, Some(c)) => self.token_with(ISSUER, AUDIENCE, c, c, &auth.scope, None),

@@ -1,0 +1,6 @@
+//! The token function in-process: events, metrics, attacks. One test binary for the crate, so it links once.
+
+mod common;
+mod events;
+mod metrics;
+mod token_security;
