@@ -70,14 +70,7 @@ impl StoreConfig {
             }),
             "dynamodb" => {
                 let table_prefix = required("OASIS_TABLE_PREFIX")?;
-                let ok = table_prefix.len() <= 200
-                    && table_prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-                if !ok {
-                    return Err(ConfigError::Invalid {
-                        name: "OASIS_TABLE_PREFIX",
-                        reason: "use letters, digits, '-', '_' and '.' only".into(),
-                    });
-                }
+                check_table_prefix(&table_prefix)?;
                 Ok(StoreConfig::Dynamodb { table_prefix })
             }
             other => Err(ConfigError::Invalid {
@@ -100,6 +93,21 @@ impl StoreConfig {
     }
 }
 
+/// A DynamoDB table-name prefix: what the functions and the admin tool both accept.
+pub fn check_table_prefix(prefix: &str) -> Result<(), ConfigError> {
+    let ok = !prefix.is_empty()
+        && prefix.len() <= 200
+        && prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid {
+            name: "OASIS_TABLE_PREFIX",
+            reason: "use letters, digits, '-', '_' and '.' only".into(),
+        })
+    }
+}
+
 /// The process's one AWS SDK configuration (retries, timeouts; `OASIS_AWS_ENDPOINT` for local
 /// servers), loaded on first use: a function that needs no AWS service never pays for it.
 #[derive(Debug, Default)]
@@ -119,8 +127,34 @@ impl Aws {
     }
 
     pub async fn config(&self) -> &SdkConfig {
-        self.config.get_or_init(|| oasis_store::dynamodb::sdk_config(self.endpoint.as_deref())).await
+        self.config.get_or_init(|| sdk_config(self.endpoint.as_deref())).await
     }
+}
+
+/// Per-attempt and total time limits, below a function's own timeout so a slow store is
+/// answered with 503 rather than a Lambda timeout.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+pub const MAX_ATTEMPTS: u32 = 3;
+
+/// Builds an SDK config with Oasis's retry and timeout policy.
+pub async fn sdk_config(endpoint: Option<&str>) -> SdkConfig {
+    use aws_config::retry::RetryConfig;
+    use aws_config::timeout::TimeoutConfig;
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .operation_timeout(OPERATION_TIMEOUT)
+                .build(),
+        );
+    if let Some(e) = endpoint {
+        loader = loader.endpoint_url(e);
+    }
+    loader.load().await
 }
 
 /// Where verifiers get public keys: `OASIS_JWKS_PARAMETER` (SSM, in AWS) or

@@ -31,7 +31,7 @@ pub async fn dynamo(
     prefix: &str,
     intercept: Option<aws_sdk_dynamodb::config::SharedInterceptor>,
 ) -> Arc<DynamoStore> {
-    let sdk = oasis_store::dynamodb::sdk_config(Some(endpoint)).await;
+    let sdk = oasis_lambda::config::sdk_config(Some(endpoint)).await;
     let mut conf = aws_sdk_dynamodb::config::Builder::from(&sdk);
     if let Some(i) = intercept {
         conf = conf.interceptor(i);

@@ -13,8 +13,9 @@ use oasis_admin::keys::KeyStorage;
 use oasis_admin::{AdminError, NewClient, NewUser};
 use oasis_auth::aws::{SecretsManagerKeySet, SsmJwks};
 use oasis_auth::keys::LocalKeyFile;
+use oasis_lambda::config::Aws;
 use oasis_store::Store;
-use oasis_store::dynamodb::{DynamoConfig, DynamoStore};
+use oasis_store::dynamodb::DynamoStore;
 use oasis_store::sqlite::SqliteStore;
 
 /// Every command with its options on one screen; a unit test keeps every option of every
@@ -348,23 +349,37 @@ impl SqliteArgs {
 
 impl DynamoArgs {
     /// `None` for SQLite.
-    fn config(&self) -> Result<Option<DynamoConfig>, CliError> {
+    fn config(&self) -> Result<Option<Dynamo>, CliError> {
         match setting(&self.store).as_deref().unwrap_or("sqlite") {
             "sqlite" => Ok(None),
-            "dynamodb" => Ok(Some(DynamoConfig {
-                table_prefix: setting(&self.table_prefix)
-                    .ok_or_else(|| CliError::Usage("set OASIS_TABLE_PREFIX or pass --table-prefix".into()))?,
-                endpoint: setting(&self.endpoint),
-            })),
+            "dynamodb" => {
+                let table_prefix = setting(&self.table_prefix)
+                    .ok_or_else(|| CliError::Usage("set OASIS_TABLE_PREFIX or pass --table-prefix".into()))?;
+                // The functions' own check, so the tool cannot create tables they would refuse.
+                oasis_lambda::config::check_table_prefix(&table_prefix).map_err(|e| CliError::Usage(e.to_string()))?;
+                Ok(Some(Dynamo { table_prefix, aws: Aws::with_endpoint(setting(&self.endpoint)) }))
+            }
             other => Err(CliError::Usage(format!("unknown store {other:?} (sqlite or dynamodb)"))),
         }
+    }
+}
+
+/// The DynamoDB tables a command works on, through the functions' SDK configuration.
+struct Dynamo {
+    table_prefix: String,
+    aws: Aws,
+}
+
+impl Dynamo {
+    async fn store(&self) -> DynamoStore {
+        DynamoStore::new(oasis_store::dynamodb::Client::new(self.aws.config().await), &self.table_prefix)
     }
 }
 
 impl StoreArgs {
     async fn open(&self) -> Result<Arc<dyn Store>, CliError> {
         Ok(match self.dynamo.config()? {
-            Some(cfg) => Arc::new(DynamoStore::connect(&cfg).await),
+            Some(dynamo) => Arc::new(dynamo.store().await),
             None => Arc::new(self.sqlite.open()?),
         })
     }
@@ -375,7 +390,7 @@ impl KeyArgs {
         if let Some(secret_id) = setting(&self.keys_secret_id) {
             let parameter = setting(&self.jwks_parameter)
                 .ok_or_else(|| CliError::Usage("set OASIS_JWKS_PARAMETER or pass --jwks-parameter".into()))?;
-            let sdk = oasis_store::dynamodb::sdk_config(setting(&self.endpoint).as_deref()).await;
+            let sdk = oasis_lambda::config::sdk_config(setting(&self.endpoint).as_deref()).await;
             return Ok(KeyStorage::Aws {
                 secret: SecretsManagerKeySet::new(&sdk, secret_id),
                 jwks: SsmJwks::new(&sdk, parameter),
@@ -536,7 +551,7 @@ async fn run(command: Command) -> Result<(), CliError> {
         Command::Tables(TablesCommand::Create(dynamo)) => {
             let cfg =
                 dynamo.config()?.ok_or_else(|| CliError::Usage("tables create is for OASIS_STORE=dynamodb".into()))?;
-            DynamoStore::connect(&cfg).await.create_tables().await?;
+            cfg.store().await.create_tables().await?;
             println!("tables with prefix {} are ready", cfg.table_prefix);
         }
         Command::Purge { sqlite } => {

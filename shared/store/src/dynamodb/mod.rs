@@ -12,7 +12,6 @@ mod profiles;
 mod refresh;
 mod requests;
 pub mod schema;
-mod sdk;
 mod tables;
 mod throttle;
 mod users;
@@ -36,14 +35,6 @@ type Item = HashMap<String, AttributeValue>;
 use codec::*;
 use errors::*;
 pub use requests::PARALLEL_BATCHES;
-pub use sdk::*;
-
-/// Where the tables are: a name prefix and, for local servers, an endpoint.
-#[derive(Debug, Clone)]
-pub struct DynamoConfig {
-    pub table_prefix: String,
-    pub endpoint: Option<String>,
-}
 
 pub struct DynamoStore {
     client: Client,
@@ -53,11 +44,6 @@ pub struct DynamoStore {
 impl DynamoStore {
     pub fn new(client: Client, table_prefix: &str) -> Self {
         Self { client, t: TableNames::with_prefix(table_prefix) }
-    }
-
-    pub async fn connect(cfg: &DynamoConfig) -> Self {
-        let sdk = sdk_config(cfg.endpoint.as_deref()).await;
-        Self::new(Client::new(&sdk), &cfg.table_prefix)
     }
 
     pub fn client(&self) -> &Client {

@@ -21,7 +21,7 @@ fn kid(token: &str) -> String {
 
 #[tokio::test]
 async fn tokens_issued_before_during_and_after_a_rotation_are_all_accepted() {
-    let sdk = oasis_store::dynamodb::sdk_config(Some(&endpoint())).await;
+    let sdk = oasis_lambda::config::sdk_config(Some(&endpoint())).await;
     let name = unique_prefix("rot");
     let secret = SecretsManagerKeySet::new(&sdk, format!("{name}-signing-keys"));
     let ssm = SsmJwks::new(&sdk, format!("/{name}/jwks"));

@@ -2,7 +2,7 @@
 //! loopback (moto, started by `scripts/with-moto.sh`). Without a server this fails loudly:
 //! it never skips.
 
-use oasis_store::dynamodb::{DynamoConfig, DynamoStore};
+use oasis_store::dynamodb::DynamoStore;
 use oasis_store::*;
 
 /// Fresh tables under a random prefix, so tests run in parallel on one server.
@@ -13,7 +13,8 @@ async fn fresh() -> DynamoStore {
     );
     let n: u64 = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
     let prefix = format!("t{}-{n}", std::process::id());
-    let store = DynamoStore::connect(&DynamoConfig { table_prefix: prefix, endpoint: Some(endpoint) }).await;
+    let sdk = oasis_lambda::config::sdk_config(Some(&endpoint)).await;
+    let store = DynamoStore::new(oasis_store::dynamodb::Client::new(&sdk), &prefix);
     store.create_tables().await.expect("create tables");
     store
 }

@@ -101,7 +101,7 @@ async fn store_with(interceptor: PartialBatches) -> DynamoStore {
         "OASIS_TEST_AWS_ENDPOINT is not set: the DynamoDB tests need a DynamoDB-API server. \
          Run them with `make test` or `scripts/with-moto.sh cargo test`, which start moto_server on 127.0.0.1.",
     );
-    let sdk = oasis_store::dynamodb::sdk_config(Some(&endpoint)).await;
+    let sdk = oasis_lambda::config::sdk_config(Some(&endpoint)).await;
     let conf = aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(SharedInterceptor::new(interceptor)).build();
     let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(conf), &format!("u{}-{n}", std::process::id()));

@@ -99,7 +99,7 @@ async fn dynamodb(endpoint: &str, sizes: &[usize]) {
     println!("|---:|---:|---|---:|---:|---:|---:|---|");
     for &size in sizes {
         let counter = ItemsRead::default();
-        let sdk = oasis_store::dynamodb::sdk_config(Some(endpoint)).await;
+        let sdk = oasis_lambda::config::sdk_config(Some(endpoint)).await;
         // moto answers a Query on a large partition in seconds (it sorts in Python): what is
         // counted here is items read, so its slowness must not time out.
         let slow = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
