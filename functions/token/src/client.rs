@@ -13,7 +13,7 @@ use oasis_store::Client;
 use crate::{App, TokenError};
 
 /// Header a cross-site HTML form cannot send; browsers must preflight it for other origins.
-pub const CSRF_HEADER: &str = "x-requested-with";
+pub(crate) const CSRF_HEADER: &str = "x-requested-with";
 
 enum Presented {
     Basic { id: String, secret: String },
@@ -58,7 +58,7 @@ fn presented(req: &Request, form: &Form) -> Result<Presented, TokenError> {
 }
 
 /// Identifies and authenticates the client. Every failure is `invalid_client`.
-pub async fn authenticate(app: &App, req: &Request, form: &Form) -> Result<Client, TokenError> {
+pub(crate) async fn authenticate(app: &App, req: &Request, form: &Form) -> Result<Client, TokenError> {
     let presented = presented(req, form)?;
     let (id, secret, basic) = match &presented {
         Presented::Basic { id, secret } => (id, Some(secret), true),
@@ -86,7 +86,7 @@ pub async fn authenticate(app: &App, req: &Request, form: &Form) -> Result<Clien
 
 /// Browser clients whose refresh token lives in a cookie must prove each request is
 /// same-site: an allow-listed `Origin` and a custom header a cross-site form cannot send.
-pub fn check_same_site(client: &Client, meta: &RequestMeta, req: &Request) -> Result<(), TokenError> {
+pub(crate) fn check_same_site(client: &Client, meta: &RequestMeta, req: &Request) -> Result<(), TokenError> {
     let origin_ok = meta.origin.as_deref().is_some_and(|o| client.allowed_origins.iter().any(|a| a == o));
     let header_ok = oasis_lambda::header_str(req.headers(), CSRF_HEADER).is_some_and(|v| !v.is_empty());
     if origin_ok && header_ok {

@@ -42,7 +42,7 @@ pub enum TokenError {
 
 impl From<oasis_lambda::form::FormError> for TokenError {
     fn from(e: oasis_lambda::form::FormError) -> Self {
-        use oasis_lambda::form::FormError::*;
+        use oasis_lambda::form::FormError::{Malformed, Repeated, TooLarge, UnsupportedMediaType};
         match e {
             UnsupportedMediaType => TokenError::UnsupportedMediaType,
             TooLarge => TokenError::PayloadTooLarge,

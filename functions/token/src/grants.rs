@@ -26,7 +26,7 @@ struct TokenResponse<'a> {
     scope: String,
 }
 
-pub async fn token(app: &App, meta: &RequestMeta, req: &Request) -> Result<Response<Body>, TokenError> {
+pub(crate) async fn token(app: &App, meta: &RequestMeta, req: &Request) -> Result<Response<Body>, TokenError> {
     let form = form::read(req, MAX_BODY_BYTES)?;
     let grant_type = form.get("grant_type").ok_or(TokenError::InvalidRequest("grant_type is required"))?;
     let grant_type = GrantType::parse(grant_type).map_err(|_| TokenError::UnsupportedGrantType)?;

@@ -8,7 +8,7 @@ use oasis_lambda::form;
 use crate::client::{authenticate, check_same_site};
 use crate::{App, MAX_BODY_BYTES, REFRESH_COOKIE, TokenError};
 
-pub async fn revoke(app: &App, meta: &RequestMeta, req: &Request) -> Result<Response<Body>, TokenError> {
+pub(crate) async fn revoke(app: &App, meta: &RequestMeta, req: &Request) -> Result<Response<Body>, TokenError> {
     let form = form::read(req, MAX_BODY_BYTES)?;
     let client = authenticate(app, req, &form).await?;
     let presented = if client.refresh_in_cookie {

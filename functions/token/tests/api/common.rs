@@ -12,16 +12,16 @@ use oasis_store::sqlite::SqliteStore;
 use oasis_token::{App, LockoutPolicy, Settings};
 use serde_json::Value;
 
-pub use oasis_testkit::{AUDIENCE, ISSUER};
+pub(crate) use oasis_testkit::{AUDIENCE, ISSUER};
 
-pub struct Fixture {
+pub(crate) struct Fixture {
     pub app: oasis_lambda::shell::Lambda<App>,
     pub store: Arc<SqliteStore>,
     pub creds: DemoCredentials,
     pub keys: KeySet,
 }
 
-pub fn settings() -> Settings {
+pub(crate) fn settings() -> Settings {
     Settings {
         issuer_url: ISSUER.into(),
         audience: AUDIENCE.into(),
@@ -34,11 +34,11 @@ pub fn settings() -> Settings {
     }
 }
 
-pub async fn fixture() -> Fixture {
+pub(crate) async fn fixture() -> Fixture {
     fixture_with(settings()).await
 }
 
-pub async fn fixture_with(settings: Settings) -> Fixture {
+pub(crate) async fn fixture_with(settings: Settings) -> Fixture {
     let store = Arc::new(SqliteStore::open_in_memory().unwrap());
     let hasher = PasswordHasher::default_params().unwrap();
     let creds = oasis_admin::demo::seed(store.as_ref(), &hasher).await.unwrap();
@@ -47,7 +47,7 @@ pub async fn fixture_with(settings: Settings) -> Fixture {
     Fixture { app, store, creds, keys }
 }
 
-pub fn build_app(
+pub(crate) fn build_app(
     store: Arc<SqliteStore>,
     keys: &KeySet,
     settings: Settings,
@@ -56,13 +56,13 @@ pub fn build_app(
     oasis_lambda::shell::Lambda::new(App::new(store, keys, hasher, settings).unwrap())
 }
 
-pub use oasis_testkit::{FORM, Reply, event, form, reply, request};
+pub(crate) use oasis_testkit::{FORM, Reply, event, form, reply, request};
 
-pub async fn send(app: &oasis_lambda::shell::Lambda<App>, event: &Value) -> Reply {
+pub(crate) async fn send(app: &oasis_lambda::shell::Lambda<App>, event: &Value) -> Reply {
     reply(app.handle(request(event)).await)
 }
 
-pub async fn post_form(
+pub(crate) async fn post_form(
     app: &oasis_lambda::shell::Lambda<App>,
     path: &str,
     pairs: &[(&str, &str)],
@@ -73,7 +73,7 @@ pub async fn post_form(
     send(app, &event("POST", path, &headers, Some(&form(pairs)))).await
 }
 
-pub async fn password_login(app: &oasis_lambda::shell::Lambda<App>, user: &str, password: &str) -> Reply {
+pub(crate) async fn password_login(app: &oasis_lambda::shell::Lambda<App>, user: &str, password: &str) -> Reply {
     post_form(
         app,
         "/token",
@@ -83,7 +83,7 @@ pub async fn password_login(app: &oasis_lambda::shell::Lambda<App>, user: &str, 
     .await
 }
 
-pub async fn refresh(app: &oasis_lambda::shell::Lambda<App>, token: &str, scope: Option<&str>) -> Reply {
+pub(crate) async fn refresh(app: &oasis_lambda::shell::Lambda<App>, token: &str, scope: Option<&str>) -> Reply {
     let mut pairs = vec![("grant_type", "refresh_token"), ("client_id", "oasis-demo"), ("refresh_token", token)];
     if let Some(s) = scope {
         pairs.push(("scope", s));
@@ -91,7 +91,7 @@ pub async fn refresh(app: &oasis_lambda::shell::Lambda<App>, token: &str, scope:
     post_form(app, "/token", &pairs, &[]).await
 }
 
-pub fn basic(id: &str, secret: &str) -> String {
+pub(crate) fn basic(id: &str, secret: &str) -> String {
     use base64::Engine;
     format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}")))
 }

@@ -3,7 +3,7 @@
 use super::*;
 
 pub(super) fn classify(e: rusqlite::Error) -> StoreError {
-    use rusqlite::ErrorCode::*;
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
     match e.sqlite_error_code() {
         Some(DatabaseBusy | DatabaseLocked) => StoreError::Unavailable(Box::new(e)),
         _ => StoreError::Backend(Box::new(e)),
