@@ -5,7 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lambda_http::Request;
 use lambda_http::http::header;
-use oasis_domain::ClientId;
+use oasis_domain::{ClientId, Secret};
 use oasis_lambda::RequestMeta;
 use oasis_lambda::form::Form;
 use oasis_store::Client;
@@ -16,8 +16,8 @@ use crate::{App, TokenError};
 pub(crate) const CSRF_HEADER: &str = "x-requested-with";
 
 enum Presented {
-    Basic { id: String, secret: String },
-    Post { id: String, secret: String },
+    Basic { id: String, secret: Secret },
+    Post { id: String, secret: Secret },
     Public { id: String },
 }
 
@@ -48,11 +48,11 @@ fn presented(req: &Request, form: &Form) -> Result<Presented, TokenError> {
         if form.get("client_id").is_some_and(|f| f != id) {
             return Err(TokenError::InvalidRequest("client_id does not match the authenticated client"));
         }
-        return Ok(Presented::Basic { id, secret });
+        return Ok(Presented::Basic { id, secret: Secret::new(secret) });
     }
     let id = form.get("client_id").ok_or(TokenError::InvalidClient { basic: false })?.to_owned();
     Ok(match form.get("client_secret") {
-        Some(secret) => Presented::Post { id, secret: secret.to_owned() },
+        Some(secret) => Presented::Post { id, secret: Secret::new(secret) },
         None => Presented::Public { id },
     })
 }
@@ -70,7 +70,7 @@ pub(crate) async fn authenticate(app: &App, req: &Request, form: &Form) -> Resul
     let Ok(id) = ClientId::parse(id) else { return Err(fail) };
     let client = app.store.client(&id).await?.filter(|c| !c.disabled).ok_or(fail)?;
     let ok = match (&client.secret_hash, secret) {
-        (Some(stored), Some(given)) => oasis_auth::secret::verify_token_hash(given, stored),
+        (Some(stored), Some(given)) => oasis_auth::secret::verify_token_hash(given.expose(), stored),
         // A public client has nothing to prove; one presenting a secret is confused or forged.
         (None, None) => true,
         _ => false,

@@ -86,7 +86,7 @@ pub async fn seed(store: &dyn Store, hasher: &PasswordHasher) -> Result<DemoCred
     let creds = DemoCredentials {
         demo_password: random_token(15),
         admin_password: random_token(15),
-        service_secret: secret.unwrap_or_default(),
+        service_secret: secret.map(|s| s.expose().to_owned()).unwrap_or_default(),
     };
     let demo = create_user(
         store,

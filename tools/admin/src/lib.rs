@@ -5,7 +5,7 @@ use oasis_auth::password::{MIN_PASSWORD_CHARS, PasswordHasher};
 use oasis_auth::secret::{TOKEN_BYTES, random_token, token_hash};
 use oasis_domain::scope::{KNOWN, ScopeSet};
 use oasis_domain::username::{Username, UsernameError};
-use oasis_domain::{ClientId, GrantType, Maturity, UserId};
+use oasis_domain::{ClientId, GrantType, Maturity, Secret, UserId};
 use oasis_store::{Client, Store, StoreError, User};
 
 pub mod catalog;
@@ -205,7 +205,7 @@ fn valid_origin(o: &str) -> bool {
 }
 
 /// Creates a client. A confidential client's secret is returned once and only its hash stored.
-pub async fn create_client(store: &dyn Store, new: NewClient) -> Result<(Client, Option<String>), AdminError> {
+pub async fn create_client(store: &dyn Store, new: NewClient) -> Result<(Client, Option<Secret>), AdminError> {
     let client_id = ClientId::parse(&new.client_id).map_err(|_| AdminError::BadClientId)?;
     let grant_types = new
         .grant_types
@@ -224,10 +224,10 @@ pub async fn create_client(store: &dyn Store, new: NewClient) -> Result<(Client,
     if new.refresh_in_cookie && new.allowed_origins.is_empty() {
         return Err(AdminError::Invalid("a cookie client needs at least one allowed origin"));
     }
-    let secret = new.confidential.then(|| random_token(TOKEN_BYTES));
+    let secret = new.confidential.then(|| Secret::new(random_token(TOKEN_BYTES)));
     let client = Client {
         client_id,
-        secret_hash: secret.as_deref().map(token_hash),
+        secret_hash: secret.as_ref().map(|s| token_hash(s.expose())),
         name: new.name,
         first_party: new.first_party,
         grant_types,

@@ -478,7 +478,8 @@ async fn run(command: Command) -> Result<(), CliError> {
             .await?;
             println!("created client {}", client.client_id);
             if let Some(secret) = secret {
-                println!("client secret (shown once, stored only as a hash): {secret}");
+                // The one place the secret is shown; `Secret` prints as [redacted] everywhere else.
+                println!("client secret (shown once, stored only as a hash): {}", secret.expose());
             }
         }
         Command::Keys(KeysCommand::Init(keys)) => {

@@ -8,17 +8,13 @@ use oasis_store::dynamodb::DynamoStore;
 use oasis_store::dynamodb::meter::ItemsRead;
 use oasis_store::{CatalogQuery, CatalogStore, Title};
 
-async fn store(counter: ItemsRead) -> DynamoStore {
-    let endpoint = std::env::var("OASIS_TEST_AWS_ENDPOINT").expect(
-        "OASIS_TEST_AWS_ENDPOINT is not set: the DynamoDB tests need a DynamoDB-API server. \
-         Run them with `make test` or `scripts/with-moto.sh cargo test`, which start moto_server on 127.0.0.1.",
-    );
-    let sdk = oasis_lambda::config::sdk_config(Some(&endpoint)).await;
-    let conf = aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(SharedInterceptor::new(counter)).build();
-    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(conf), &format!("cost{}-{n}", std::process::id()));
-    store.create_tables().await.expect("create tables");
-    store
+async fn store(counter: ItemsRead) -> std::sync::Arc<DynamoStore> {
+    oasis_integration_tests::dynamo(
+        &oasis_integration_tests::endpoint(),
+        &oasis_integration_tests::unique_prefix("cost"),
+        Some(SharedInterceptor::new(counter)),
+    )
+    .await
 }
 
 fn catalog(n: usize) -> Vec<Title> {

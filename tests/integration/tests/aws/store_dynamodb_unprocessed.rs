@@ -96,17 +96,13 @@ impl Intercept for PartialBatches {
     }
 }
 
-async fn store_with(interceptor: PartialBatches) -> DynamoStore {
-    let endpoint = std::env::var("OASIS_TEST_AWS_ENDPOINT").expect(
-        "OASIS_TEST_AWS_ENDPOINT is not set: the DynamoDB tests need a DynamoDB-API server. \
-         Run them with `make test` or `scripts/with-moto.sh cargo test`, which start moto_server on 127.0.0.1.",
-    );
-    let sdk = oasis_lambda::config::sdk_config(Some(&endpoint)).await;
-    let conf = aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(SharedInterceptor::new(interceptor)).build();
-    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(conf), &format!("u{}-{n}", std::process::id()));
-    store.create_tables().await.expect("create tables");
-    store
+async fn store_with(interceptor: PartialBatches) -> std::sync::Arc<DynamoStore> {
+    oasis_integration_tests::dynamo(
+        &oasis_integration_tests::endpoint(),
+        &oasis_integration_tests::unique_prefix("u"),
+        Some(SharedInterceptor::new(interceptor)),
+    )
+    .await
 }
 
 fn titles(n: usize) -> Vec<Title> {
