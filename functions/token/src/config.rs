@@ -54,11 +54,7 @@ impl Config {
         Ok(Self {
             store,
             keys,
-            argon2: Argon2Params {
-                m_kib: config::parsed("OASIS_ARGON2_M_KIB", Argon2Params::DEFAULT.m_kib)?,
-                t: config::parsed("OASIS_ARGON2_T", Argon2Params::DEFAULT.t)?,
-                p: config::parsed("OASIS_ARGON2_P", Argon2Params::DEFAULT.p)?,
-            },
+            argon2: config::argon2_params(|name| std::env::var_os(name))?.0,
             keys_cache: std::time::Duration::from_secs(config::parsed("OASIS_KEYS_CACHE_SECONDS", 300u64)?),
             settings: Settings {
                 issuer_url,

@@ -4,10 +4,13 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::ffi::OsString;
+
 use aws_config::SdkConfig;
 use oasis_auth::aws::SsmJwks;
 use oasis_auth::keyring::KeyRing;
 use oasis_auth::keys::{KeyError, LocalJwksFile, PublicKeySource};
+use oasis_auth::password::Argon2Params;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -37,6 +40,36 @@ where
         None => Ok(default),
         Some(v) => v.trim().parse().map_err(|e: T::Err| ConfigError::Invalid { name, reason: e.to_string() }),
     }
+}
+
+/// The variables of the argon2id cost: memory (KiB), iterations, lanes.
+pub const ARGON2_VARS: [&str; 3] = ["OASIS_ARGON2_M_KIB", "OASIS_ARGON2_T", "OASIS_ARGON2_P"];
+
+/// The argon2id cost from [`ARGON2_VARS`] as `lookup` gives them (`std::env::var_os` in a
+/// process; tests pass their own, as they cannot safely change the environment). Unset or blank
+/// means [`Argon2Params::DEFAULT`]'s value; anything else set must be a number, or it is an
+/// error naming its variable, never a silent default. The token function and the admin tool
+/// both read the cost here, so a user is never hashed at a cost the function does not expect.
+/// Also returns `NAME=value` for each variable that was set, for the caller's messages.
+pub fn argon2_params(lookup: impl Fn(&str) -> Option<OsString>) -> Result<(Argon2Params, Vec<String>), ConfigError> {
+    let d = Argon2Params::DEFAULT;
+    let mut set = vec![];
+    let mut read = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
+        let Some(raw) = lookup(name) else { return Ok(default) };
+        let text = raw.to_str().ok_or(ConfigError::Invalid { name, reason: "not valid UTF-8".into() })?.trim();
+        if text.is_empty() {
+            return Ok(default);
+        }
+        let v = text.parse().map_err(|e| ConfigError::Invalid { name, reason: format!("{text:?}: {e}") })?;
+        set.push(format!("{name}={v}"));
+        Ok(v)
+    };
+    let params = Argon2Params {
+        m_kib: read(ARGON2_VARS[0], d.m_kib)?,
+        t: read(ARGON2_VARS[1], d.t)?,
+        p: read(ARGON2_VARS[2], d.p)?,
+    };
+    Ok((params, set))
 }
 
 /// A comma-separated list (empty when unset).

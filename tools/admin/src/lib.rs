@@ -51,10 +51,7 @@ pub enum AdminError {
     Argon2Cost { vars: String, source: oasis_auth::password::PasswordError },
 }
 
-/// The variables of the argon2id cost, read as the token function reads them.
-pub const ARGON2_VARS: [&str; 3] = ["OASIS_ARGON2_M_KIB", "OASIS_ARGON2_T", "OASIS_ARGON2_P"];
-/// The token function's defaults for [`ARGON2_VARS`].
-const ARGON2_DEFAULTS: [u32; 3] = [19_456, 2, 1];
+pub use oasis_lambda::config::ARGON2_VARS;
 
 /// The password hasher with the argon2id cost of the environment: `OASIS_ARGON2_M_KIB`,
 /// `OASIS_ARGON2_T` and `OASIS_ARGON2_P`, each defaulting when unset or blank. A value that is
@@ -68,27 +65,12 @@ pub fn password_hasher_from_env() -> Result<PasswordHasher, AdminError> {
 /// [`password_hasher_from_env`] with `lookup` standing in for the environment, which tests
 /// cannot safely change (`set_var` is unsafe while other threads run).
 pub fn password_hasher_from(lookup: impl Fn(&str) -> Option<std::ffi::OsString>) -> Result<PasswordHasher, AdminError> {
-    let set = |name: &'static str| -> Result<Option<u32>, AdminError> {
-        let Some(raw) = lookup(name) else { return Ok(None) };
-        let text = raw.to_str().ok_or_else(|| AdminError::Env { name, reason: "not valid UTF-8".into() })?.trim();
-        if text.is_empty() {
-            return Ok(None);
-        }
-        let parsed = text.parse().map_err(|e| AdminError::Env { name, reason: format!("{text:?}: {e}") })?;
-        Ok(Some(parsed))
-    };
-    let values = [set(ARGON2_VARS[0])?, set(ARGON2_VARS[1])?, set(ARGON2_VARS[2])?];
-    let [m_kib, t, p] = [0, 1, 2].map(|i| values[i].unwrap_or(ARGON2_DEFAULTS[i]));
-    PasswordHasher::new(m_kib, t, p).map_err(|source| {
-        // The defaults are accepted, so the culprits are among the variables that are set.
-        let vars = ARGON2_VARS
-            .iter()
-            .zip(values)
-            .filter_map(|(name, v)| v.map(|v| format!("{name}={v}")))
-            .collect::<Vec<_>>()
-            .join(", ");
-        AdminError::Argon2Cost { vars, source }
-    })
+    let (params, set) = oasis_lambda::config::argon2_params(lookup).map_err(|e| match e {
+        oasis_lambda::config::ConfigError::Invalid { name, reason } => AdminError::Env { name, reason },
+        oasis_lambda::config::ConfigError::Missing(name) => AdminError::Env { name, reason: "missing".into() },
+    })?;
+    // The defaults are accepted, so the culprits are among the variables that are set.
+    PasswordHasher::with_params(params).map_err(|source| AdminError::Argon2Cost { vars: set.join(", "), source })
 }
 
 fn known_scopes(scopes: &[String]) -> Result<Vec<String>, AdminError> {
