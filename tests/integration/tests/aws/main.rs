@@ -5,6 +5,7 @@
 
 mod dynamodb_costs;
 mod dynamodb_faults;
+mod empty_identifiers;
 mod iam_least_privilege;
 mod key_rotation;
 mod parallel_guesses;
