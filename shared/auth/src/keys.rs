@@ -6,7 +6,9 @@
 //! after that time is it removed.
 
 use std::collections::HashSet;
+
 use std::path::{Path, PathBuf};
+use zeroize::{Zeroize, Zeroizing};
 
 use aws_lc_rs::digest;
 use aws_lc_rs::encoding::AsBigEndian;
@@ -75,6 +77,14 @@ struct PrivateJwk {
     created_at: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     retire_after: Option<u64>,
+}
+
+/// The private scalar is wiped from memory when a key set is dropped (rotation replaces sets
+/// on warm instances), so it does not linger in freed heap.
+impl Drop for PrivateJwk {
+    fn drop(&mut self) {
+        self.d.zeroize();
+    }
 }
 
 impl std::fmt::Debug for PrivateJwk {
@@ -253,7 +263,7 @@ impl KeySet {
             .drain(..)
             .partition(|k| k.status == KeyStatus::Retiring && k.retire_after.is_some_and(|t| t <= now));
         self.keys = kept;
-        gone.into_iter().map(|k| k.kid).collect()
+        gone.into_iter().map(|k| k.kid.clone()).collect()
     }
 }
 
@@ -300,7 +310,7 @@ fn key_pair(k: &PrivateJwk) -> Result<EcdsaKeyPair, KeyError> {
         return Err(bad("kid is not the key's RFC 7638 thumbprint"));
     }
     let decode = |s: &str| URL_SAFE_NO_PAD.decode(s).map_err(|_| bad("not base64url"));
-    let (x, y, d) = (decode(&k.x)?, decode(&k.y)?, decode(&k.d)?);
+    let (x, y, d) = (decode(&k.x)?, decode(&k.y)?, Zeroizing::new(decode(&k.d)?));
     if x.len() != 32 || y.len() != 32 || d.len() != 32 {
         return Err(bad("wrong coordinate length"));
     }

@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-/// A secret string whose `Debug` and `Display` print `[redacted]`: a struct holding one can
+use zeroize::Zeroize;
+
+/// A secret string, wiped from memory when dropped, whose `Debug` and `Display` print `[redacted]`: a struct holding one can
 /// derive `Debug` and be logged without leaking it. Read it only with [`Secret::expose`].
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -14,6 +16,13 @@ impl Secret {
 
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+/// Wiped when dropped, so a secret does not linger in freed heap.
+impl Drop for Secret {
+    fn drop(&mut self) {
+        self.0.zeroize();
     }
 }
 
