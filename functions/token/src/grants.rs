@@ -149,7 +149,7 @@ async fn password(
     // The right password: this attempt was not a failure, and any lock it took is lifted.
     app.store.clear_attempts(&account).await?;
 
-    let allowed = ScopeSet::from_known(client.scopes.iter().filter(|s| user.scopes.contains(s)).cloned());
+    let allowed = client.scopes.intersection(&user.scopes);
     let scope = grant_scope(requested, &allowed)?;
     oasis_lambda::metrics::signal("LoginSucceeded", None);
     tracing::info!(signal = "login_succeeded", "login succeeded");
@@ -260,12 +260,7 @@ async fn refresh(
     };
     // The family's scope is the ceiling, further bounded by what client and user may still have.
     let family_scope = ScopeSet::parse(&family.scope).unwrap_or_default();
-    let still_allowed = ScopeSet::from_known(
-        family_scope
-            .iter()
-            .filter(|s| client.scopes.iter().any(|c| c == s) && user.scopes.iter().any(|u| u == s))
-            .map(str::to_owned),
-    );
+    let still_allowed = family_scope.intersection(&client.scopes).intersection(&user.scopes);
     let scope = grant_scope(requested, &still_allowed)?;
     let next = random_token(TOKEN_BYTES);
     match app.store.rotate(&token.token_hash, &new_refresh_token(app, &next, &family, now), now).await? {
@@ -292,7 +287,7 @@ async fn client_credentials(app: &App, client: &Client, form: &Form, now: u64) -
     if !client.is_confidential() {
         return Err(TokenError::UnauthorizedClient);
     }
-    let allowed = ScopeSet::from_known(client.scopes.iter().cloned());
+    let allowed = client.scopes.clone();
     let scope = grant_scope(requested_scope(form)?, &allowed)?;
     let id = client.client_id.as_str();
     let grant = Grant { subject: id, client_id: id, scope: &scope, maturity: None };

@@ -28,8 +28,15 @@ impl ScopeSet {
     /// Parses a `scope` parameter. Characters outside RFC 6749's NQCHAR, empty tokens from
     /// repeated spaces, overlong tokens and too many tokens are refused.
     pub fn parse(raw: &str) -> Result<Self, ScopeError> {
+        Self::from_tokens(raw.split(' '))
+    }
+
+    /// A set from separate tokens (a stored list), each checked as [`ScopeSet::parse`] checks
+    /// the tokens of a parameter.
+    pub fn from_tokens<I: IntoIterator<Item = S>, S: AsRef<str>>(tokens: I) -> Result<Self, ScopeError> {
         let mut set = BTreeSet::new();
-        for token in raw.split(' ') {
+        for token in tokens {
+            let token = token.as_ref();
             let valid_char = |c: char| c == '!' || ('#'..='[').contains(&c) || (']'..='~').contains(&c);
             if token.is_empty() || token.len() > MAX_SCOPE_LEN || !token.chars().all(valid_char) {
                 return Err(ScopeError);
@@ -67,6 +74,20 @@ impl ScopeSet {
     }
 }
 
+/// Stored as a list of tokens; read back through [`ScopeSet::from_tokens`].
+impl serde::Serialize for ScopeSet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ScopeSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let tokens = Vec::<String>::deserialize(d)?;
+        ScopeSet::from_tokens(&tokens).map_err(serde::de::Error::custom)
+    }
+}
+
 impl fmt::Display for ScopeSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut first = true;
@@ -95,6 +116,18 @@ mod tests {
     fn malformed_scope_parameters_are_refused() {
         for bad in ["", " ", "a  b", "quote\"", "back\\slash", "tab\tx", "é", &"x".repeat(65)] {
             assert_eq!(ScopeSet::parse(bad), Err(ScopeError), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_stored_list_is_checked_token_by_token() {
+        let set: ScopeSet = serde_json::from_str(r#"["search","data:read","search"]"#).unwrap();
+        assert_eq!(
+            (set.to_string(), serde_json::to_string(&set).unwrap()),
+            ("data:read search".into(), r#"["data:read","search"]"#.into())
+        );
+        for bad in [r#"["a b"]"#, r#"[""]"#, r#"["quote\""]"#] {
+            assert!(serde_json::from_str::<ScopeSet>(bad).is_err(), "{bad}");
         }
     }
 

@@ -7,7 +7,7 @@
 //! attribute in DynamoDB; filtered on read and purged in SQLite).
 
 use async_trait::async_trait;
-pub use oasis_domain::{ClientId, Genre, GrantType, Maturity, UserId, Username};
+pub use oasis_domain::{ClientId, Genre, GrantType, Maturity, ScopeSet, UserId, Username};
 
 #[cfg(feature = "conformance")]
 pub mod conformance;

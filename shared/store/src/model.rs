@@ -1,4 +1,4 @@
-use oasis_domain::{ClientId, Genre, GrantType, Maturity, UserId, Username};
+use oasis_domain::{ClientId, Genre, GrantType, Maturity, ScopeSet, UserId, Username};
 use serde::{Deserialize, Serialize};
 
 /// A person who logs in with a password.
@@ -12,7 +12,7 @@ pub struct User {
     pub password_hash: String,
     pub disabled: bool,
     /// Scopes this user may be granted (intersected with the client's).
-    pub scopes: Vec<String>,
+    pub scopes: ScopeSet,
     /// Highest maturity rating the user may see.
     pub maturity: Maturity,
     /// Access tokens issued before this time (epoch seconds) are refused.
@@ -30,7 +30,7 @@ pub struct Client {
     /// Only first-party clients may use the password grant (RFC 9700 §2.4).
     pub first_party: bool,
     pub grant_types: Vec<GrantType>,
-    pub scopes: Vec<String>,
+    pub scopes: ScopeSet,
     /// Browser clients get the refresh token in a `__Host-` cookie instead of the body.
     pub refresh_in_cookie: bool,
     /// Origins allowed to use this client's cookie (CSRF check).

@@ -73,13 +73,13 @@ pub fn password_hasher_from(lookup: impl Fn(&str) -> Option<std::ffi::OsString>)
     PasswordHasher::with_params(params).map_err(|source| AdminError::Argon2Cost { vars: set.join(", "), source })
 }
 
-fn known_scopes(scopes: &[String]) -> Result<Vec<String>, AdminError> {
+fn known_scopes(scopes: &[String]) -> Result<ScopeSet, AdminError> {
     for s in scopes {
         if !KNOWN.contains(&s.as_str()) {
             return Err(AdminError::UnknownScope(s.clone()));
         }
     }
-    Ok(ScopeSet::from_known(scopes.iter().cloned()).iter().map(str::to_owned).collect())
+    Ok(ScopeSet::from_known(scopes.iter().cloned()))
 }
 
 fn check_password(password: &str) -> Result<(), AdminError> {

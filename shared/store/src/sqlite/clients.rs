@@ -16,7 +16,7 @@ impl ClientStore for SqliteStore {
                     c.name,
                     c.first_party,
                     json_list(&c.grant_types),
-                    json_list(&c.scopes),
+                    json_list(&c.scopes.iter().collect::<Vec<_>>()),
                     c.refresh_in_cookie,
                     json_list(&c.allowed_origins),
                     c.disabled,

@@ -7,7 +7,7 @@ pub(super) fn json_list<T: serde::Serialize>(items: &[T]) -> String {
 }
 
 /// A JSON list column; each element is parsed into its type (a domain value re-checks itself).
-pub(super) fn from_json_list<T: serde::de::DeserializeOwned>(row: &Row<'_>, idx: usize) -> rusqlite::Result<Vec<T>> {
+pub(super) fn from_json_list<T: serde::de::DeserializeOwned>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T> {
     let text: String = row.get(idx)?;
     serde_json::from_str(&text)
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))

@@ -29,7 +29,7 @@ impl UserStore for SqliteStore {
                     u.username,
                     u.password_hash,
                     u.disabled,
-                    json_list(&u.scopes),
+                    json_list(&u.scopes.iter().collect::<Vec<_>>()),
                     u.maturity,
                     int(u.tokens_valid_after),
                     int(u.created_at)

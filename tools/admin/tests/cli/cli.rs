@@ -80,7 +80,7 @@ async fn user_create_reads_the_password_from_stdin_and_stores_only_its_hash() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((user.maturity.age(), user.scopes.clone()), (16, vec!["search".to_owned()]));
+    assert_eq!((user.maturity.age(), user.scopes.to_string()), (16, "search".to_owned()));
     let hasher = PasswordHasher::default_params().unwrap();
     assert!(matches!(hasher.verify("a long enough password", &user.password_hash), Verification::Valid { .. }));
 
@@ -384,13 +384,13 @@ async fn client_create_flags_are_stored_and_omitted_ones_take_their_defaults() {
     assert_eq!(web.name, "Web app");
     assert!(web.first_party && web.refresh_in_cookie && web.secret_hash.is_none());
     assert_eq!(web.grant_types, ["password", "refresh_token"]);
-    assert_eq!(web.scopes, ["data:read", "search"]);
+    assert_eq!(web.scopes.to_string(), "data:read search");
     assert_eq!(web.allowed_origins, ["https://app.example", "http://localhost:5173"]);
     let plain = store.client(&oasis_domain::ClientId::parse("plain-app").unwrap()).await.unwrap().unwrap();
     assert!(!plain.first_party && !plain.refresh_in_cookie && plain.allowed_origins.is_empty());
     assert_eq!(
-        (plain.grant_types, plain.scopes),
-        (vec![oasis_domain::GrantType::RefreshToken], vec!["search".to_owned()])
+        (plain.grant_types, plain.scopes.to_string()),
+        (vec![oasis_domain::GrantType::RefreshToken], "search".to_owned())
     );
 }
 
