@@ -92,6 +92,7 @@ def code_env(fn):
     parts = {
         "StoreConfig": config.split("impl StoreConfig", 1)[1].split("\n}\n", 1)[0],
         "VerifierConfig": config.split("impl VerifierConfig", 1)[1].split("\n}\n", 1)[0],
+        "argon2_params": config.split("pub const ARGON2_VARS", 1)[1].split("\n", 1)[0],
     }
     for marker, body in parts.items():
         if marker in src:
