@@ -45,14 +45,6 @@ impl DynamoStore {
     pub fn new(client: Client, table_prefix: &str) -> Self {
         Self { client, t: TableNames::with_prefix(table_prefix) }
     }
-
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    pub fn tables(&self) -> &TableNames {
-        &self.t
-    }
 }
 
 use crate::Client as Client_;
