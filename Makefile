@@ -7,14 +7,20 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: dev test tools check unit e2e infra audit bench bench-catalog startup package
 
-$(VENV)/.installed: tests/requirements.txt
+# The local run needs only cargo-lambda (a few MB); the test tools (checkov, moto, schemathesis,
+# ...) are much larger and come with `make tools`, which every test target depends on.
+$(VENV)/.dev-installed: requirements-dev.txt
 	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(VENV)/.installed: tests/requirements.txt requirements-dev.txt $(VENV)/.dev-installed
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 	touch $@
 
 tools: $(VENV)/.installed
 
-dev: tools
+dev: $(VENV)/.dev-installed
 	scripts/dev.sh
 
 check:

@@ -24,6 +24,25 @@ case "$backend" in
 esac
 port=${PORT:-9000}
 command -v cargo-lambda >/dev/null || { echo "cargo-lambda not found: run 'make dev' (it installs it into .venv)" >&2; exit 1; }
+# cargo-lambda exits with status 0 and no word about the port when it cannot listen, so look
+# first (SO_REUSEADDR as its listener sets it: only a live listener counts as taken).
+port_free() {
+  python3 - "$port" <<'PY'
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+PY
+}
+busy() {
+  echo "make dev: port $port on 127.0.0.1 is already in use (another 'make dev'?). Stop that, or pick another port: PORT=9001 make dev" >&2
+  exit 1
+}
+case "$port" in ''|*[!0-9]*) echo "make dev: PORT must be a number, not '$port'" >&2; exit 2 ;; esac
+port_free || busy
 
 mkdir -p "$state"
 chmod 700 "$state"
@@ -64,6 +83,7 @@ AWS_EC2_METADATA_DISABLED=true
 ENV
 fi
 
+port_free || busy
 echo "Oasis on http://127.0.0.1:$port (demo credentials: $state/demo.env)"
 # shellcheck disable=SC2086 # OASIS_WATCH_ARGS is a list of extra flags
 exec cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --disable-cors \

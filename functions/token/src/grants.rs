@@ -91,8 +91,8 @@ async fn password(
     let username = Username::parse(raw_username).map_err(|_| TokenError::InvalidRequest("malformed username"))?;
     let requested = requested_scope(form)?;
 
-    let account = format!("acct:{username}");
-    let ip = meta.source_ip.as_deref().map(|ip| format!("ip:{ip}"));
+    let account = oasis_store::throttle_key::account(&username);
+    let ip = meta.source_ip.as_deref().map(oasis_store::throttle_key::address);
     for (key, kind) in [(Some(&account), "account"), (ip.as_ref(), "ip")] {
         let Some(key) = key else { continue };
         if app.store.attempts(key, now).await?.is_some_and(|a| a.locked_until > now) {

@@ -2,13 +2,31 @@
 //! token function's role), the public JWKS as an SSM parameter (readable by verifiers).
 //! Writing them is for the admin tool; the functions only read.
 
-use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 
 use crate::keys::{KeyError, KeySet, PublicJwks, PublicKeySource, SigningKeySource};
 
-fn unavailable(e: impl std::fmt::Display) -> KeyError {
-    KeyError::Source(e.to_string())
+/// One SDK failure as an operator can act on it: a missing secret or parameter by its name, a
+/// service's refusal by its code and message, anything else (no credentials, no endpoint) with
+/// its causes, never the raw response the SDK's debug output would dump.
+fn unavailable<E, R>(e: SdkError<E, R>, missing_code: &str, what: &str) -> KeyError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match &e {
+        SdkError::ServiceError(se) if se.err().code() == Some(missing_code) => KeyError::Missing(what.to_owned()),
+        SdkError::ServiceError(se) => KeyError::Refused {
+            what: what.to_owned(),
+            code: se.err().code().unwrap_or("unknown").to_owned(),
+            message: se.err().message().unwrap_or_default().to_owned(),
+        },
+        _ => KeyError::Unavailable { what: what.to_owned(), source: Box::new(e) },
+    }
 }
+
+const SECRET_MISSING: &str = "ResourceNotFoundException";
+const PARAMETER_MISSING: &str = "ParameterNotFound";
 
 /// The key set in a Secrets Manager secret (a JSON string).
 #[derive(Debug, Clone)]
@@ -30,8 +48,12 @@ impl SecretsManagerKeySet {
             .secret_id(&self.secret_id)
             .send()
             .await
-            .map_err(|e| unavailable(aws_sdk_secretsmanager::error::DisplayErrorContext(e)))?;
+            .map_err(|e| unavailable(e, SECRET_MISSING, &self.describe()))?;
         out.secret_string.ok_or(KeyError::Empty)
+    }
+
+    fn describe(&self) -> String {
+        format!("secret {}", self.secret_id)
     }
 
     /// Stores a new version of the key set, creating the secret on first use.
@@ -43,7 +65,7 @@ impl SecretsManagerKeySet {
         let put = self.client.put_secret_value().secret_id(&self.secret_id).secret_string(value).send().await;
         match put {
             Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("ResourceNotFoundException") => self
+            Err(e) if e.code() == Some(SECRET_MISSING) => self
                 .client
                 .create_secret()
                 .name(&self.secret_id)
@@ -51,8 +73,8 @@ impl SecretsManagerKeySet {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| unavailable(aws_sdk_secretsmanager::error::DisplayErrorContext(e))),
-            Err(e) => Err(unavailable(aws_sdk_secretsmanager::error::DisplayErrorContext(e))),
+                .map_err(|e| unavailable(e, SECRET_MISSING, &self.describe())),
+            Err(e) => Err(unavailable(e, SECRET_MISSING, &self.describe())),
         }
     }
 }
@@ -86,7 +108,16 @@ impl SsmJwks {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| unavailable(aws_sdk_ssm::error::DisplayErrorContext(e)))
+            .map_err(|e| unavailable(e, PARAMETER_MISSING, &self.describe()))
+    }
+
+    /// The parameter's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn describe(&self) -> String {
+        format!("SSM parameter {}", self.name)
     }
 }
 
@@ -99,7 +130,7 @@ impl PublicKeySource for SsmJwks {
             .name(&self.name)
             .send()
             .await
-            .map_err(|e| unavailable(aws_sdk_ssm::error::DisplayErrorContext(e)))?;
+            .map_err(|e| unavailable(e, PARAMETER_MISSING, &self.describe()))?;
         let value = out.parameter.and_then(|p| p.value).ok_or(KeyError::Empty)?;
         PublicJwks::from_json(&value)
     }

@@ -44,6 +44,15 @@ pub enum KeyError {
     Generate,
     #[error("the key source is unavailable: {0}")]
     Source(String),
+    /// A secret or parameter that was never created (or is named wrong).
+    #[error("{0} does not exist")]
+    Missing(String),
+    /// The service refused the call (access denied, a malformed name, ...).
+    #[error("{what}: {code}: {message}")]
+    Refused { what: String, code: String, message: String },
+    /// Credentials, network, timeouts: the cause chain says which.
+    #[error("cannot reach {what}")]
+    Unavailable { what: String, source: Box<dyn std::error::Error + Send + Sync> },
     #[error("the key set has no keys")]
     Empty,
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use std::ffi::OsString;
 
-use aws_config::SdkConfig;
+pub use aws_config::SdkConfig;
 use oasis_auth::aws::SsmJwks;
 use oasis_auth::keyring::KeyRing;
 use oasis_auth::keys::{KeyError, LocalJwksFile, PublicKeySource};

@@ -81,13 +81,18 @@ pub fn response(e: &dyn ApiError) -> Response<Body> {
     resp
 }
 
-/// The error and every cause beneath it, `: `-separated, for the log.
+/// The error and every cause beneath it, `: `-separated, for the log. A cause whose words are
+/// already in the text (an error that prints its source, the SDK's repeated service message)
+/// is not said twice.
 pub fn cause_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut next = e.source();
     while let Some(cause) = next {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
         next = cause.source();
     }
     text
@@ -167,6 +172,16 @@ mod tests {
     fn the_cause_chain_names_every_level() {
         let e = Outer(std::io::Error::other("disk on fire"));
         assert_eq!(cause_chain(&e), "outer: disk on fire");
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot write keys.json: {0}")]
+    struct Echoing(#[source] std::io::Error);
+
+    #[test]
+    fn a_cause_the_error_already_printed_is_not_repeated() {
+        let e = Echoing(std::io::Error::other("disk full"));
+        assert_eq!(cause_chain(&e), "cannot write keys.json: disk full");
     }
 
     #[test]

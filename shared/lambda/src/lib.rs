@@ -157,7 +157,8 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// Logs in JSON through `tracing`, at the level from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`
-/// (default `info`). Call once at start.
+/// (default `info`), each line with its RFC 3339 `timestamp` (local runs have no CloudWatch to
+/// add one). Call once at start.
 pub fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = std::env::var("AWS_LAMBDA_LOG_LEVEL")
@@ -172,7 +173,6 @@ pub fn init_tracing() {
         .with_current_span(true)
         .with_span_list(false)
         .with_target(false)
-        .without_time()
         .try_init();
 }
 

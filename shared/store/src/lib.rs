@@ -75,6 +75,25 @@ pub trait RefreshStore: Send + Sync {
     async fn revoke_user_families(&self, user_id: &UserId) -> StoreResult<u32>;
 }
 
+/// The keys of the lock-out counters, in one place: the token function counts under them and
+/// the admin tool clears them (`user unlock`, `address unlock`).
+pub mod throttle_key {
+    use oasis_domain::Username;
+
+    pub fn account(username: &Username) -> String {
+        format!("acct:{username}")
+    }
+
+    /// A source address, in canonical form when it parses, so `2001:DB8::1` typed by an
+    /// operator is the key API Gateway's `2001:db8::1` was counted under.
+    pub fn address(ip: &str) -> String {
+        match ip.parse::<std::net::IpAddr>() {
+            Ok(ip) => format!("ip:{ip}"),
+            Err(_) => format!("ip:{ip}"),
+        }
+    }
+}
+
 #[async_trait]
 pub trait ThrottleStore: Send + Sync {
     async fn attempts(&self, key: &str, now: u64) -> StoreResult<Option<Attempts>>;

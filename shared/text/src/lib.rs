@@ -26,25 +26,34 @@ pub const MAX_TERM_BYTES: usize = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TextError {
-    #[error("text too long")]
-    TooLong,
+    /// Longer than `max_chars` after cleaning, or raw input over [`MAX_INPUT_BYTES`] (then
+    /// `max_chars` is that byte limit, and the message says bytes).
+    #[error("text too long (at most {max} {unit})", max = .limit.max, unit = .limit.unit)]
+    TooLong { limit: Limit },
     #[error("text contains control characters")]
     ControlCharacter,
     #[error("text is empty")]
     Empty,
     #[error("query has no searchable words")]
     NoTerms,
-    #[error("query has too many words")]
+    #[error("query has too many words (at most {MAX_QUERY_TERMS})")]
     TooManyTerms,
-    #[error("a word is too long")]
+    #[error("a word is too long (at most {MAX_TERM_BYTES} bytes once accents are folded)")]
     WordTooLong,
+}
+
+/// The limit a too-long text broke, so the error can say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub max: usize,
+    pub unit: &'static str,
 }
 
 impl TextError {
     /// A stable label for logs and metrics.
     pub fn reason(self) -> &'static str {
         match self {
-            TextError::TooLong => "too_long",
+            TextError::TooLong { .. } => "too_long",
             TextError::ControlCharacter => "control_character",
             TextError::Empty => "empty",
             TextError::NoTerms => "no_terms",
@@ -80,7 +89,7 @@ fn is_invisible(c: char) -> bool {
 /// format characters, white space collapsed and trimmed, at most `max_chars` characters.
 pub fn clean(input: &str, max_chars: usize) -> Result<String, TextError> {
     if input.len() > MAX_INPUT_BYTES {
-        return Err(TextError::TooLong);
+        return Err(TextError::TooLong { limit: Limit { max: MAX_INPUT_BYTES, unit: "bytes" } });
     }
     let mut out = String::with_capacity(input.len());
     let mut pending_space = false;
@@ -105,7 +114,7 @@ pub fn clean(input: &str, max_chars: usize) -> Result<String, TextError> {
         return Err(TextError::Empty);
     }
     if out.chars().count() > max_chars {
-        return Err(TextError::TooLong);
+        return Err(TextError::TooLong { limit: Limit { max: max_chars, unit: "characters" } });
     }
     Ok(out)
 }
@@ -181,8 +190,10 @@ mod tests {
         assert_eq!(clean("a\0b", 100), Err(TextError::ControlCharacter));
         assert_eq!(clean("a\u{1b}[31mb", 100), Err(TextError::ControlCharacter));
         assert_eq!(clean("a\u{85}b", 100), Ok("a b".into()), "NEL is white space");
-        assert_eq!(clean(&"x".repeat(101), 100), Err(TextError::TooLong));
-        assert_eq!(clean(&"x".repeat(MAX_INPUT_BYTES + 1), usize::MAX), Err(TextError::TooLong));
+        let too_long = clean(&"x".repeat(101), 100).unwrap_err();
+        assert_eq!(too_long.to_string(), "text too long (at most 100 characters)");
+        let too_big = clean(&"x".repeat(MAX_INPUT_BYTES + 1), usize::MAX).unwrap_err();
+        assert_eq!(too_big.to_string(), format!("text too long (at most {MAX_INPUT_BYTES} bytes)"));
         assert_eq!(clean(" \u{200B} ", 100), Err(TextError::Empty));
     }
 

@@ -13,8 +13,21 @@ use oasis_auth::aws::{SecretsManagerKeySet, SsmJwks};
 use oasis_auth::keys::{KeyError, KeySet, LocalKeyFile, SigningKeySource};
 
 pub enum KeyStorage {
-    File { keys: LocalKeyFile, jwks: Option<PathBuf> },
-    Aws { secret: SecretsManagerKeySet, jwks: SsmJwks },
+    /// The verifiers of a local run read `jwks`; every key change rewrites it, so a rotation
+    /// cannot leave them without the key that signs.
+    File {
+        keys: LocalKeyFile,
+        jwks: PathBuf,
+    },
+    Aws {
+        secret: SecretsManagerKeySet,
+        jwks: SsmJwks,
+    },
+}
+
+/// The public JWKS of a local key file, when none is named: the file beside it.
+pub fn default_jwks_path(keys: &std::path::Path) -> PathBuf {
+    keys.with_file_name("jwks.json")
 }
 
 impl KeyStorage {
@@ -29,15 +42,21 @@ impl KeyStorage {
     pub async fn write(&self, set: &KeySet) -> Result<(), KeyError> {
         match self {
             KeyStorage::File { keys, jwks } => {
-                if let Some(path) = jwks {
-                    write_public(path, &set.public_jwks().to_json())?;
-                }
+                write_public(jwks, &set.public_jwks().to_json())?;
                 keys.write(set)
             }
             KeyStorage::Aws { secret, jwks } => {
                 jwks.write(&set.public_jwks()).await?;
                 secret.write(set).await
             }
+        }
+    }
+
+    /// Where verifiers read the public keys, as an operator would look for them.
+    pub fn published_to(&self) -> String {
+        match self {
+            KeyStorage::File { jwks, .. } => format!("the JWKS file {}", jwks.display()),
+            KeyStorage::Aws { jwks, .. } => format!("the SSM parameter {}", jwks.name()),
         }
     }
 

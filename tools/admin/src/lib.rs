@@ -32,6 +32,8 @@ pub enum AdminError {
     Invalid(&'static str),
     #[error("no user named {0}")]
     NoSuchUser(String),
+    #[error("{0:?} is not an IP address (e.g. 203.0.113.7 or 2001:db8::1)")]
+    BadAddress(String),
     #[error("maturity must be an age from 0 to 18")]
     BadMaturity,
     #[error(transparent)]
@@ -140,6 +142,40 @@ pub async fn revoke_user_tokens(store: &dyn Store, username: &str) -> Result<u32
     // +1: tokens issued in this very second are cut off too.
     store.set_tokens_valid_after(&user.id, oasis_auth::now() + 1).await?;
     Ok(store.revoke_user_families(&user.id).await?)
+}
+
+/// What a lock-out counter held when `user unlock` or `address unlock` cleared it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unlocked {
+    /// No failures were counted (or they had expired): nothing to lift.
+    NothingCounted,
+    /// The counter is gone; `locked_until` is set when a lock-out was in force.
+    Cleared { failures: u32, locked_until: Option<u64> },
+}
+
+/// Lifts a username's lock-out and forgets its failures. The user need not exist: wrong
+/// passwords for unknown names are counted too (so counting tells nothing about who exists).
+pub async fn unlock_account(store: &dyn Store, username: &str) -> Result<Unlocked, AdminError> {
+    let username = Username::parse(username)?;
+    unlock(store, &oasis_store::throttle_key::account(&username)).await
+}
+
+/// Lifts a source address's lock-out and forgets its failures.
+pub async fn unlock_address(store: &dyn Store, address: &str) -> Result<Unlocked, AdminError> {
+    let ip: std::net::IpAddr = address.trim().parse().map_err(|_| AdminError::BadAddress(address.to_owned()))?;
+    unlock(store, &oasis_store::throttle_key::address(&ip.to_string())).await
+}
+
+async fn unlock(store: &dyn Store, key: &str) -> Result<Unlocked, AdminError> {
+    let now = oasis_auth::now();
+    let Some(before) = store.attempts(key, now).await? else {
+        return Ok(Unlocked::NothingCounted);
+    };
+    store.clear_attempts(key).await?;
+    Ok(Unlocked::Cleared {
+        failures: before.failures,
+        locked_until: (before.locked_until > now).then_some(before.locked_until),
+    })
 }
 
 pub async fn set_disabled(store: &dyn Store, username: &str, disabled: bool) -> Result<(), AdminError> {
@@ -270,5 +306,38 @@ mod tests {
         use std::os::unix::ffi::OsStringExt;
         let result = password_hasher_from(|name| (name == "OASIS_ARGON2_P").then(|| OsString::from_vec(vec![0xff])));
         assert!(matches!(result, Err(AdminError::Env { name: "OASIS_ARGON2_P", .. })));
+    }
+}
+
+/// What the SDK needs before any AWS call, said before the call: without it every request
+/// fails, after the SDK's retries, as an unreadable dispatch failure.
+#[derive(Debug, thiserror::Error)]
+pub enum AwsSetupError {
+    #[error("no AWS region: set AWS_REGION (or AWS_PROFILE naming a profile with a region)")]
+    NoRegion,
+    #[error(
+        "no AWS credentials found (environment, profile, web identity, container or instance role): set \
+         AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (any values for a local server)"
+    )]
+    NoCredentials,
+    #[error("AWS credentials could not be loaded: {0}")]
+    Credentials(String),
+}
+
+/// Checks that `sdk` has a region and that its credentials resolve.
+pub async fn check_aws_setup(sdk: &oasis_lambda::config::SdkConfig) -> Result<(), AwsSetupError> {
+    use aws_credential_types::provider::ProvideCredentials as _;
+    use aws_credential_types::provider::error::CredentialsError;
+    if sdk.region().is_none() {
+        return Err(AwsSetupError::NoRegion);
+    }
+    let provider = sdk.credentials_provider().ok_or(AwsSetupError::NoCredentials)?;
+    match provider.provide_credentials().await {
+        Ok(_) => Ok(()),
+        Err(CredentialsError::CredentialsNotLoaded(_)) => Err(AwsSetupError::NoCredentials),
+        // The provider's own words (an expired SSO session, a profile without keys), first line only.
+        Err(e) => Err(AwsSetupError::Credentials(
+            oasis_lambda::error::cause_chain(&e).lines().next().unwrap_or_default().to_owned(),
+        )),
     }
 }

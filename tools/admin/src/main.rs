@@ -26,6 +26,8 @@ Commands and their options:
   user set-password <USERNAME>                                        password on stdin
   user disable <USERNAME> | user enable <USERNAME>
   user revoke-tokens <USERNAME>
+  user unlock <USERNAME>          lift a lock-out after wrong passwords
+  address unlock <ADDRESS>        lift a source address's lock-out
   client create <CLIENT_ID> --name NAME [--confidential] [--first-party]
          [--grants password,refresh_token] [--scopes search] [--cookie --origins https://app.example]
   keys init | keys list | keys jwks
@@ -41,9 +43,9 @@ Commands and their options:
 
 Storage (user, client, catalog load, dev-seed): --store sqlite (default) with --db FILE, or
 --store dynamodb with --table-prefix PREFIX and, for a local server, --endpoint URL.
-Keys (keys ...): a local file (--keys FILE; with --jwks FILE every key change also rewrites
-that public JWKS, which the verifying functions read) or, in AWS, Secrets Manager
-(--keys-secret-id ID) and SSM (--jwks-parameter NAME).
+Keys (keys ...): a local file (--keys FILE; every key change also rewrites the public JWKS
+the verifying functions read, --jwks FILE, by default jwks.json beside the key file) or, in
+AWS, Secrets Manager (--keys-secret-id ID) and SSM (--jwks-parameter NAME).
 Each of these options defaults to an environment variable (OASIS_SQLITE_PATH, OASIS_STORE,
 OASIS_TABLE_PREFIX, OASIS_AWS_ENDPOINT, OASIS_KEYS_FILE, OASIS_JWKS_FILE,
 OASIS_KEYS_SECRET_ID, OASIS_JWKS_PARAMETER); `oasis-admin <command> --help` names each.
@@ -69,6 +71,9 @@ enum Command {
     /// OAuth2 clients
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Lock-outs of source addresses
+    #[command(subcommand)]
+    Address(AddressCommand),
     /// Signing keys and their rotation: stage, promote, prune
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -133,6 +138,24 @@ enum UserCommand {
     RevokeTokens {
         /// The login name
         username: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Lift a lock-out after wrong passwords and forget the failures (the name need not exist)
+    Unlock {
+        /// The login name
+        username: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AddressCommand {
+    /// Lift a source address's lock-out after wrong passwords and forget its failures
+    Unlock {
+        /// An IPv4 or IPv6 address, as API Gateway saw it
+        address: String,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -265,7 +288,7 @@ struct KeyArgs {
     /// The private key set file (development)
     #[arg(long, env = "OASIS_KEYS_FILE", value_name = "FILE", value_parser = any_path())]
     keys: Option<PathBuf>,
-    /// Also rewrite this public JWKS file on every key change (the verifiers read it)
+    /// The public JWKS file rewritten on every key change (the verifiers read it); default: jwks.json beside --keys
     #[arg(long, env = "OASIS_JWKS_FILE", value_name = "FILE", value_parser = any_path())]
     jwks: Option<PathBuf>,
     /// The Secrets Manager secret holding the key set (in AWS; instead of --keys)
@@ -296,7 +319,9 @@ fn main() -> ExitCode {
     match rt.block_on(run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // With its causes (the store's "temporarily unavailable" says nothing without
+            // "connection refused" beneath it), each said once.
+            eprintln!("error: {}", oasis_lambda::error::cause_chain(&e));
             ExitCode::from(2)
         }
     }
@@ -316,6 +341,17 @@ enum CliError {
     Keys(#[from] oasis_auth::keys::KeyError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Aws(#[from] oasis_admin::AwsSetupError),
+    #[error(
+        "table {} does not exist (prefix {prefix}; {more}create the tables with `terraform apply`, or \
+         `oasis-admin tables create` on a local server)",
+        .missing[0],
+        more = if .missing.len() > 1 { format!("{} more missing; ", .missing.len() - 1) } else { String::new() }
+    )]
+    MissingTables { prefix: String, missing: Vec<String> },
 }
 
 /// A comma-separated list, blanks dropped: `--origins ""` is no origins.
@@ -371,15 +407,29 @@ struct Dynamo {
 }
 
 impl Dynamo {
-    async fn store(&self) -> DynamoStore {
-        DynamoStore::new(oasis_store::dynamodb::Client::new(self.aws.config().await), &self.table_prefix)
+    /// The store, once region and credentials are known to be there: without them every
+    /// request would fail as "temporarily unavailable" after the SDK's retries.
+    async fn store(&self) -> Result<DynamoStore, CliError> {
+        let sdk = self.aws.config().await;
+        oasis_admin::check_aws_setup(sdk).await?;
+        Ok(DynamoStore::new(oasis_store::dynamodb::Client::new(sdk), &self.table_prefix))
+    }
+
+    /// [`Self::store`], with every table there.
+    async fn store_with_tables(&self) -> Result<DynamoStore, CliError> {
+        let store = self.store().await?;
+        let missing = store.missing_tables().await?;
+        if !missing.is_empty() {
+            return Err(CliError::MissingTables { prefix: self.table_prefix.clone(), missing });
+        }
+        Ok(store)
     }
 }
 
 impl StoreArgs {
     async fn open(&self) -> Result<Arc<dyn Store>, CliError> {
         Ok(match self.dynamo.config()? {
-            Some(dynamo) => Arc::new(dynamo.store().await),
+            Some(dynamo) => Arc::new(dynamo.store_with_tables().await?),
             None => Arc::new(self.sqlite.open()?),
         })
     }
@@ -391,13 +441,18 @@ impl KeyArgs {
             let parameter = setting(&self.jwks_parameter)
                 .ok_or_else(|| CliError::Usage("set OASIS_JWKS_PARAMETER or pass --jwks-parameter".into()))?;
             let sdk = oasis_lambda::config::sdk_config(setting(&self.endpoint).as_deref()).await;
+            oasis_admin::check_aws_setup(&sdk).await?;
             return Ok(KeyStorage::Aws {
                 secret: SecretsManagerKeySet::new(&sdk, secret_id),
                 jwks: SsmJwks::new(&sdk, parameter),
             });
         }
         let keys = path(&self.keys).ok_or_else(|| CliError::Usage("set OASIS_KEYS_FILE or pass --keys".into()))?;
-        Ok(KeyStorage::File { keys: LocalKeyFile::new(keys), jwks: path(&self.jwks) })
+        let jwks = path(&self.jwks).unwrap_or_else(|| oasis_admin::keys::default_jwks_path(&keys));
+        if jwks == keys {
+            return Err(CliError::Usage("the JWKS file and the key file must differ".into()));
+        }
+        Ok(KeyStorage::File { keys: LocalKeyFile::new(keys), jwks })
     }
 }
 
@@ -449,7 +504,18 @@ async fn run(command: Command) -> Result<(), CliError> {
         }
         Command::User(UserCommand::RevokeTokens { username, store }) => {
             let n = oasis_admin::revoke_user_tokens(store.open().await?.as_ref(), &username).await?;
-            println!("revoked {n} refresh-token families of {username}; older access tokens are refused");
+            println!(
+                "revoked {} of {username}; older access tokens are refused",
+                count(n as usize, "refresh-token family", "refresh-token families")
+            );
+        }
+        Command::User(UserCommand::Unlock { username, store }) => {
+            let outcome = oasis_admin::unlock_account(store.open().await?.as_ref(), &username).await?;
+            println!("{}", unlocked(&format!("user {username}"), outcome));
+        }
+        Command::Address(AddressCommand::Unlock { address, store }) => {
+            let outcome = oasis_admin::unlock_address(store.open().await?.as_ref(), &address).await?;
+            println!("{}", unlocked(&format!("address {}", address.trim()), outcome));
         }
         Command::Client(ClientCommand::Create {
             client_id,
@@ -488,7 +554,7 @@ async fn run(command: Command) -> Result<(), CliError> {
         }
         Command::Keys(KeysCommand::List(keys)) => {
             for (kid, status, retire_after) in keys.storage().await?.read().await?.summary() {
-                let until = retire_after.map(|t| format!(" (retire after {t})")).unwrap_or_default();
+                let until = retire_after.map(|t| format!(" (prune after {})", utc(t))).unwrap_or_default();
                 println!("{kid}\t{status:?}{until}");
             }
         }
@@ -499,25 +565,37 @@ async fn run(command: Command) -> Result<(), CliError> {
             println!("{}", set.public_jwks().to_json());
         }
         Command::Keys(KeysCommand::Stage(keys)) => {
-            let kid = oasis_admin::keys::stage(&keys.storage().await?).await?;
-            println!("staged {kid}: published to verifiers, not signing yet. Promote once verifiers have it.");
+            let storage = keys.storage().await?;
+            let kid = oasis_admin::keys::stage(&storage).await?;
+            println!(
+                "staged {kid}: published to {}, not signing yet. Verifiers re-read it within 5 minutes; \
+                 promote after that.",
+                storage.published_to()
+            );
         }
         Command::Keys(KeysCommand::Promote { max_token_lifetime: lifetime, signing_cache: cache, keys }) => {
             let (kid, keep) = oasis_admin::keys::promote(&keys.storage().await?, lifetime, cache).await?;
             println!(
-                "{kid} now signs; the previous key verifies for {keep} more seconds \
-                 (token lifetime {lifetime} + signing cache {cache} + leeway); prune after that"
+                "{kid} now signs (a running token function picks it up within its {cache} s key cache); \
+                 the previous key verifies for {keep} more seconds (token lifetime {lifetime} + signing \
+                 cache {cache} + leeway): prune after {}",
+                utc(oasis_auth::now() + keep)
             );
         }
         Command::Keys(KeysCommand::Prune(keys)) => {
             let gone = oasis_admin::keys::prune(&keys.storage().await?, oasis_auth::now()).await?;
-            println!("removed {} retired key(s) {gone:?}", gone.len());
+            match gone.as_slice() {
+                [] => println!("no retired key is due for removal (`keys list` shows when each is)"),
+                kids => println!("removed {}: {}", count(kids.len(), "retired key", "retired keys"), kids.join(", ")),
+            }
         }
         Command::Catalog(CatalogCommand::Generate { count, seed }) => {
             print!("{}", oasis_admin::catalog::to_jsonl(&oasis_admin::catalog::generate(count, seed)));
         }
         Command::Catalog(CatalogCommand::Load { file, if_empty, store }) => {
-            let reader = std::io::BufReader::new(std::fs::File::open(file)?);
+            let reader = std::io::BufReader::new(
+                std::fs::File::open(&file).map_err(|source| CliError::Read { path: file.clone(), source })?,
+            );
             let titles = oasis_admin::catalog::parse(reader)?;
             let store = store.open().await?;
             if if_empty && store.title_count().await? > 0 {
@@ -527,7 +605,7 @@ async fn run(command: Command) -> Result<(), CliError> {
             let mut progress = LoadProgress::new(titles.len());
             oasis_admin::catalog::load(store.as_ref(), &titles, |done, _| progress.update(done)).await?;
             let rate = progress.finish();
-            println!("catalog loaded: {} titles ({rate:.0} titles/s)", titles.len());
+            println!("catalog loaded: {} ({rate:.0} titles/s)", count(titles.len(), "title", "titles"));
         }
         Command::DevSeed { out, store } => {
             let hasher = oasis_admin::password_hasher_from_env()?;
@@ -552,7 +630,7 @@ async fn run(command: Command) -> Result<(), CliError> {
         Command::Tables(TablesCommand::Create(dynamo)) => {
             let cfg =
                 dynamo.config()?.ok_or_else(|| CliError::Usage("tables create is for OASIS_STORE=dynamodb".into()))?;
-            cfg.store().await.create_tables().await?;
+            cfg.store().await?.create_tables().await?;
             println!("tables with prefix {} are ready", cfg.table_prefix);
         }
         Command::Purge { sqlite } => {
@@ -561,6 +639,31 @@ async fn run(command: Command) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// `1 title`, `2 titles`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Seconds since the epoch as an RFC 3339 UTC time, as an operator compares it with a clock.
+fn utc(seconds: u64) -> String {
+    let t = aws_smithy_types::DateTime::from_secs(i64::try_from(seconds).unwrap_or(i64::MAX));
+    t.fmt(aws_smithy_types::date_time::Format::DateTime).unwrap_or_else(|_| seconds.to_string())
+}
+
+fn unlocked(who: &str, outcome: oasis_admin::Unlocked) -> String {
+    match outcome {
+        oasis_admin::Unlocked::NothingCounted => format!("{who} has no failed sign-ins on record: nothing to unlock"),
+        oasis_admin::Unlocked::Cleared { failures, locked_until: Some(until) } => format!(
+            "unlocked {who} (was locked until {} after {})",
+            utc(until),
+            count(failures as usize, "failure", "failures")
+        ),
+        oasis_admin::Unlocked::Cleared { failures, locked_until: None } => {
+            format!("{who} was not locked; forgot {}", count(failures as usize, "failure", "failures"))
+        }
+    }
 }
 
 fn write_private(path: &std::path::Path, text: &str) -> Result<(), CliError> {

@@ -185,6 +185,14 @@ async fn bopla_via_extra_json_fields_is_refused() {
 async fn oversized_and_out_of_range_input_gets_a_clear_400() {
     let (w, app) = world().await;
     let t = w.token(&w.admin, "search");
+    // The description says the limit a client broke, so it can fix the request.
+    for (query, says) in [
+        (q(&"a".repeat(201)), "text too long (at most 200 characters)"),
+        (q("a b c d e f g h i"), "query has too many words (at most 8)"),
+    ] {
+        let r = get(&app, &query, &t).await;
+        assert_eq!(r.json()["error_description"], says);
+    }
     let cases = [
         (q(&"a".repeat(201)), "invalid_query"),
         (q("a b c d e f g h i"), "invalid_query"),

@@ -73,4 +73,19 @@ impl DynamoStore {
         }
         Ok(())
     }
+
+    /// The tables of [`schema::ALL`] this prefix lacks (one `DescribeTable` each), so an
+    /// operator tool can say which table is missing instead of "storage failure".
+    pub async fn missing_tables(&self) -> StoreResult<Vec<String>> {
+        let mut missing = vec![];
+        for spec in schema::ALL {
+            let name = format!("{}-{}", self.t.prefix, spec.suffix);
+            match self.client.describe_table().table_name(&name).send().await {
+                Ok(_) => {}
+                Err(e) if is_code(&e, "ResourceNotFoundException") => missing.push(name),
+                Err(e) => return Err(classify(e)),
+            }
+        }
+        Ok(missing)
+    }
 }

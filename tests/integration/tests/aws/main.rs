@@ -8,6 +8,7 @@ mod dynamodb_faults;
 mod empty_identifiers;
 mod iam_least_privilege;
 mod key_rotation;
+mod missing_resources;
 mod parallel_guesses;
 mod store_dynamodb_conformance;
 mod store_dynamodb_search_cost;

@@ -158,6 +158,8 @@ fn documented() -> Vec<(&'static str, Flags)> {
         ("user disable", STORE.to_vec()),
         ("user enable", STORE.to_vec()),
         ("user revoke-tokens", STORE.to_vec()),
+        ("user unlock", STORE.to_vec()),
+        ("address unlock", STORE.to_vec()),
         (
             "client create",
             with(
@@ -429,7 +431,7 @@ fn keys_and_jwks_flags_write_where_told_through_a_whole_rotation() {
     assert!(listed.contains("\tActive") && listed.contains("\tRetiring"), "{listed}");
     let printed = keys_run(&["jwks"], &["--keys", keys.as_str(), "--jwks", other_jwks.as_str()]);
     assert_eq!(printed.trim_end(), std::fs::read_to_string(&other_jwks).unwrap());
-    assert!(keys_run(&["prune"], &files).starts_with("removed 0 retired key(s)"), "still within its retirement");
+    assert!(keys_run(&["prune"], &files).starts_with("no retired key is due"), "still within its retirement");
     for unused in ["env-keys.json", "env-jwks.json"] {
         assert!(!dir.path(unused).exists(), "{unused} was written");
     }
@@ -687,4 +689,104 @@ fn unknown_flags_missing_values_and_bad_values_fail_with_exit_2_and_a_usage_erro
         assert!(err.contains(says), "{args:?}: {err}");
         assert!(out.is_empty(), "{args:?}: usage errors go to stderr: {out}");
     }
+}
+
+/// The local run's walk-through: `keys stage` with only the key file named must publish where
+/// the verifiers look (the JWKS beside the key file), or a promote leaves them with `unknown_key`.
+#[test]
+fn a_rotation_with_only_the_key_file_named_publishes_to_the_jwks_beside_it_and_says_so() {
+    let dir = TempDir::new();
+    let keys = dir.str("keys.json");
+    let env = [("OASIS_KEYS_FILE", keys.as_str())];
+    let keys_run = |args: &[&str]| {
+        let (code, out, err) = run(&[&["keys"], args].concat(), &env, "");
+        assert_eq!(code, 0, "keys {args:?}: {err}");
+        out
+    };
+    keys_run(&["init"]);
+    assert_eq!(jwks_kids(&dir.path("jwks.json")), 1, "init publishes beside the key file");
+    let staged = keys_run(&["stage"]);
+    let beside = dir.str("jwks.json");
+    assert!(staged.contains(&format!("published to the JWKS file {beside}")), "{staged}");
+    assert_eq!(jwks_kids(&dir.path("jwks.json")), 2, "the staged key is where the verifiers read");
+    let promoted = keys_run(&["promote"]);
+    assert!(promoted.contains("within its 300 s key cache"), "{promoted}");
+    let listed = keys_run(&["list"]);
+    let retiring = listed.lines().find(|l| l.contains("\tRetiring")).unwrap_or_else(|| panic!("{listed}"));
+    // `prune after 2026-12-01T14:00:00Z`: a time an operator can compare with a clock.
+    let time = retiring.split("prune after ").nth(1).unwrap_or_else(|| panic!("{retiring}")).trim_end_matches(')');
+    assert!(time.len() == 20 && time.ends_with('Z') && time.as_bytes()[10] == b'T', "{retiring}");
+}
+
+#[tokio::test]
+async fn user_unlock_and_address_unlock_lift_a_lock_out_the_token_function_counted() {
+    use oasis_store::{ThrottleStore, throttle_key};
+    let dir = TempDir::new();
+    let db = dir.path("oasis.db");
+    let store = SqliteStore::open(&db).unwrap();
+    let now = oasis_auth::now();
+    let alice = throttle_key::account(&oasis_domain::Username::parse("alice").unwrap());
+    let address = throttle_key::address("2001:db8::7");
+    for key in [&alice, &address] {
+        for _ in 0..5 {
+            store.record_failure(key, now, now + 900).await.unwrap();
+        }
+        assert!(store.try_lock(key, now, now + 600, now + 900).await.unwrap());
+    }
+
+    let (code, out, err) = admin(&db, &["user", "unlock", "Alice"], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("unlocked user Alice (was locked until ") && out.contains("after 5 failures"), "{out}");
+    assert_eq!(store.attempts(&alice, now).await.unwrap(), None, "the counter is gone");
+    assert!(store.attempts(&address, now).await.unwrap().is_some(), "only the account was unlocked");
+
+    // Written as an operator might, not as API Gateway does.
+    let (code, out, err) = admin(&db, &["address", "unlock", "2001:DB8:0::7"], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("unlocked address 2001:DB8:0::7"), "{out}");
+    assert_eq!(store.attempts(&address, now).await.unwrap(), None);
+
+    for (args, code_wanted, says) in [
+        (vec!["user", "unlock", "alice"], 0, "user alice has no failed sign-ins on record"),
+        (vec!["address", "unlock", "203.0.113.9"], 0, "has no failed sign-ins on record"),
+        (vec!["address", "unlock", "203.0.113"], 2, "\"203.0.113\" is not an IP address"),
+        (vec!["user", "unlock", "a"], 2, "username must be"),
+    ] {
+        let (code, out, err) = admin(&db, &args, "");
+        assert_eq!(code, code_wanted, "{args:?}: {err}");
+        assert!(out.contains(says) || err.contains(says), "{args:?}: {out}{err}");
+    }
+}
+
+/// Before any request: without a region or credentials every DynamoDB or key command would
+/// fail, after the SDK's retries, as "storage temporarily unavailable".
+#[test]
+fn aws_commands_without_a_region_or_credentials_say_which_is_missing() {
+    let no_imds = ("AWS_EC2_METADATA_DISABLED", "true");
+    let dynamo = ["user", "enable", "frank", "--store", "dynamodb", "--table-prefix", "oasis-x"];
+    let keys = ["keys", "list", "--keys-secret-id", "s", "--jwks-parameter", "/p"];
+    for args in [&dynamo[..], &keys[..]] {
+        let (code, _, err) = run(args, &[no_imds], "");
+        assert_eq!(code, 2, "{err}");
+        assert!(err.starts_with("error: no AWS region: set AWS_REGION"), "{args:?}: {err}");
+        let (code, _, err) = run(args, &[no_imds, ("AWS_REGION", "eu-west-1")], "");
+        assert_eq!(code, 2, "{err}");
+        assert!(err.starts_with("error: no AWS credentials found"), "{args:?}: {err}");
+        assert!(err.len() < 300, "one clear line, not the SDK's provider dump: {err}");
+    }
+}
+
+#[test]
+fn catalog_load_names_a_file_it_cannot_read_and_counts_in_words() {
+    let dir = TempDir::new();
+    let db = dir.path("oasis.db");
+    let missing = dir.str("no-such-catalog.jsonl");
+    let (code, _, err) = admin(&db, &["catalog", "load", &missing], "");
+    assert_eq!(code, 2);
+    assert!(err.starts_with(&format!("error: cannot read {missing}: ")), "{err}");
+    let one = dir.str("one.jsonl");
+    std::fs::write(&one, oasis_admin::catalog::to_jsonl(&oasis_admin::catalog::generate(1, 1))).unwrap();
+    let (code, out, err) = admin(&db, &["catalog", "load", &one], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("catalog loaded: 1 title ("), "{out}");
 }
