@@ -52,7 +52,11 @@ cargo build --quiet -p oasis-admin
 for function in token secure-data search; do cargo build --quiet --bin "$function"; done
 admin=$root/target/debug/oasis-admin
 export OASIS_STORE=$backend OASIS_SQLITE_PATH=$state/oasis.db OASIS_KEYS_FILE=$state/keys.json OASIS_JWKS_FILE=$state/jwks.json
-if [ "$backend" = dynamodb ]; then "$admin" tables create; fi
+if [ "$backend" = dynamodb ]; then
+  # The README starts the server in the background just before `make dev`: give it a moment.
+  for _ in $(seq 50); do curl -s -o /dev/null "$OASIS_AWS_ENDPOINT" && break; sleep 0.2; done
+  "$admin" tables create
+fi
 [ -f "$OASIS_KEYS_FILE" ] || "$admin" keys init
 [ -f "$OASIS_JWKS_FILE" ] || "$admin" keys jwks > /dev/null
 "$admin" dev-seed --out "$state"

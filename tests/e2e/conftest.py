@@ -7,6 +7,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -15,6 +16,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+from readme_blocks import block  # noqa: E402
 # Local runs started by this session, named, so a failing test's report carries their logs.
 RUNNING: list[tuple[str, "Server"]] = []
 
@@ -87,17 +90,16 @@ def wait_until(ready, proc, describe, timeout=900):
         time.sleep(0.5)
 
 
-def start_local_run(state, extra_env=None):
-    """`scripts/dev.sh` (what `make dev` runs) on a free port with private state."""
+def start_local_run(state, extra_env=None, command=("make", "--no-print-directory", "dev")):
+    """`make dev`, the README's command, on a free port with private state (or `command`, a
+    README block that runs it, in its own session so stopping it stops all it started)."""
     log = state / "watch.log"
     port = free_port()
-    # The venv that `make tools` fills holds cargo-lambda.
-    path = f"{ROOT / '.venv/bin'}{os.pathsep}{os.environ.get('PATH', '')}"
-    env = dict(os.environ, PATH=path, OASIS_DEV_DIR=str(state), PORT=str(port), OASIS_WATCH_ARGS="--ignore-changes")
+    env = dict(os.environ, OASIS_DEV_DIR=str(state), PORT=str(port), OASIS_WATCH_ARGS="--ignore-changes")
     env.update(extra_env or {})
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [str(ROOT / "scripts/dev.sh")], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            list(command), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     srv = Server(f"http://127.0.0.1:{port}", state, log, port)
     try:
@@ -138,31 +140,29 @@ def server(tmp_path_factory):
         stop(proc)
 
 
+# The token functions of these runs re-read their keys every second, so a rotation made by a
+# test is signed with at once (the default is 300 s).
+FAST_KEYS = {"OASIS_KEYS_CACHE_SECONDS": "1"}
+
+
 @pytest.fixture(scope="session")
-def moto(tmp_path_factory):
-    """A DynamoDB-API server (moto, one request at a time so its transactions are atomic, as
-    DynamoDB's are) on loopback; the test fails if it cannot start."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([str(ROOT / ".venv/bin/python"), str(ROOT / "scripts/moto-serial.py"), "-H", "127.0.0.1", "-p", str(port)],
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-
-    def up():
-        with urllib.request.urlopen(url + "/moto-api/", timeout=2) as r:
-            return r.status == 200
-
+def dynamodb_server(tmp_path_factory):
+    """The local run on DynamoDB, started by the README's own block (moto one request at a time,
+    then `make dev`) with its ports moved to free ones."""
+    readme = block("dynamodb-local")
+    assert readme.count("8000") == 2, "the block's server port, given and used: the test moves both"
+    script = readme.replace("8000", str(free_port()))
+    srv, proc = start_local_run(tmp_path_factory.mktemp("oasis-dynamodb"), FAST_KEYS, ("bash", "-euo", "pipefail", "-c", script))
     try:
-        wait_until(up, proc, "moto_server", timeout=60)
-        yield url
+        yield srv
     finally:
         stop(proc)
 
 
-@pytest.fixture(scope="session")
-def dynamodb_server(tmp_path_factory, moto):
-    srv, proc = start_local_run(tmp_path_factory.mktemp("oasis-dynamodb"), {"OASIS_STORE": "dynamodb", "OASIS_AWS_ENDPOINT": moto})
+@pytest.fixture(scope="module")
+def own_server(tmp_path_factory):
+    """A local run on SQLite for tests that change its keys and data."""
+    srv, proc = start_local_run(tmp_path_factory.mktemp("oasis-own"), FAST_KEYS)
     try:
         yield srv
     finally:

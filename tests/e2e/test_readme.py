@@ -1,24 +1,35 @@
-"""The README's walk-through, run verbatim against the local run."""
+"""The README's shell blocks, run as written against local runs (tests/readme_blocks.py says
+how blocks are marked; tests/infra checks the ones that need AWS)."""
 
+import base64
+import json
 import os
 import re
+import shutil
 import subprocess
+import time
 
-from conftest import ROOT
+import pytest
+
+from conftest import ROOT, block, free_port
 
 
-def readme_block(name):
+def walkthrough():
     text = (ROOT / "README.md").read_text()
-    m = re.search(rf"<!-- {name}:start -->\s*```bash\n(.*?)```\s*<!-- {name}:end -->", text, re.S)
-    assert m, f"README has no {name} block"
-    return m.group(1), text[m.end():]
+    m = re.search(r"<!-- walkthrough:start -->\s*```bash\n(.*?)```\s*<!-- walkthrough:end -->", text, re.S)
+    assert m, "README has no walkthrough block"
+    printed = re.search(r"It prints:\s*```\n(.*?)```", text[m.end():], re.S).group(1)
+    return m.group(1), printed
+
+
+def run_block(script, url, state, stdin="", timeout=300):
+    env = dict(os.environ, OASIS_URL=url, OASIS_DIR=str(state))
+    return subprocess.run(["bash", "-c", script], cwd=ROOT, env=env, input=stdin, capture_output=True, text=True, timeout=timeout)
 
 
 def run_walkthrough(server):
-    script, after = readme_block("walkthrough")
-    printed = re.search(r"It prints:\s*```\n(.*?)```", after, re.S).group(1)
-    env = dict(os.environ, OASIS_URL=server.url, OASIS_DIR=str(server.state))
-    out = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    script, printed = walkthrough()
+    out = run_block(script, server.url, server.state)
     assert out.returncode == 0, out.stderr
     assert out.stdout == printed, f"stdout:\n{out.stdout}\nstderr:\n{out.stderr}"
 
@@ -29,3 +40,125 @@ def test_the_readme_walkthrough_works_as_printed(server):
 
 def test_the_walkthrough_works_the_same_on_the_dynamodb_backend(dynamodb_server):
     run_walkthrough(dynamodb_server)
+
+
+def test_the_walkthrough_stops_at_the_first_failure_saying_what_to_check(server, tmp_path):
+    script, _ = walkthrough()
+    wrong = tmp_path / "wrong"
+    wrong.mkdir()
+    # An unknown user rather than a wrong password: the demo account's lock-out stays untouched.
+    creds = (server.state / "demo.env").read_text()
+    (wrong / "demo.env").write_text(re.sub(r"(?m)^OASIS_DEMO_USER=.*$", "OASIS_DEMO_USER=nobody-here", creds))
+    for url, state, says in [
+        (f"http://127.0.0.1:{free_port()}", server.state, "cannot reach http://127.0.0.1:"),
+        (server.url, tmp_path / "empty", "demo.env: 'make dev' writes it on its first run"),
+        (server.url, wrong, "/token answered 400, not 200: {\"error\":\"invalid_grant\""),
+    ]:
+        out = run_block(script, url, state, timeout=60)
+        assert out.returncode != 0, f"{says}: it went on: {out.stdout}"
+        assert out.stdout == "", f"nothing looks right when step 1 failed: {out.stdout}"
+        assert out.stderr.startswith("walk-through stopped: ") and says in out.stderr, out.stderr
+        assert "Traceback" not in out.stderr, out.stderr
+    assert "user unlock" in run_block(script, server.url, wrong, timeout=60).stderr, "a refused login names the unlock"
+
+
+def test_the_readme_invoke_command_answers_with_the_jwks(server):
+    readme = block("invoke")
+    assert "--invoke-port 9000" in readme
+    out = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", readme.replace("--invoke-port 9000", f"--invoke-port {server.port}")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    reply = json.loads(out.stdout)
+    assert reply["statusCode"] == 200, reply
+    assert [k["kty"] for k in json.loads(reply["body"])["keys"]] == ["EC"], reply
+
+
+def kid(token):
+    header = token.split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "dynamodb"])
+def test_the_local_admin_block_runs_against_a_running_local_run_and_the_walkthrough_still_works(backend, request):
+    srv = request.getfixturevalue("own_server" if backend == "sqlite" else "dynamodb_server")
+    password = "alice's long local password"
+    out = run_block(block("local-admin"), srv.url, srv.state, stdin=password + "\n")
+    assert out.returncode == 0, f"{out.stdout}\n{out.stderr}"
+    for says in [
+        "created user alice",
+        "created client tv-app",
+        "user alice has no failed sign-ins on record",
+        "revoked 0 refresh-token families of alice",
+        "catalog loaded: 1 title (",
+        f"published to the JWKS file {srv.state / 'jwks.json'}",
+        "now signs",
+    ]:
+        assert says in out.stdout, f"{says!r} not in:\n{out.stdout}"
+    keys = [line for line in out.stdout.splitlines() if "\tActive" in line or "\tRetiring" in line]
+    assert len(keys) == 2, out.stdout
+    new_kid = next(line.split("\t")[0] for line in keys if "\tActive" in line)
+
+    # Alice, made by the block, signs in; the token function signs with the promoted key (its
+    # key cache is 1 s here), and the verifiers accept it once they re-read the JWKS the block
+    # wrote: on meeting the unknown key, at most every 30 s (a flood of made-up kids must not
+    # make them read it on every request).
+    time.sleep(2)
+    login = srv.form("/token", {"grant_type": "password", "client_id": "tv-app", "username": "alice", "password": password})
+    assert login.status == 200, login.body
+    token = login.json()["access_token"]
+    assert kid(token) == new_kid, "the token function did not pick up the promoted key"
+    deadline = time.time() + 45
+    while True:
+        found = srv.request("GET", "/search?q=local%20heroes", headers={"Authorization": f"Bearer {token}"})
+        if found.status != 401 or time.time() > deadline:
+            break
+        time.sleep(2)
+    assert found.status == 200, f"the new key's tokens are still refused after 45 s: {found.body}"
+    assert [t["title"] for t in found.json()["results"]] == ["Local Heroes"]
+    run_walkthrough(srv)
+
+
+def test_make_dev_refuses_a_busy_port_naming_it(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = dict(os.environ, PORT=str(port), OASIS_DEV_DIR=str(tmp_path))
+        out = subprocess.run(["make", "--no-print-directory", "dev"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0, out.stdout
+    assert f"port {port} on 127.0.0.1 is already in use" in out.stderr, out.stderr
+
+
+def test_make_dev_needs_only_cargo_lambda():
+    wanted = [line.split("==")[0] for line in (ROOT / "requirements-dev.txt").read_text().splitlines() if "==" in line]
+    assert wanted == ["cargo-lambda"]
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^dev: \$\(VENV\)/\.dev-installed$", makefile, re.M), "make dev must not depend on the test tools"
+    assert shutil.which("cargo-lambda", path=str(ROOT / ".venv/bin"))
+
+
+def test_unknown_paths_get_oasis_own_404_not_a_list_of_binaries(server):
+    for path in ["/nope", "/secure-data/", "/token/extra"]:
+        r = server.request("GET", path)
+        assert r.status == 404, (path, r.body)
+        assert r.json() == {"error": "not_found"}, (path, r.body)
+        assert "oasis-admin" not in r.body and "oasis-bench" not in r.body
+
+
+def test_every_log_line_of_the_functions_carries_a_timestamp(server):
+    server.request("GET", "/.well-known/jwks.json")
+    docs = []
+    for line in server.logs().splitlines():
+        if line.startswith("{"):
+            try:
+                docs.append(json.loads(line))
+            except ValueError:
+                pass
+    logs = [d for d in docs if "level" in d]
+    assert logs, "no JSON log lines"
+    for line in logs:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z", line.get("timestamp", "")), line

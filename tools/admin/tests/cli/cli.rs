@@ -231,7 +231,7 @@ fn the_top_level_help_lists_every_command_and_every_documented_flag() {
     }
 }
 
-const GROUPS: [&str; 5] = ["user", "client", "keys", "catalog", "tables"];
+const GROUPS: [&str; 6] = ["user", "address", "client", "keys", "catalog", "tables"];
 
 /// The command and flags of an invocation's words, if they start with a command.
 fn invocation(words: &[String]) -> Option<(String, Vec<String>)> {
@@ -247,10 +247,10 @@ fn invocation(words: &[String]) -> Option<(String, Vec<String>)> {
 }
 
 /// oasis-admin invocations in a line of shell or Markdown (`oasis-admin keys init`, `"$admin"
-/// dev-seed --out "$state"`) and, in Python, argument lists (`["dev-seed", "--out", ...]`).
+/// dev-seed --out "$state"`, `$admin user unlock alice`) and, in Python, argument lists (`["dev-seed", "--out", ...]`).
 fn invocations(line: &str, python: bool) -> Vec<(String, Vec<String>)> {
     let mut found = vec![];
-    for marker in ["oasis-admin ", "\"$admin\" "] {
+    for marker in ["oasis-admin ", "\"$admin\" ", "$admin "] {
         for (at, _) in line.match_indices(marker) {
             let rest = line[at + marker.len()..].split(['#', '`', ';', '|', '>', ')']).next().unwrap_or("");
             let words: Vec<String> = rest.split_whitespace().map(|w| w.trim_matches('"').to_owned()).collect();
@@ -292,11 +292,12 @@ fn the_readme_scripts_and_e2e_tests_call_only_commands_and_flags_of_the_document
                     assert!(known.1.iter().any(|(f, _)| *f == flag), "{at}: {command} {flag} is not in the table");
                     seen.push(format!("{command} {flag}"));
                 }
+                seen.push(command);
             }
         }
     }
     // The scan finds what is known to be there, in each form, or it found nothing at all.
-    for call in ["keys promote --signing-cache", "client create --first-party", "catalog load --if-empty"] {
+    for call in ["keys promote --signing-cache", "client create --first-party", "catalog load --if-empty", "keys list"] {
         assert!(seen.iter().any(|s| s == call), "{call} not found; found {seen:?}");
     }
     assert!(seen.iter().filter(|s| *s == "dev-seed --out").count() >= 2, "dev.sh and measure-startup.py: {seen:?}");
