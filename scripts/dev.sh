@@ -25,23 +25,14 @@ esac
 port=${PORT:-9000}
 command -v cargo-lambda >/dev/null || { echo "cargo-lambda not found: run 'make dev' (it installs it into .venv)" >&2; exit 1; }
 # cargo-lambda exits with status 0 and no word about the port when it cannot listen, so look
-# first (SO_REUSEADDR as its listener sets it: only a live listener counts as taken).
-port_free() {
-  python3 - "$port" <<'PY'
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(1)
-PY
-}
+# first.
+port_free() { python3 scripts/port-free.py "$port" 2>/dev/null; }
 busy() {
   echo "make dev: port $port on 127.0.0.1 is already in use (another 'make dev'?). Stop that, or pick another port: PORT=9001 make dev" >&2
   exit 1
 }
-case "$port" in ''|*[!0-9]*) echo "make dev: PORT must be a number, not '$port'" >&2; exit 2 ;; esac
+case "$port" in ''|*[!0-9]*) echo "make dev: PORT must be a port number, not '$port'" >&2; exit 2 ;; esac
+[ "$port" -ge 1 ] && [ "$port" -le 65535 ] || { echo "make dev: PORT must be 1-65535, not $port" >&2; exit 2; }
 port_free || busy
 
 mkdir -p "$state"
@@ -54,7 +45,7 @@ admin=$root/target/debug/oasis-admin
 export OASIS_STORE=$backend OASIS_SQLITE_PATH=$state/oasis.db OASIS_KEYS_FILE=$state/keys.json OASIS_JWKS_FILE=$state/jwks.json
 if [ "$backend" = dynamodb ]; then
   # The README starts the server in the background just before `make dev`: give it a moment.
-  for _ in $(seq 50); do curl -s -o /dev/null "$OASIS_AWS_ENDPOINT" && break; sleep 0.2; done
+  for _ in $(seq 50); do curl -s -o /dev/null --max-time 1 "$OASIS_AWS_ENDPOINT" && break; sleep 0.2; done
   "$admin" tables create
 fi
 [ -f "$OASIS_KEYS_FILE" ] || "$admin" keys init

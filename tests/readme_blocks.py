@@ -11,7 +11,8 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FENCE = re.compile(r"^```(?:sh|bash)\n(.*?)^```", re.S | re.M)
+# Every fence a shell command could hide in; the checks refuse any without a marker.
+FENCE = re.compile(r"^```(?:sh|bash|shell|console|zsh)\n(.*?)^```", re.S | re.M)
 MARKER = re.compile(r"<!-- (?:readme-block: (?P<name>\S+) (?P<mode>e2e|check)|(?P<walk>walkthrough):start) -->")
 
 

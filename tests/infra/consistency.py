@@ -142,8 +142,8 @@ def check_routes(spec):
         problems.append(f"openapi.yaml integrates unknown functions {sorted(unknown)}")
     router = watch_router()
     # The local run's catch-all: unknown paths reach a function's shell for its own 404.
-    if router.pop("/{*path}", None) not in function_names():
-        problems.append("cargo lambda watch router has no catch-all \"/{*path}\" to a function (unknown paths would get cargo-lambda's page)")
+    if router.pop("/", None) not in function_names() or router.pop("/{*path}", None) not in function_names():
+        problems.append("cargo lambda watch router has no catch-all \"/{*path}\" and \"/\" to a function (unknown paths would get cargo-lambda's page)")
     doc_paths = {path: fn for fn, rs in api.items() for _, path in rs}
     if router != doc_paths:
         problems.append(f"cargo lambda watch router {router} differs from openapi.yaml {doc_paths}")

@@ -100,7 +100,8 @@ def check_admin(words):
     assert out.returncode == 0, f"oasis-admin {' '.join(args)}: {out.stderr}"
     for w in words[1:]:
         if w.startswith("--"):
-            assert w.split("=")[0] in out.stdout, f"oasis-admin {' '.join(args)} has no {w}"
+            flag = w.split("=")[0]
+            assert re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", out.stdout), f"oasis-admin {' '.join(args)} has no {flag}"
 
 
 @pytest.mark.parametrize("b", [b for b in blocks() if b.mode == "check"], ids=lambda b: b.name)
@@ -134,12 +135,21 @@ def test_blocks_that_need_aws_name_only_commands_flags_targets_and_outputs_that_
 
 def test_the_block_checker_finds_a_wrong_output_a_wrong_flag_and_a_missing_target():
     """The checks above can fail: each kind of mistake, planted in a copy of a block."""
-    for wrong in [
-        "terraform -chdir=terraform output -raw no_such_output",
-        "target/debug/oasis-admin keys stage --no-such-flag",
-        "make no-such-target",
-        "aws secretsmanager put-secret-value --secret-idd x",
+    for wrong, says in [
+        ("terraform -chdir=terraform output -raw no_such_output", "no output 'no_such_output'"),
+        ("target/debug/oasis-admin keys stage --no-such-flag", "has no --no-such-flag"),
+        ("target/debug/oasis-admin keys promote --signing-cach 1", "has no --signing-cach"),
+        ("make no-such-target", "no make target"),
+        ("aws secretsmanager put-secret-value --secret-idd x", "has no --secret-idd"),
+        ("cp no-such.example here", "no-such.example does not exist"),
+        ("rm -rf /", "add a check for 'rm'"),
     ]:
         fake = type(blocks()[0])("planted", "check", wrong + "\n", 0)
-        with pytest.raises(AssertionError):
+        with pytest.raises(AssertionError, match=re.escape(says)):
             test_blocks_that_need_aws_name_only_commands_flags_targets_and_outputs_that_exist(fake)
+
+
+def test_blocks_in_any_shell_fence_are_found_marked_or_not():
+    readme = "text\n```shell\necho a\n```\n<!-- readme-block: x check -->\n```sh\necho b\n```\n```console\n$ echo c\n```\n"
+    found = blocks(readme)
+    assert [(b.name, b.text) for b in found] == [(None, "echo a\n"), ("x", "echo b\n"), (None, "$ echo c\n")]

@@ -21,7 +21,9 @@ where
             code: se.err().code().unwrap_or("unknown").to_owned(),
             message: se.err().message().unwrap_or_default().to_owned(),
         },
-        _ => KeyError::Unavailable { what: what.to_owned(), source: Box::new(e) },
+        // The cause alone: the SdkError would also hold the raw HTTP response, whose body can
+        // be the secret itself, and `{:?}` of a startup error prints it.
+        _ => KeyError::Unavailable { what: what.to_owned(), source: e.into_source().unwrap_or_else(|e| Box::new(e)) },
     }
 }
 

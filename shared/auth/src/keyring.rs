@@ -99,7 +99,7 @@ impl KeyRing {
                 Ok(v)
             }
             Err(e) => {
-                tracing::warn!(error = %e, "verification keys could not be refreshed");
+                tracing::warn!(error = %oasis_domain::cause_chain(&e), "verification keys could not be refreshed");
                 Err(())
             }
         }
@@ -159,7 +159,7 @@ impl SigningKeys {
             }
             outcome => {
                 if let Err(e) = outcome {
-                    tracing::warn!(error = %e, "signing keys could not be re-read; keeping the cached set");
+                    tracing::warn!(error = %oasis_domain::cause_chain(&e), "signing keys could not be re-read; keeping the cached set");
                 }
                 // Try again after another `ttl`, not on every request.
                 *self.current.write().unwrap_or_else(|p| p.into_inner()) = (set.clone(), Instant::now());

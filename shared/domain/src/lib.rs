@@ -3,6 +3,7 @@
 //! Secrets print as `[redacted]`, so a `{:?}` in a log line cannot leak one.
 
 mod catalog;
+pub mod error;
 mod grant;
 mod ids;
 pub mod scope;
@@ -12,6 +13,7 @@ mod sql;
 pub mod username;
 
 pub use catalog::{Genre, GenreError, Maturity, MaturityError};
+pub use error::cause_chain;
 pub use grant::{GrantType, GrantTypeError};
 pub use ids::{ClientId, ClientIdError, UserId, UserIdError};
 pub use scope::{ScopeError, ScopeSet};

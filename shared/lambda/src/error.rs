@@ -81,22 +81,7 @@ pub fn response(e: &dyn ApiError) -> Response<Body> {
     resp
 }
 
-/// The error and every cause beneath it, `: `-separated, for the log. A cause whose words are
-/// already in the text (an error that prints its source, the SDK's repeated service message)
-/// is not said twice.
-pub fn cause_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut next = e.source();
-    while let Some(cause) = next {
-        let said = cause.to_string();
-        if !text.contains(&said) {
-            text.push_str(": ");
-            text.push_str(&said);
-        }
-        next = cause.source();
-    }
-    text
-}
+pub use oasis_domain::cause_chain;
 
 /// A request the shell's router refused before any handler ran.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -163,26 +148,6 @@ impl ApiError for StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[derive(Debug, thiserror::Error)]
-    #[error("outer")]
-    struct Outer(#[source] std::io::Error);
-
-    #[test]
-    fn the_cause_chain_names_every_level() {
-        let e = Outer(std::io::Error::other("disk on fire"));
-        assert_eq!(cause_chain(&e), "outer: disk on fire");
-    }
-
-    #[derive(Debug, thiserror::Error)]
-    #[error("cannot write keys.json: {0}")]
-    struct Echoing(#[source] std::io::Error);
-
-    #[test]
-    fn a_cause_the_error_already_printed_is_not_repeated() {
-        let e = Echoing(std::io::Error::other("disk full"));
-        assert_eq!(cause_chain(&e), "cannot write keys.json: disk full");
-    }
 
     #[test]
     fn an_unavailable_store_is_a_503_with_retry_after_and_nothing_internal() {

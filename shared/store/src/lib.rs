@@ -84,12 +84,29 @@ pub mod throttle_key {
         format!("acct:{username}")
     }
 
-    /// A source address, in canonical form when it parses, so `2001:DB8::1` typed by an
-    /// operator is the key API Gateway's `2001:db8::1` was counted under.
+    /// A source address in one form whoever writes it: trimmed, and canonical when it parses
+    /// (`2001:DB8::1` is `2001:db8::1`; an IPv4-mapped `::ffff:203.0.113.7` is `203.0.113.7`,
+    /// or one client would get two failure budgets).
     pub fn address(ip: &str) -> String {
+        let ip = ip.trim();
         match ip.parse::<std::net::IpAddr>() {
-            Ok(ip) => format!("ip:{ip}"),
+            Ok(parsed) => format!("ip:{}", parsed.to_canonical()),
             Err(_) => format!("ip:{ip}"),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn one_address_is_one_key_however_it_is_written() {
+            for (a, b) in [
+                ("2001:DB8::1", "2001:db8::1"),
+                ("::ffff:203.0.113.7", "203.0.113.7"),
+                (" 203.0.113.7 ", "203.0.113.7"),
+            ] {
+                assert_eq!(super::address(a), super::address(b), "{a} / {b}");
+            }
+            assert_ne!(super::address("203.0.113.7"), super::address("203.0.113.8"));
         }
     }
 }

@@ -162,8 +162,9 @@ pub async fn unlock_account(store: &dyn Store, username: &str) -> Result<Unlocke
 
 /// Lifts a source address's lock-out and forgets its failures.
 pub async fn unlock_address(store: &dyn Store, address: &str) -> Result<Unlocked, AdminError> {
-    let ip: std::net::IpAddr = address.trim().parse().map_err(|_| AdminError::BadAddress(address.to_owned()))?;
-    unlock(store, &oasis_store::throttle_key::address(&ip.to_string())).await
+    // Refused unless it parses, so a typo is an error rather than "nothing to unlock".
+    address.trim().parse::<std::net::IpAddr>().map_err(|_| AdminError::BadAddress(address.to_owned()))?;
+    unlock(store, &oasis_store::throttle_key::address(address)).await
 }
 
 async fn unlock(store: &dyn Store, key: &str) -> Result<Unlocked, AdminError> {

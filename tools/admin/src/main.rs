@@ -267,7 +267,7 @@ struct SqliteArgs {
     db: Option<PathBuf>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Storage")]
 struct DynamoArgs {
     /// sqlite (default) or dynamodb
@@ -316,7 +316,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(run(cli.command)) {
+    let dynamo = cli.command.dynamo();
+    let outcome = rt.block_on(async {
+        match (run(cli.command).await, dynamo) {
+            (Err(e), Some(dynamo)) => Err(dynamo.explain(e).await),
+            (outcome, _) => outcome,
+        }
+    });
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // With its causes (the store's "temporarily unavailable" says nothing without
@@ -415,23 +422,73 @@ impl Dynamo {
         Ok(DynamoStore::new(oasis_store::dynamodb::Client::new(sdk), &self.table_prefix))
     }
 
-    /// [`Self::store`], with every table there.
-    async fn store_with_tables(&self) -> Result<DynamoStore, CliError> {
-        let store = self.store().await?;
-        let missing = store.missing_tables().await?;
-        if !missing.is_empty() {
-            return Err(CliError::MissingTables { prefix: self.table_prefix.clone(), missing });
+    /// Which tables are missing, once a command has failed for want of one (asked only then:
+    /// an operator role may lack `dynamodb:DescribeTable`, and a working command needs no
+    /// extra calls).
+    async fn explain(&self, e: CliError) -> CliError {
+        let missing_table = |e: &CliError| {
+            let mut next: Option<&dyn std::error::Error> = Some(e);
+            while let Some(cause) = next {
+                if cause.is::<oasis_store::dynamodb::MissingTable>() {
+                    return true;
+                }
+                next = cause.source();
+            }
+            false
+        };
+        if !missing_table(&e) {
+            return e;
         }
-        Ok(store)
+        match self.store().await {
+            Ok(store) => match store.missing_tables().await {
+                Ok(missing) if !missing.is_empty() => {
+                    CliError::MissingTables { prefix: self.table_prefix.clone(), missing }
+                }
+                _ => e,
+            },
+            Err(_) => e,
+        }
     }
 }
 
 impl StoreArgs {
     async fn open(&self) -> Result<Arc<dyn Store>, CliError> {
         Ok(match self.dynamo.config()? {
-            Some(dynamo) => Arc::new(dynamo.store_with_tables().await?),
+            Some(dynamo) => Arc::new(dynamo.store().await?),
             None => Arc::new(self.sqlite.open()?),
         })
+    }
+}
+
+impl DynamoArgs {
+    /// A command's failure, with the missing table named when that was the cause.
+    async fn explain(&self, e: CliError) -> CliError {
+        match self.config() {
+            Ok(Some(dynamo)) => dynamo.explain(e).await,
+            _ => e,
+        }
+    }
+}
+
+impl Command {
+    /// The DynamoDB settings of a command that opens the store.
+    fn dynamo(&self) -> Option<DynamoArgs> {
+        let store = match self {
+            Command::User(
+                UserCommand::Create { store, .. }
+                | UserCommand::SetPassword { store, .. }
+                | UserCommand::Disable { store, .. }
+                | UserCommand::Enable { store, .. }
+                | UserCommand::RevokeTokens { store, .. }
+                | UserCommand::Unlock { store, .. },
+            )
+            | Command::Address(AddressCommand::Unlock { store, .. })
+            | Command::Client(ClientCommand::Create { store, .. })
+            | Command::Catalog(CatalogCommand::Load { store, .. })
+            | Command::DevSeed { store, .. } => store,
+            _ => return None,
+        };
+        Some(store.dynamo.clone())
     }
 }
 
@@ -449,7 +506,8 @@ impl KeyArgs {
         }
         let keys = path(&self.keys).ok_or_else(|| CliError::Usage("set OASIS_KEYS_FILE or pass --keys".into()))?;
         let jwks = path(&self.jwks).unwrap_or_else(|| oasis_admin::keys::default_jwks_path(&keys));
-        if jwks == keys {
+        let same = |a: &PathBuf, b: &PathBuf| std::path::absolute(a).ok() == std::path::absolute(b).ok();
+        if same(&jwks, &keys) {
             return Err(CliError::Usage("the JWKS file and the key file must differ".into()));
         }
         Ok(KeyStorage::File { keys: LocalKeyFile::new(keys), jwks })

@@ -32,8 +32,23 @@ where
         ),
         _ => false,
     };
-    if transient { StoreError::Unavailable(Box::new(e)) } else { StoreError::Backend(Box::new(e)) }
+    let missing = is_code(&e, "ResourceNotFoundException");
+    // The cause alone, never the SdkError with the raw HTTP response it carries.
+    let source = e.into_source().unwrap_or_else(|e| Box::new(e));
+    if transient {
+        StoreError::Unavailable(source)
+    } else if missing {
+        StoreError::Backend(Box::new(MissingTable(source)))
+    } else {
+        StoreError::Backend(source)
+    }
 }
+
+/// A table that does not exist: a deployment or prefix mistake, which the admin tool names
+/// with [`DynamoStore::missing_tables`](super::DynamoStore::missing_tables).
+#[derive(Debug, thiserror::Error)]
+#[error("a table does not exist")]
+pub struct MissingTable(#[source] Box<dyn std::error::Error + Send + Sync>);
 
 pub(super) fn is_code<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>, code: &str) -> bool {
     matches!(e, SdkError::ServiceError(se) if se.err().code() == Some(code))

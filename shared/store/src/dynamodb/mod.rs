@@ -7,6 +7,7 @@ mod catalog;
 mod clients;
 mod codec;
 mod errors;
+pub use errors::MissingTable;
 pub mod meter;
 mod profiles;
 mod refresh;

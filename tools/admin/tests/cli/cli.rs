@@ -297,7 +297,8 @@ fn the_readme_scripts_and_e2e_tests_call_only_commands_and_flags_of_the_document
         }
     }
     // The scan finds what is known to be there, in each form, or it found nothing at all.
-    for call in ["keys promote --signing-cache", "client create --first-party", "catalog load --if-empty", "keys list"] {
+    for call in ["keys promote --signing-cache", "client create --first-party", "catalog load --if-empty", "keys list"]
+    {
         assert!(seen.iter().any(|s| s == call), "{call} not found; found {seen:?}");
     }
     assert!(seen.iter().filter(|s| *s == "dev-seed --out").count() >= 2, "dev.sh and measure-startup.py: {seen:?}");
@@ -481,6 +482,11 @@ struct FakeAws {
 
 impl FakeAws {
     fn start() -> Self {
+        Self::refusing("ValidationException")
+    }
+
+    /// Answers every call with the service error `code`.
+    fn refusing(code: &'static str) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(vec![]));
@@ -490,7 +496,7 @@ impl FakeAws {
                 let Ok(mut stream) = stream else { continue };
                 let request = read_request(&mut stream);
                 seen.lock().unwrap().push(request.to_lowercase());
-                let body = r#"{"__type":"ValidationException","message":"the test's fake AWS refuses every call"}"#;
+                let body = format!(r#"{{"__type":"{code}","message":"the test's fake AWS refuses every call"}}"#);
                 let _ = write!(
                     stream,
                     "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.1\r\n\
@@ -790,4 +796,27 @@ fn catalog_load_names_a_file_it_cannot_read_and_counts_in_words() {
     let (code, out, err) = admin(&db, &["catalog", "load", &one], "");
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("catalog loaded: 1 title ("), "{out}");
+}
+
+/// The table is named only when a call failed for want of it, and asked about only then (an
+/// operator role may lack `dynamodb:DescribeTable`).
+#[test]
+fn a_dynamodb_command_names_a_missing_table_and_describes_tables_only_after_such_a_failure() {
+    let dir = TempDir::new();
+    let args = ["user", "disable", "frank", "--store", "dynamodb", "--table-prefix", "oasis-x"];
+    let missing = FakeAws::refusing("ResourceNotFoundException");
+    let base = missing.env(&dir);
+    let env = with_env(&base, &[("OASIS_AWS_ENDPOINT", missing.url.as_str())]);
+    let (code, _, err) = run(&args, &env, "");
+    assert_eq!(code, 2);
+    assert!(err.starts_with("error: table oasis-x-users does not exist (prefix oasis-x; 6 more missing;"), "{err}");
+    assert!(missing.requests().iter().any(|r| r.contains("dynamodb_20120810.describetable")));
+
+    let other = FakeAws::start();
+    let base = other.env(&dir);
+    let env = with_env(&base, &[("OASIS_AWS_ENDPOINT", other.url.as_str())]);
+    let (code, _, err) = run(&args, &env, "");
+    assert_eq!(code, 2);
+    assert!(!err.contains("does not exist") && err.contains("ValidationException"), "{err}");
+    assert!(!other.requests().iter().any(|r| r.contains("describetable")), "no extra calls for another failure");
 }
