@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: dev test tools check unit e2e infra audit bench bench-catalog startup package
+.PHONY: dev monitor monitoring-tools browser-tools test tools check unit e2e infra audit bench bench-catalog startup package
 
 # The local run needs only cargo-lambda (a few MB); the test tools (checkov, moto, schemathesis,
 # ...) are much larger and come with `make tools`, which every test target depends on.
@@ -23,6 +23,19 @@ tools: $(VENV)/.installed
 dev: $(VENV)/.dev-installed
 	scripts/dev.sh
 
+# Debian's prometheus and promtool, and headless Chromium with its driver for the browser tests
+# (installed when run as root, as in CI; otherwise the command says what to install).
+monitoring-tools:
+	scripts/install-debian.sh prometheus:prometheus promtool:prometheus
+
+browser-tools:
+	scripts/install-debian.sh chromium:chromium chromedriver:chromium-driver
+
+# `make dev` with Prometheus on http://127.0.0.1:9090 reading the functions' EMF metrics and
+# evaluating the twins of the CloudWatch alarms (monitoring/alerts.yml).
+monitor: $(VENV)/.dev-installed monitoring-tools
+	scripts/monitor.sh
+
 check:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
@@ -33,7 +46,7 @@ check:
 unit: tools
 	scripts/with-moto.sh cargo test --workspace
 
-e2e: tools
+e2e: tools monitoring-tools browser-tools
 	$(VENV)/bin/pytest tests/e2e
 
 # The AWS provider's schema, as generated from hashicorp/aws 5.99.1 into the jsii assembly of
@@ -50,7 +63,7 @@ $(PROVIDER_SCHEMA):
 
 # Terraform and OpenAPI: parsed, scanned by checkov, checked against the provider's schema, and
 # held against the code.
-infra: tools $(PROVIDER_SCHEMA)
+infra: tools monitoring-tools $(PROVIDER_SCHEMA)
 	cargo build --quiet -p oasis-admin
 	$(VENV)/bin/pytest tests/infra
 

@@ -170,6 +170,48 @@ resource "aws_cloudwatch_metric_alarm" "dynamodb_throttles" {
   alarm_actions       = local.alarm_actions
 }
 
+# Signals whose normal level follows traffic (a busy evening has more wrong passwords than a
+# quiet night): an alarm when a value leaves CloudWatch's learned band, beside the static
+# thresholds above, which catch the floods. A band needs some days of data to be useful.
+locals {
+  anomaly_alarms = merge(
+    { "login-failures" = { metric = "LoginFailed", dimensions = { service = local.prefix, function = "token", route = "/token" }, what = "Failed logins" } },
+    { for fn in ["secure-data", "search"] : "${fn}-tokens-rejected" => { metric = "TokenRejected", dimensions = { service = local.prefix, function = fn }, what = "Rejected access tokens on ${fn}" } },
+    { for fn, routes in local.emf_routes : "${fn}-client-errors" => { metric = "Status4xx", dimensions = { service = local.prefix, function = fn, route = routes[0] }, what = "4xx answers on ${routes[0]}" } },
+  )
+}
+
+resource "aws_cloudwatch_metric_alarm" "anomaly" {
+  for_each = local.anomaly_alarms
+
+  alarm_name          = "${local.prefix}-anomalous-${each.key}"
+  alarm_description   = "${each.value.what} above the expected band for 15 minutes. Runbook: README, anomalous-${replace(each.key, "/^(secure-data|search|token)-/", "")}."
+  comparison_operator = "GreaterThanUpperThreshold"
+  evaluation_periods  = 3
+  threshold_metric_id = "band"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+
+  metric_query {
+    id          = "m1"
+    return_data = true
+    metric {
+      namespace   = var.metrics_namespace
+      metric_name = each.value.metric
+      dimensions  = each.value.dimensions
+      period      = 300
+      stat        = "Sum"
+    }
+  }
+
+  metric_query {
+    id          = "band"
+    expression  = "ANOMALY_DETECTION_BAND(m1, ${var.anomaly_band_width})"
+    label       = "${each.value.metric} (expected)"
+    return_data = true
+  }
+}
+
 resource "aws_cloudwatch_dashboard" "main" {
   dashboard_name = local.prefix
   dashboard_body = jsonencode({

@@ -265,3 +265,14 @@ variable "waf_blocked_threshold" {
     error_message = "waf_blocked_threshold must be at least 1."
   }
 }
+
+variable "anomaly_band_width" {
+  description = "Width, in standard deviations, of the anomaly detection band (ANOMALY_DETECTION_BAND) the traffic-dependent alarms compare with: lower alarms sooner and more often."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.anomaly_band_width >= 1 && var.anomaly_band_width <= 10
+    error_message = "anomaly_band_width must be between 1 and 10 standard deviations."
+  }
+}
