@@ -20,6 +20,7 @@ Standard library only: `make monitor` needs nothing installed beyond Prometheus.
 """
 
 import argparse
+import io
 import json
 import math
 import re
@@ -41,33 +42,38 @@ class Registry:
         self.skipped = 0
 
     def observe_document(self, doc):
-        """Adds one EMF document; returns how many series it touched. Anything malformed is
-        skipped whole, never half-applied."""
+        """Adds one EMF document; returns how many series it touched, 0 when it was malformed
+        (then nothing of it is applied: the caller counts it as skipped)."""
         updates = []
         aws = doc.get("_aws")
         if not isinstance(aws, dict) or not isinstance(aws.get("CloudWatchMetrics"), list):
             return 0
         for directive in aws["CloudWatchMetrics"]:
-            namespace = directive.get("Namespace")
-            if not isinstance(namespace, str):
-                self.skipped += 1
+            if not isinstance(directive, dict):
                 return 0
-            for dims in directive.get("Dimensions", []):
-                if not all(isinstance(d, str) and isinstance(doc.get(d), str) and NAME.match(d) for d in dims):
-                    self.skipped += 1
+            namespace, dimension_sets, metrics = (directive.get(k) for k in ("Namespace", "Dimensions", "Metrics"))
+            if not (isinstance(namespace, str) and isinstance(dimension_sets, list) and isinstance(metrics, list)):
+                return 0
+            for dims in dimension_sets:
+                if not isinstance(dims, list) or not all(
+                    isinstance(d, str) and NAME.match(d) and isinstance(doc.get(d), str) for d in dims
+                ):
                     return 0
                 labels = tuple(sorted([("namespace", namespace)] + [(d, doc[d]) for d in dims]))
-                for metric in directive.get("Metrics", []):
+                for metric in metrics:
+                    if not isinstance(metric, dict):
+                        return 0
                     name, unit = metric.get("Name"), metric.get("Unit", "None")
+                    if not (isinstance(name, str) and NAME.match(name) and isinstance(unit, str) and unit in UNITS):
+                        return 0
                     values = doc.get(name)
                     values = values if isinstance(values, list) else [values]
-                    if not (isinstance(name, str) and NAME.match(name) and unit in UNITS):
-                        self.skipped += 1
+                    finite = all(
+                        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v)) for v in values
+                    )
+                    if not finite:
                         return 0
-                    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
-                        self.skipped += 1
-                        return 0
-                    updates.append((f"{name}_{UNITS[unit]}", unit, labels, values))
+                    updates.append((f"{name}_{UNITS[unit]}", unit, labels, [float(v) for v in values]))
         with self.lock:
             for series, unit, labels, values in updates:
                 if unit == "Count":
@@ -101,7 +107,7 @@ class Registry:
             if series not in typed:
                 out.append(f"# TYPE {series} counter")
                 typed.add(series)
-            out.append(f"{series}{fmt(labels)} {value:g}")
+            out.append(f"{series}{fmt(labels)} {number(value)}")
         for (series, labels), h in histograms:
             if series not in typed:
                 out.append(f"# TYPE {series} histogram")
@@ -109,11 +115,17 @@ class Registry:
             for i, bound in enumerate(BUCKETS_MS):
                 out.append(f"{series}_bucket{fmt(labels, [('le', str(bound))])} {h[i]}")
             out.append(f"{series}_bucket{fmt(labels, [('le', '+Inf')])} {h[-1]}")
-            out.append(f"{series}_sum{fmt(labels)} {h[-2]:g}")
+            out.append(f"{series}_sum{fmt(labels)} {number(h[-2])}")
             out.append(f"{series}_count{fmt(labels)} {h[-1]}")
         out.append("# TYPE emf_exporter_skipped_documents_total counter")
         out.append(f"emf_exporter_skipped_documents_total {self.skipped}")
         return "\n".join(out) + "\n"
+
+
+def number(v):
+    """Every digit a float has: six significant ones would make a counter past a million move in
+    steps of ten, and rate() with it."""
+    return repr(float(v)).removesuffix(".0") if float(v).is_integer() else repr(float(v))
 
 
 def escape(value):
@@ -144,13 +156,14 @@ def pump(lines, out, registry):
         out.write(line)
         out.flush()
         if line.startswith("{") and '"_aws"' in line:
+            # Whatever a line holds, it is skipped, never the end of the exporter: the local
+            # run's output goes through here, and a dead reader would stall the functions.
             try:
                 doc = json.loads(line)
-            except ValueError:
+                if not (isinstance(doc, dict) and registry.observe_document(doc)):
+                    registry.skipped += 1
+            except Exception:  # noqa: BLE001
                 registry.skipped += 1
-                continue
-            if isinstance(doc, dict):
-                registry.observe_document(doc)
 
 
 def main():
@@ -164,7 +177,8 @@ def main():
         sys.exit(f"emf-exporter: cannot listen on 127.0.0.1:{args.port}: {e.strerror}")
     threading.Thread(target=server.serve_forever, daemon=True).start()
     print(f"EMF exporter: Prometheus series at http://127.0.0.1:{args.port}/metrics", file=sys.stderr, flush=True)
-    pump(sys.stdin, sys.stdout, registry)
+    # Bytes that are not UTF-8 are replaced, not fatal.
+    pump(io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace"), sys.stdout, registry)
 
 
 if __name__ == "__main__":

@@ -30,5 +30,11 @@ prometheus --config.file="$monitor/prometheus.yml" --storage.tsdb.path="$monitor
   --web.listen-address="127.0.0.1:$prometheus_port" > "$monitor/prometheus.log" 2>&1 &
 prometheus_pid=$!
 trap 'kill "$prometheus_pid" 2>/dev/null || true' EXIT
+# A rules file it cannot load, a data directory it cannot lock: say so, not "Prometheus on ...".
+for _ in $(seq 100); do
+  kill -0 "$prometheus_pid" 2>/dev/null || { echo "make monitor: Prometheus did not start:" >&2; tail -5 "$monitor/prometheus.log" >&2; exit 1; }
+  curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$prometheus_port/-/ready" && break
+  sleep 0.2
+done
 echo "Prometheus on http://127.0.0.1:$prometheus_port (graphs: /graph, alerts: /alerts; log: $monitor/prometheus.log)"
 scripts/dev.sh 2>&1 | python3 -u monitoring/emf_exporter.py --port "$exporter_port"

@@ -174,11 +174,14 @@ resource "aws_cloudwatch_metric_alarm" "dynamodb_throttles" {
 # quiet night): an alarm when a value leaves CloudWatch's learned band, beside the static
 # thresholds above, which catch the floods. A band needs some days of data to be useful.
 locals {
-  anomaly_alarms = merge(
-    { "login-failures" = { metric = "LoginFailed", dimensions = { service = local.prefix, function = "token", route = "/token" }, what = "Failed logins" } },
-    { for fn in ["secure-data", "search"] : "${fn}-tokens-rejected" => { metric = "TokenRejected", dimensions = { service = local.prefix, function = fn }, what = "Rejected access tokens on ${fn}" } },
-    { for fn, routes in local.emf_routes : "${fn}-client-errors" => { metric = "Status4xx", dimensions = { service = local.prefix, function = fn, route = routes[0] }, what = "4xx answers on ${routes[0]}" } },
-  )
+  anomaly_alarms = {
+    "login-failures"              = { metric = "LoginFailed", dimensions = { function = "token", route = "/token" }, what = "Failed logins" }
+    "secure-data-tokens-rejected" = { metric = "TokenRejected", dimensions = { function = "secure-data" }, what = "Rejected access tokens on secure-data" }
+    "search-tokens-rejected"      = { metric = "TokenRejected", dimensions = { function = "search" }, what = "Rejected access tokens on search" }
+    "token-client-errors"         = { metric = "Status4xx", dimensions = { function = "token", route = "/token" }, what = "4xx answers on /token" }
+    "secure-data-client-errors"   = { metric = "Status4xx", dimensions = { function = "secure-data", route = "/secure-data" }, what = "4xx answers on /secure-data" }
+    "search-client-errors"        = { metric = "Status4xx", dimensions = { function = "search", route = "/search" }, what = "4xx answers on /search" }
+  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "anomaly" {
@@ -198,7 +201,7 @@ resource "aws_cloudwatch_metric_alarm" "anomaly" {
     metric {
       namespace   = var.metrics_namespace
       metric_name = each.value.metric
-      dimensions  = each.value.dimensions
+      dimensions  = merge({ service = local.prefix }, each.value.dimensions)
       period      = 300
       stat        = "Sum"
     }

@@ -13,7 +13,7 @@ import sys
 import pytest
 import yaml
 
-from consistency import ROOT, load_tf
+from consistency import ROOT, load_tf, tf_locals
 
 sys.path.insert(0, str(ROOT / "monitoring"))
 import emf_exporter  # noqa: E402
@@ -56,29 +56,92 @@ def alarms(tf):
     return found
 
 
-def anomaly_problems(alarm, rules, records):
-    """The band alarms: one twin per metric of local.anomaly_alarms, each above the mean by
-    the band width in standard deviations, over the same window and number of periods."""
+def instances(name, alarm, tf):
+    """The dimensions (besides service) of each CloudWatch alarm a resource makes, for_each
+    expanded: what its twin must select, no more and no less."""
+    locals_ = tf_locals(tf)
+    dims = first(alarm.get("dimensions")) or {}
+    each = str(alarm.get("for_each", ""))
+    if "toset(" in each:
+        keys = re.findall(r"""["']([^"']+)["']""", each)
+        assert keys, f"alarm {name}: cannot read its for_each {each}"
+        return [{k: (key if "each.key" in str(v) else v) for k, v in dims.items() if k != "service"} for key in keys]
+    if "local.latency_alarms" in each:
+        return [{"function": fn, "route": r} for fn, routes in locals_["emf_routes"].items() for r in routes]
+    if "local.anomaly_alarms" in each:
+        return [dict(first(a["dimensions"]), metric=a["metric"]) for a in locals_["anomaly_alarms"].values()]
+    return [{k: v for k, v in dims.items() if k != "service"}]
+
+
+def selected(expr, key):
+    """The values a PromQL text selects for `key`: {"v"} for key="v", the alternatives of
+    key=~"a|b", {""} for key="" (absent), None when it does not mention the key."""
+    exact = set(re.findall(rf'\b{key}="([^"]*)"', expr))
+    regex = {v for alts in re.findall(rf'\b{key}=~"([^"]*)"', expr) for v in alts.split("|")}
+    return (exact | regex) or None
+
+
+def selector_problems(label, used, wanted):
     found = []
-    text = (TF / "monitoring.tf").read_text()
-    block = text.split("anomaly_alarms = merge(", 1)[1].split("\n  )\n", 1)[0]
-    metrics = set(re.findall(r'metric = "(\w+)"', block))
+    keys = {k for w in wanted for k in w}
+    for key in keys:
+        values = {w[key] for w in wanted}
+        if selected(used, key) != values:
+            found.append(f"{label}: selects {key} {sorted(selected(used, key) or [])}, the alarms cover {sorted(values)}")
+        if len(values) > 1 and not re.search(rf"\bby \([^)]*\b{key}\b", used):
+            found.append(f"{label}: one alarm per {key}, the twin does not group by it")
+    for absent in ["route", "reason"] if "route" not in keys else []:
+        if selected(used, absent) != {""}:
+            found.append(f'{label}: CloudWatch matches dimension sets exactly; the twin needs {absent}=""')
+    if "sum by (" not in used and "histogram_quantile" not in used:
+        found.append(f"{label}: the twin does not sum its series by the alarm's dimensions")
+    return found
+
+
+def used_text(rule, records):
+    """An alert's expression with those of the recording rules it reads, transitively."""
+    text, seen = rule["expr"], set()
+    while True:
+        more = [r for r in records if r in text and r not in seen]
+        if not more:
+            return text
+        for r in more:
+            seen.add(r)
+            text += " " + records[r]
+
+
+def window(used, period):
+    return f"offset {period}s" in used or f"[{period}s]" in used
+
+
+def anomaly_problems(alarm, rules, records, tf):
+    """The band alarms: one twin per metric, selecting what its alarms select, above the mean
+    by the band width in standard deviations, over the same window and number of periods."""
+    found = []
+    by_metric = {}
+    for inst in instances("anomaly", alarm, tf):
+        by_metric.setdefault(inst.pop("metric"), []).append(inst)
     band_var = re.search(r"ANOMALY_DETECTION_BAND\(m1, \$\{var\.(\w+)\}\)", str(alarm["metric_query"]))
     band = alarm["defaults"][band_var.group(1)] if band_var else None
     period = re.search(r"'period': \[?(\d+)", str(alarm["metric_query"]))
     period = int(period.group(1)) if period else None
-    by_signal = {r["labels"].get("signal"): r for r in rules}
-    if set(by_signal) != metrics:
-        found.append(f"alarm anomaly: metrics {sorted(metrics)}, twins for {sorted(k or '?' for k in by_signal)}")
-    for metric, rule in by_signal.items():
-        used = " ".join([rule["expr"]] + [e for name, e in records.items() if name in rule["expr"]])
-        if f"{metric}_total" not in used or f"[{period}s]" not in used:
-            found.append(f"alarm anomaly: the {metric} twin does not read {metric}_total over [{period}s]")
-        if band is None or f"+ {band:g} * stddev_over_time(" not in rule["expr"]:
-            found.append(f"alarm anomaly: the {metric} twin's band is not {band} standard deviations")
-        hold = (alarm["evaluation_periods"] - 1) * (period or 0)
-        if rule.get("for") != f"{hold}s":
-            found.append(f"alarm anomaly: {alarm['evaluation_periods']} periods mean `for: {hold}s`, the {metric} twin has {rule.get('for')}")
+    twins = {}
+    for rule in rules:
+        twins.setdefault(rule["labels"].get("signal"), []).append(rule)
+    if set(twins) != set(by_metric) or any(len(t) != 1 for t in twins.values()):
+        found.append(f"alarm anomaly: metrics {sorted(by_metric)}, twins {[(k, len(v)) for k, v in twins.items()]}")
+    for metric, wanted in by_metric.items():
+        for rule in twins.get(metric, [])[:1]:
+            used = used_text(rule, records)
+            label = f"alarm anomaly ({metric})"
+            if f"{metric}_total" not in used or not window(used, period):
+                found.append(f"{label}: the twin does not read {metric}_total over {period} s")
+            found += selector_problems(label, used, wanted)
+            if band is None or not re.search(rf"^\S+ > avg_over_time\(.*\) \+ {band:g} \* stddev_over_time\(", rule["expr"]):
+                found.append(f"{label}: the twin is not `value > mean + {band} x deviation`")
+            hold = (alarm["evaluation_periods"] - 1) * (period or 0)
+            if rule.get("for") != f"{hold}s":
+                found.append(f"{label}: {alarm['evaluation_periods']} periods mean `for: {hold}s`, the twin has {rule.get('for')}")
     return found
 
 
@@ -95,43 +158,33 @@ def problems(tf, rules_text):
         if name in AWS_ONLY:
             continue
         if name == "anomaly":
-            found += anomaly_problems(alarm, rules.pop(name, []), records)
+            found += anomaly_problems(alarm, rules.pop(name, []), records, tf)
             continue
         twins = rules.pop(name, [])
         if len(twins) != 1:
             found.append(f"alarm {name}: {len(twins)} Prometheus twins in monitoring/alerts.yml")
             continue
         rule, expr = twins[0], twins[0]["expr"]
+        used = used_text(rule, records)
         metric = LOCAL_METRIC.get(name, alarm["metric_name"])
         series = f"{metric}_milliseconds_bucket" if metric == "Latency" else f"{metric}_total"
-        if series not in expr:
+        if series not in used:
             found.append(f"alarm {name}: the twin does not read {series}")
         m = re.search(r"(>=|>|<)\s*([0-9.]+)\s*$", expr)
         op = OPERATORS.get(alarm["comparison_operator"])
         if not m or m.group(1) != op or float(m.group(2)) != alarm["threshold"]:
             found.append(f"alarm {name}: {alarm['comparison_operator']} {alarm['threshold']:g}, twin says {m.groups() if m else expr!r}")
-        if f"[{alarm['period']}s]" not in expr:
-            found.append(f"alarm {name}: period {alarm['period']} s, twin's window differs: {expr}")
+        if not window(used, alarm["period"]):
+            found.append(f"alarm {name}: period {alarm['period']} s, twin's window differs: {used}")
         hold = (alarm["evaluation_periods"] - 1) * alarm["period"]
         if rule.get("for", "0s") != f"{hold}s":
             found.append(f"alarm {name}: {alarm['evaluation_periods']} periods mean `for: {hold}s`, twin has {rule.get('for')}")
         statistic = first(alarm.get("extended_statistic")) or first(alarm.get("statistic"))
-        wanted = {"Sum": "increase(", "p99": "histogram_quantile(0.99,", "Average": "/"}[statistic]
-        if wanted not in expr:
+        wanted = {"Sum": "offset", "p99": "histogram_quantile(0.99,", "Average": "/"}[statistic]
+        if wanted not in used:
             found.append(f"alarm {name}: statistic {statistic}, twin lacks {wanted!r}")
         if first(alarm["namespace"]) == "${var.metrics_namespace}":
-            dims = first(alarm["dimensions"])
-            for key, value in dims.items():
-                if key == "service":
-                    continue
-                if "each." in str(value):
-                    if not re.search(rf"\bby \([^)]*\b{key}\b", expr):
-                        found.append(f"alarm {name}: one alarm per {key}, twin does not group by it")
-                elif f'{key}="{value}"' not in expr:
-                    found.append(f"alarm {name}: dimension {key}={value} not selected by the twin")
-            for absent in ["route", "reason"] if "route" not in dims else []:
-                if f'{absent}=""' not in expr:
-                    found.append(f"alarm {name}: CloudWatch matches dimension sets exactly; the twin needs {absent}=\"\"")
+            found += selector_problems(f"alarm {name}", used, instances(name, alarm, tf))
     found += [f"rule {r['alert']} names alarm {a}, which monitoring.tf does not have" for a, rs in rules.items() for r in rs]
     return found
 
@@ -142,13 +195,19 @@ def test_every_alarm_on_the_functions_metrics_has_a_prometheus_twin_with_its_thr
 
 
 @pytest.mark.parametrize("change, says", [
-    (lambda t: t.replace("[300s])) >= 50", "[300s])) >= 51"), "brute_force_logins: GreaterThanOrEqualToThreshold 50"),
-    (lambda t: t.replace("[60s])) >= 1", "[300s])) >= 1"), "refresh_reuse: period 60"),
-    (lambda t: t.replace('reason="", ', ""), "token_rejected: CloudWatch matches dimension sets exactly"),
-    (lambda t: t.replace("for: 600s", "for: 300s"), "latency_p99: 3 periods"),
+    (lambda t: t.replace('route="/token"}) >= 50', 'route="/token"}) >= 51'), "brute_force_logins: GreaterThanOrEqualToThreshold 50"),
+    (lambda t: t.replace("offset 60s", "offset 300s"), "refresh_reuse: period 60"),
+    (lambda t: t.replace('function=~"secure-data|search", reason="", route=""}) >= 100', 'function=~"secure-data|search", route=""}) >= 100'), 'token_rejected: CloudWatch matches dimension sets exactly'),
+    (lambda t: t.replace('TokenRejected:sum300s{function=~"secure-data|search", reason="", route=""}) >= 100', 'TokenRejected:sum300s{function="search", reason="", route=""}) >= 100'), "token_rejected: selects function ['search']"),
+    (lambda t: t.replace("for: 600s\n        labels: {alarm: latency_p99", "for: 300s\n        labels: {alarm: latency_p99"), "latency_p99: 3 periods"),
+    (lambda t: t.replace('|/secure-data/{user_id}|/search"}[300s]', '|/search"}[300s]'), "latency_p99: selects route"),
     (lambda t: t.replace("alarm: accounts_locked", "alarm: accounts_lock"), "alarm accounts_locked: 0 Prometheus twins"),
-    (lambda t: t.replace("+ 3 * stddev_over_time(oasis:login_failed", "+ 2 * stddev_over_time(oasis:login_failed"), "the LoginFailed twin's band"),
+    (lambda t: t.replace("+ 3 * stddev_over_time(oasis:anomaly:LoginFailed", "+ 2 * stddev_over_time(oasis:anomaly:LoginFailed"), "(LoginFailed): the twin is not `value > mean + 3"),
+    (lambda t: t.replace("oasis:anomaly:LoginFailed > avg", "oasis:anomaly:LoginFailed < avg"), "(LoginFailed): the twin is not `value > mean + 3"),
     (lambda t: t.replace("signal: Status4xx", "signal: Status5xx"), "alarm anomaly: metrics"),
+    (lambda t: t.replace('route=~"/token|/secure-data|/search"})', 'route=~"/token"})'), "(Status4xx): selects route ['/token']"),
+    (lambda t: t.replace('oasis:anomaly:TokenRejected\n        expr: sum by (service, function) (oasis:TokenRejected:sum300s{function=~"secure-data|search", reason="", route=""})', 'oasis:anomaly:TokenRejected\n        expr: sum by (service, function) (oasis:TokenRejected:sum300s{function=~"secure-data|search"})'), "(TokenRejected): CloudWatch matches dimension sets exactly"),
+    (lambda t: t.replace("sum by (service) (oasis:LoginFailed:sum300s", "(oasis:LoginFailed:sum300s"), "brute_force_logins: the twin does not sum"),
 ])
 def test_a_twin_that_drifts_from_its_alarm_is_caught(change, says):
     drifted = change(RULES.read_text())
@@ -167,11 +226,24 @@ def test_each_alert_fires_at_its_threshold_and_not_below():
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-def test_the_rule_tests_fail_when_a_threshold_moves(tmp_path):
+@pytest.mark.parametrize("change", [
+    lambda t: t.replace('route="/token"}) >= 50', 'route="/token"}) >= 51'),
+    lambda t: t.replace('route="/token"}) >= 50', 'route="/token"}) >= 49'),
+    lambda t: t.replace('route=""}) >= 100', 'route=""}) >= 99'),
+    lambda t: t.replace("[300s]))) > 200", "[300s]))) > 450"),
+    lambda t: t.replace("[300s]))) > 200", "[300s]))) > 198"),
+    lambda t: t.replace("for: 300s\n        labels: {alarm: server_errors", "labels: {alarm: server_errors"),
+    lambda t: t.replace("+ 3 * stddev_over_time(oasis:anomaly:LoginFailed", "+ 1 * stddev_over_time(oasis:anomaly:LoginFailed"),
+    lambda t: t.replace("+ 3 * stddev_over_time(oasis:anomaly:TokenRejected", "+ 9 * stddev_over_time(oasis:anomaly:TokenRejected"),
+    lambda t: t.replace("+ 3 * stddev_over_time(oasis:anomaly:Status4xx", "+ 9 * stddev_over_time(oasis:anomaly:Status4xx"),
+], ids=["brute-force up", "brute-force down", "tokens 99", "p99 450", "p99 198", "5xx no hold", "band 1", "tokens band 9", "4xx band 9"])
+def test_the_rule_tests_fail_when_a_threshold_band_or_hold_moves(tmp_path, change):
+    moved = change(RULES.read_text())
+    assert moved != RULES.read_text(), "the planted change did not apply"
     shutil.copy(ROOT / "monitoring/alerts.test.yml", tmp_path)
-    (tmp_path / "alerts.yml").write_text(RULES.read_text().replace("[300s])) >= 50", "[300s])) >= 51"))
+    (tmp_path / "alerts.yml").write_text(moved)
     out = subprocess.run([promtool(), "test", "rules", "alerts.test.yml"], cwd=tmp_path, capture_output=True, text=True)
-    assert out.returncode != 0, "promtool accepted a brute-force threshold above the tested one"
+    assert out.returncode != 0, "promtool's tests did not notice"
 
 
 # An EMF document as the functions print it (oasis_lambda::metrics), and one with a reason.
@@ -214,6 +286,14 @@ def test_the_exporter_turns_emf_documents_into_counters_and_histograms_and_passe
 
 
 @pytest.mark.parametrize("break_it", [
+    lambda d: d["_aws"]["CloudWatchMetrics"].append("not a directive"),
+    lambda d: d["_aws"]["CloudWatchMetrics"][0].update(Dimensions=7),
+    lambda d: d["_aws"]["CloudWatchMetrics"][0]["Dimensions"].append("service"),
+    lambda d: d["_aws"]["CloudWatchMetrics"][0]["Metrics"].append(["Name"]),
+    lambda d: d["_aws"]["CloudWatchMetrics"][0]["Metrics"].append({"Name": ["LoginFailed"], "Unit": "Count"}),
+    lambda d: d["_aws"]["CloudWatchMetrics"][0]["Metrics"].append({"Name": "Big", "Unit": ["Count"]}),
+    lambda d: d.update(LoginFailed=10**400),
+    lambda d: d.update(LoginFailed=True),
     lambda d: d.update(LoginFailed="1"),
     lambda d: d.update(Latency=float("nan")),
     lambda d: d["_aws"]["CloudWatchMetrics"][0]["Metrics"].append({"Name": "Bad Name", "Unit": "Count"}),
@@ -262,3 +342,19 @@ def test_every_dashboard_query_is_valid_promql():
     path.write_text(yaml.safe_dump(rules))
     out = subprocess.run([promtool(), "check", "rules", str(path)], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_counters_keep_every_digit_past_a_million():
+    registry = emf_exporter.Registry()
+    doc = json.loads(json.dumps(EMF))
+    doc["Requests"] = 1_234_567.0
+    emf_exporter.pump([json.dumps(doc) + "\n"] * 2, io.StringIO(), registry)
+    registry.exposition()
+    assert 'Requests_total{function="token",namespace="Oasis",route="/token",service="oasis"} 2469134\n' in registry.exposition()
+
+
+def test_the_exporter_survives_bytes_that_are_not_utf8_and_lines_that_are_not_json():
+    lines = b'{"_aws": nonsense\n\xff\xfe not utf-8\n' + json.dumps(EMF).encode() + b"\n"
+    out = subprocess.run([sys.executable, str(ROOT / "monitoring/emf_exporter.py"), "--port", "0"], input=lines, capture_output=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count(b"\n") == 3, out.stdout
