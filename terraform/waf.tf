@@ -164,4 +164,11 @@ resource "aws_wafv2_web_acl_logging_configuration" "api" {
       name = "cookie"
     }
   }
+
+  # Partner API keys (usage plans) are credentials too.
+  redacted_fields {
+    single_header {
+      name = "x-api-key"
+    }
+  }
 }

@@ -135,12 +135,18 @@ async fn serve(app: &App, target: Option<UserId>, req: &Request) -> Result<Respo
     view(app, subject).await
 }
 
+/// The longest list a response carries (the API contract's `maxItems`): a response's size
+/// is bounded whatever a stored profile holds (OWASP API4, unrestricted resource consumption).
+pub const MAX_LISTED: usize = 1000;
+
 async fn view(app: &App, user: User) -> Result<Response<Body>, DataError> {
     let profile = app.store.profile(&user.id).await?;
-    let (display_name, entitlements, watchlist) = match profile {
+    let (display_name, mut entitlements, mut watchlist) = match profile {
         Some(p) => (p.display_name, p.entitlements, p.watchlist),
         None => (user.username.to_string(), vec![], vec![]),
     };
+    entitlements.truncate(MAX_LISTED);
+    watchlist.truncate(MAX_LISTED);
     let body = DataView {
         user_id: user.id,
         username: user.username,

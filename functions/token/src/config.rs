@@ -37,10 +37,11 @@ impl Config {
         };
         let issuer_url = config::required("OASIS_ISSUER")?;
         let access_ttl = config::parsed("OASIS_ACCESS_TOKEN_TTL", 900u64)?;
-        if !(60..=3600).contains(&access_ttl) {
+        // The verifiers refuse tokens living longer than the maximum; never issue one.
+        if !(60..=oasis_auth::token::MAX_LIFETIME_SECONDS).contains(&access_ttl) {
             return Err(ConfigError::Invalid {
                 name: "OASIS_ACCESS_TOKEN_TTL",
-                reason: "must be 60..=3600 seconds".into(),
+                reason: format!("must be 60..={} seconds", oasis_auth::token::MAX_LIFETIME_SECONDS),
             });
         }
         let refresh_idle_ttl = config::parsed("OASIS_REFRESH_IDLE_TTL", 14 * 86_400u64)?;

@@ -26,8 +26,6 @@ pub enum TokenError {
     UnsupportedGrantType,
     #[error("invalid_scope")]
     InvalidScope,
-    #[error("unsupported media type")]
-    UnsupportedMediaType,
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("cross-site request refused")]
@@ -44,7 +42,11 @@ impl From<oasis_lambda::form::FormError> for TokenError {
     fn from(e: oasis_lambda::form::FormError) -> Self {
         use oasis_lambda::form::FormError::{Malformed, Repeated, TooLarge, UnsupportedMediaType};
         match e {
-            UnsupportedMediaType => TokenError::UnsupportedMediaType,
+            // RFC 6749 §5.2: every malformed token request is a 400 invalid_request, a body in
+            // another content type included (a 415 would be a code no OAuth client expects).
+            UnsupportedMediaType => {
+                TokenError::InvalidRequest("content type must be application/x-www-form-urlencoded")
+            }
             TooLarge => TokenError::PayloadTooLarge,
             Malformed => TokenError::InvalidRequest("malformed request body"),
             Repeated => TokenError::InvalidRequest("repeated parameter"),
@@ -64,7 +66,6 @@ impl ApiError for TokenError {
     fn status(&self) -> StatusCode {
         match self {
             TokenError::InvalidClient { .. } => StatusCode::UNAUTHORIZED,
-            TokenError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             TokenError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             TokenError::CrossSiteRefused => StatusCode::FORBIDDEN,
             TokenError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -91,7 +92,6 @@ impl ApiError for TokenError {
             TokenError::InvalidGrant => "the credentials or grant are invalid, expired or revoked",
             TokenError::UnauthorizedClient => "this client may not use this grant type",
             TokenError::InvalidScope => "the requested scope is invalid, unknown or exceeds the grant",
-            TokenError::UnsupportedMediaType => "content type must be application/x-www-form-urlencoded",
             TokenError::PayloadTooLarge => "request body too large",
             TokenError::CrossSiteRefused => "cross-site request refused",
             TokenError::Store(StoreError::Unavailable(_)) => "the service is temporarily unavailable; retry later",

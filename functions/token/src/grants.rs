@@ -90,6 +90,15 @@ async fn password(
     }
     let username = Username::parse(raw_username).map_err(|_| TokenError::InvalidRequest("malformed username"))?;
     let requested = requested_scope(form)?;
+    // A scope beyond the client's is the client's mistake, refused before any password is
+    // looked at: refusing it after the check would tell a right password from a wrong one.
+    if let Some(r) = &requested
+        && !r.is_subset(&client.scopes)
+    {
+        oasis_lambda::metrics::signal("ScopeRefused", None);
+        tracing::warn!(signal = "scope_refused", "requested scope exceeds the client's");
+        return Err(TokenError::InvalidScope);
+    }
 
     let account = oasis_store::throttle_key::account(&username);
     let ip = meta.source_ip.as_deref().map(oasis_store::throttle_key::address);
@@ -146,13 +155,25 @@ async fn password(
             return Err(TokenError::InvalidGrant);
         }
     };
-    // The right password: this attempt was not a failure, and any lock it took is lifted.
-    app.store.clear_attempts(&account).await?;
-
+    // The right password. The user's own grants narrow what was asked for (RFC 6749 §3.3: the
+    // response's `scope` says what was granted) rather than refusing it, since "invalid_scope"
+    // here and "invalid_grant" for a wrong password would tell the two apart. Nothing left to
+    // grant is answered as a failed login, and stays counted as one.
     let allowed = client.scopes.intersection(&user.scopes);
-    let scope = grant_scope(requested, &allowed)?;
+    let scope = requested.map_or_else(|| allowed.clone(), |r| r.intersection(&allowed));
+    if scope.is_empty() {
+        oasis_lambda::metrics::signal("LoginFailed", None);
+        tracing::warn!(signal = "login_failed", reason = "no_scope", "login refused: nothing to grant");
+        return Err(TokenError::InvalidGrant);
+    }
+    // This attempt was not a failure, and any lock it took is lifted.
+    app.store.clear_attempts(&account).await?;
     oasis_lambda::metrics::signal("LoginSucceeded", None);
     tracing::info!(signal = "login_succeeded", "login succeeded");
+    // A refresh token only for a client that may use one.
+    if !client.allows_grant(GrantType::RefreshToken) {
+        return issue(app, client, &user, &scope, None, now).await;
+    }
     let family_id = random_token(16);
     let refresh = random_token(TOKEN_BYTES);
     let family = RefreshFamily {

@@ -110,7 +110,9 @@ impl App {
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "scopes_supported": oasis_domain::scope::KNOWN,
-            "token_endpoint_auth_signing_alg_values_supported": ["ES256"],
+            // No `token_endpoint_auth_signing_alg_values_supported`: it describes JWT client
+            // authentication (private_key_jwt, client_secret_jwt), which is not on offer, and a
+            // client reading it would try what the endpoint then refuses.
         });
         Ok(Self {
             store,

@@ -366,19 +366,33 @@ impl LocalKeyFile {
 
     /// Replaces the file atomically (write a sibling, then rename), owner-only permissions.
     pub fn write(&self, set: &KeySet) -> Result<(), KeyError> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
         let err = |source| KeyError::Write { path: self.path.clone(), source };
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
-        let tmp = self.path.with_extension("tmp");
-        let mut f =
-            std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(err)?;
-        f.write_all(set.to_json().as_bytes()).map_err(err)?;
-        f.sync_all().map_err(err)?;
-        std::fs::rename(&tmp, &self.path).map_err(err)
+        let json = zeroize::Zeroizing::new(set.to_json());
+        write_private_file(&self.path, json.as_bytes()).map_err(err)
     }
+}
+
+/// Replaces `path` with `bytes`, readable by the owner only, all or nothing: written to a
+/// fresh, unguessable name opened with O_CREAT|O_EXCL (`create_new`), so never through a file
+/// or symlink someone planted (the 0600 mode is always the new file's own), then renamed over.
+pub fn write_private_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let name = format!(
+        ".{}.{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
+        crate::secret::random_token(9)
+    );
+    let tmp = path.with_file_name(name);
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+    let written = f.write_all(bytes).and_then(|()| f.sync_all()).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 #[async_trait::async_trait]
@@ -481,6 +495,28 @@ mod tests {
         let mode = std::fs::metadata(file.path()).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         assert!(file.read().is_ok());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// The old writer opened `keys.tmp` with O_CREAT|O_TRUNC, following a symlink planted there
+    /// and keeping a planted file's looser mode: the private keys could land elsewhere.
+    #[test]
+    fn a_symlink_or_file_planted_at_a_temporary_name_never_receives_the_private_keys() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("oasis-keys-{}", crate::secret::random_token(6)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let victim = dir.join("victim");
+        std::fs::write(&victim, "untouched").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.join("keys.tmp")).unwrap();
+        std::fs::write(dir.join(".keys.json.tmp"), "planted").unwrap();
+        std::fs::set_permissions(dir.join(".keys.json.tmp"), std::fs::Permissions::from_mode(0o666)).unwrap();
+        let file = LocalKeyFile::new(dir.join("keys.json"));
+        file.write(&KeySet::generate(1).unwrap()).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
+        assert_eq!(std::fs::read_to_string(dir.join(".keys.json.tmp")).unwrap(), "planted");
+        assert_eq!(std::fs::metadata(file.path()).unwrap().permissions().mode() & 0o777, 0o600);
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left.len(), 4, "no temporary file left behind: {left:?}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

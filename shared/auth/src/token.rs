@@ -16,13 +16,26 @@ pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 pub const MAX_TOKEN_BYTES: usize = 4096;
 /// Clock skew tolerated on `exp`, `nbf` and `iat`.
 pub const LEEWAY_SECONDS: u64 = 30;
+/// The longest an access token may live (`exp - iat`): the token function issues at most this
+/// (`OASIS_ACCESS_TOKEN_TTL`), and verifiers refuse anything longer, such as a token minted
+/// with a leaked key to last a year.
+pub const MAX_LIFETIME_SECONDS: u64 = 3600;
+
+/// `aud` as RFC 7519 §4.1.3 allows it: one audience or several. Oasis issues one; a token
+/// naming several is accepted when ours is among them (jsonwebtoken checks that).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Claims {
     iss: String,
     sub: String,
-    aud: String,
+    aud: Audience,
     client_id: String,
     iat: u64,
     exp: u64,
@@ -82,7 +95,7 @@ impl Issuer {
         let claims = Claims {
             iss: self.issuer.clone(),
             sub: grant.subject.to_owned(),
-            aud: self.audience.clone(),
+            aud: Audience::One(self.audience.clone()),
             client_id: grant.client_id.to_owned(),
             iat: now,
             exp: now + self.ttl_seconds,
@@ -123,6 +136,8 @@ pub enum Rejection {
     WrongAudience,
     #[error("token lacks a required claim")]
     MissingClaim,
+    #[error("token lives longer than any token issued here")]
+    TooLongLived,
 }
 
 impl Rejection {
@@ -139,6 +154,7 @@ impl Rejection {
             Rejection::NotYetValid => "not_yet_valid",
             Rejection::WrongIssuer => "wrong_issuer",
             Rejection::WrongAudience => "wrong_audience",
+            Rejection::TooLongLived => "too_long_lived",
             Rejection::MissingClaim => "missing_claim",
         }
     }
@@ -256,6 +272,9 @@ impl Verifier {
         let c = data.claims;
         if c.iat > now + LEEWAY_SECONDS {
             return Err(Rejection::NotYetValid);
+        }
+        if c.exp.saturating_sub(c.iat) > MAX_LIFETIME_SECONDS {
+            return Err(Rejection::TooLongLived);
         }
         if c.sub.is_empty() || c.client_id.is_empty() || c.jti.is_empty() {
             return Err(Rejection::MissingClaim);
@@ -431,6 +450,17 @@ mod tests {
             ("another issuer", Box::new(|c| c["iss"] = "https://evil.example".into()), Rejection::WrongIssuer),
             ("another audience", Box::new(|c| c["aud"] = "other-api".into()), Rejection::WrongAudience),
             (
+                "other audiences only",
+                Box::new(|c| c["aud"] = json!(["other-api", "third-api"])),
+                Rejection::WrongAudience,
+            ),
+            ("an empty audience list", Box::new(|c| c["aud"] = json!([])), Rejection::WrongAudience),
+            (
+                "a year's lifetime (a token minted with a leaked key)",
+                Box::new(move |c| c["exp"] = (now + 365 * 86_400).into()),
+                Rejection::TooLongLived,
+            ),
+            (
                 "no sub",
                 Box::new(|c| {
                     c.as_object_mut().unwrap().remove("sub");
@@ -480,6 +510,19 @@ mod tests {
             mutate(&mut c);
             assert_eq!(f.verifier.verify(&forge(&f, good_header(&f), c)).unwrap_err(), want, "{name}");
         }
+    }
+
+    /// RFC 7519 §4.1.3: `aud` may be an array; refusing one as malformed turned away tokens
+    /// another authorization server in a federation would issue correctly.
+    #[test]
+    fn an_audience_list_that_names_us_is_accepted_and_the_longest_lifetime_is_too() {
+        let f = fixture();
+        let mut c = good_claims();
+        c["aud"] = json!(["another-api", AUD]);
+        assert!(f.verifier.verify(&forge(&f, good_header(&f), c)).is_ok());
+        let mut c = good_claims();
+        c["exp"] = (c["iat"].as_u64().unwrap() + MAX_LIFETIME_SECONDS).into();
+        assert!(f.verifier.verify(&forge(&f, good_header(&f), c)).is_ok(), "exactly the maximum lifetime");
     }
 
     #[test]

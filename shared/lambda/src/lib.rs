@@ -156,29 +156,102 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-/// Logs in JSON through `tracing`, at the level from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`
-/// (default `info`), each line with its RFC 3339 `timestamp` (local runs have no CloudWatch to
-/// add one). Call once at start.
-pub fn init_tracing() {
+/// Crates whose debug and trace lines carry raw events (passwords, client secrets, cookies in
+/// a request body or header) or raw HTTP traffic: held at `info` whatever level is asked for,
+/// so `AWS_LAMBDA_LOG_LEVEL=trace` while chasing a bug cannot write secrets to CloudWatch.
+pub const CAPPED_AT_INFO: [&str; 8] =
+    ["lambda_runtime", "lambda_http", "aws_lambda_events", "aws_smithy", "aws_sdk", "aws_config", "hyper", "rustls"];
+
+/// The level from `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else `info`.
+pub fn log_filter(lambda_level: Option<&str>, rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
     use tracing_subscriber::EnvFilter;
-    let filter = std::env::var("AWS_LAMBDA_LOG_LEVEL")
-        .ok()
-        .map(|l| l.to_lowercase())
+    lambda_level
+        .map(str::to_lowercase)
         .and_then(|l| EnvFilter::try_new(l).ok())
-        .or_else(|| EnvFilter::try_from_default_env().ok())
-        .unwrap_or_else(|| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+        .or_else(|| rust_log.and_then(|l| EnvFilter::try_new(l).ok()))
+        .unwrap_or_else(|| EnvFilter::new("info"))
+}
+
+/// [`CAPPED_AT_INFO`] at `info` at most, everything else as verbose as asked: applied together
+/// with [`log_filter`], so even `RUST_LOG=aws_smithy_runtime=trace` cannot lift the cap.
+pub fn log_caps() -> tracing_subscriber::filter::Targets {
+    use tracing::level_filters::LevelFilter;
+    tracing_subscriber::filter::Targets::new()
+        .with_default(LevelFilter::TRACE)
+        .with_targets(CAPPED_AT_INFO.map(|t| (t, LevelFilter::INFO)))
+}
+
+/// Logs in JSON through `tracing`, filtered by [`log_filter`] and [`log_caps`], each line with
+/// its RFC 3339 `timestamp` (local runs have no CloudWatch to add one). Call once at start.
+pub fn init_tracing() {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::filter::FilterExt as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let filter =
+        log_filter(std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(), std::env::var("RUST_LOG").ok().as_deref());
+    let layer = tracing_subscriber::fmt::layer()
         .json()
-        .with_env_filter(filter)
         .with_current_span(true)
         .with_span_list(false)
         .with_target(false)
-        .try_init();
+        .with_filter(filter.and(log_caps()));
+    let _ = tracing_subscriber::registry().with(layer).try_init();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a subscriber with `filter` writes for a trace line of `target`.
+    fn logged(filter: tracing_subscriber::EnvFilter, target_is_runtime: bool) -> String {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Buf(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        use tracing_subscriber::Layer as _;
+        use tracing_subscriber::filter::FilterExt as _;
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let buf = Buf::default();
+        let writer = buf.clone();
+        let layer =
+            tracing_subscriber::fmt::layer().with_writer(move || writer.clone()).with_filter(filter.and(log_caps()));
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            if target_is_runtime {
+                tracing::trace!(target: "lambda_runtime::layers::api_response", "event body password=hunter2");
+                tracing::debug!(target: "aws_smithy_runtime::client::orchestrator", "raw response SecretString");
+            } else {
+                tracing::trace!(target: "oasis_token::grants", "our own trace line");
+            }
+        });
+        String::from_utf8(buf.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn trace_logging_never_lets_the_runtime_or_the_sdk_log_raw_events_or_responses() {
+        for (lambda, rust) in [
+            (Some("TRACE"), None),
+            (None, Some("trace")),
+            (Some("debug"), None),
+            (None, Some("lambda_runtime=trace,aws_smithy_runtime=trace")),
+        ] {
+            let out = logged(log_filter(lambda, rust), true);
+            assert!(!out.contains("hunter2") && !out.contains("SecretString"), "{lambda:?} {rust:?}: {out}");
+        }
+        assert!(
+            logged(log_filter(Some("trace"), None), false).contains("our own trace line"),
+            "our own code keeps its level"
+        );
+    }
 
     fn meta(origin: Option<&str>) -> RequestMeta {
         RequestMeta {

@@ -214,13 +214,21 @@ pub struct NewClient {
     pub allowed_origins: Vec<String>,
 }
 
+/// An `https://` origin, or `http://` for a loopback host only: the host must be exactly
+/// `localhost`, `127.0.0.1` or `[::1]` (a prefix match would admit `localhost.attacker.example`).
 fn valid_origin(o: &str) -> bool {
-    let rest = o
-        .strip_prefix("https://")
-        .or_else(|| o.strip_prefix("http://").filter(|r| r.starts_with("localhost") || r.starts_with("127.0.0.1")));
-    rest.is_some_and(|r| {
-        !r.is_empty() && !r.contains('/') && r.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:".contains(&b))
-    })
+    let authority_ok = |r: &str| !r.is_empty() && r.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
+    if let Some(rest) = o.strip_prefix("https://") {
+        return authority_ok(rest) && !rest.contains(['[', ']']) && !rest.starts_with(['.', ':', '-']);
+    }
+    let Some(rest) = o.strip_prefix("http://") else { return false };
+    let (host, port) = match rest.strip_prefix("[::1]") {
+        Some(port) => ("[::1]", port),
+        None => rest.find(':').map_or((rest, ""), |i| rest.split_at(i)),
+    };
+    let port_ok = port.is_empty()
+        || port.strip_prefix(':').is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    ["localhost", "127.0.0.1", "[::1]"].contains(&host) && port_ok
 }
 
 /// Creates a client. A confidential client's secret is returned once and only its hash stored.
@@ -340,5 +348,40 @@ pub async fn check_aws_setup(sdk: &oasis_lambda::config::SdkConfig) -> Result<()
         Err(e) => Err(AwsSetupError::Credentials(
             oasis_lambda::error::cause_chain(&e).lines().next().unwrap_or_default().to_owned(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod origin_tests {
+    use super::valid_origin;
+
+    /// A prefix match on "localhost" let `http://localhost.attacker.example` hold a browser
+    /// client's refresh cookie; the host is matched whole.
+    #[test]
+    fn http_origins_are_allowed_for_exactly_the_loopback_hosts() {
+        for good in [
+            "https://app.example",
+            "https://app.example:8443",
+            "http://localhost",
+            "http://localhost:5173",
+            "http://127.0.0.1:8080",
+            "http://[::1]:3000",
+        ] {
+            assert!(valid_origin(good), "{good}");
+        }
+        for bad in [
+            "http://localhost.attacker.example",
+            "http://127.0.0.1.attacker.example",
+            "http://localhostattacker.example",
+            "http://localhost:5173.attacker.example",
+            "http://localhost:",
+            "http://app.example",
+            "https://app.example/path",
+            "https://",
+            "ftp://localhost",
+            "http://[::1].attacker.example",
+        ] {
+            assert!(!valid_origin(bad), "{bad}");
+        }
     }
 }

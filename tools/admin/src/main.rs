@@ -725,14 +725,10 @@ fn unlocked(who: &str, outcome: oasis_admin::Unlocked) -> String {
 }
 
 fn write_private(path: &std::path::Path, text: &str) -> Result<(), CliError> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
-    f.write_all(text.as_bytes())?;
-    Ok(())
+    Ok(oasis_auth::keys::write_private_file(path, text.as_bytes())?)
 }
 
 /// Progress of a catalog load: a bar with rate and ETA on a terminal, a plain line per tenth

@@ -163,3 +163,25 @@ async fn only_get_is_allowed() {
     assert_eq!(r.header("allow"), Some("GET, OPTIONS"));
     assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
 }
+
+#[tokio::test]
+async fn a_huge_stored_watchlist_is_answered_with_at_most_the_contracts_max_items() {
+    let (w, app) = world().await;
+    let profile = oasis_store::Profile {
+        user_id: w.demo.id.clone(),
+        display_name: "Demo Viewer".into(),
+        entitlements: vec!["basic".into(); 5],
+        watchlist: (0..oasis_secure_data::MAX_LISTED + 500).map(|i| format!("tt{i:06}")).collect(),
+    };
+    w.store.put_profile(&profile).await.unwrap();
+    let r = get(&app, "/secure-data", Some(&w.token(&w.demo, "data:read"))).await;
+    assert_eq!(r.status, 200);
+    let listed = r.json()["watchlist"].as_array().unwrap().len();
+    assert_eq!(listed, oasis_secure_data::MAX_LISTED);
+    let contract =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../terraform/openapi.yaml")).unwrap();
+    assert!(
+        contract.contains(&format!("watchlist: {{type: array, maxItems: {}", oasis_secure_data::MAX_LISTED)),
+        "the contract says the same bound"
+    );
+}

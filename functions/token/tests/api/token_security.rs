@@ -195,23 +195,125 @@ async fn scope_widening_on_refresh_is_refused_and_narrowing_is_allowed() {
 }
 
 #[tokio::test]
-async fn scope_escalation_at_login_beyond_the_users_grants_is_refused() {
+async fn scope_escalation_at_login_beyond_the_users_grants_is_narrowed_never_granted() {
     let f = fixture().await;
-    // The demo client may ask for admin, but the demo user does not hold it.
+    let login = |scope: &'static str, password: String| {
+        let app = &f.app;
+        async move {
+            post_form(
+                app,
+                "/token",
+                &[
+                    ("grant_type", "password"),
+                    ("client_id", "oasis-demo"),
+                    ("username", "demo"),
+                    ("password", &password),
+                    ("scope", scope),
+                ],
+                &[],
+            )
+            .await
+        }
+    };
+    // The demo client may ask for admin, but the demo user does not hold it: what is granted
+    // is what the user holds of what was asked, and the response says so (RFC 6749 §3.3).
+    let r = login("admin search", f.creds.demo_password.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["scope"], "search");
+    let verifier = Verifier::new(&f.keys.public_jwks(), oasis_testkit::ISSUER, oasis_testkit::AUDIENCE).unwrap();
+    let claims = verifier.verify(r.json()["access_token"].as_str().unwrap()).unwrap();
+    assert!(claims.has_scope("search") && !claims.has_scope("admin"), "the token carries no admin");
+    // Nothing the user holds among what was asked: refused, as a failed login.
+    let r = login("admin", f.creds.demo_password.clone()).await;
+    assert_eq!(r.error().as_deref(), Some("invalid_grant"));
+}
+
+/// A quiet oracle: "invalid_scope" for a right password and "invalid_grant" for a wrong one
+/// would let a guesser confirm a password without a successful login ever being recorded.
+#[tokio::test]
+async fn a_right_password_with_a_scope_the_user_lacks_answers_exactly_as_a_wrong_one() {
+    let f = fixture().await;
+    let ask = |password: String| {
+        let app = &f.app;
+        async move {
+            post_form(
+                app,
+                "/token",
+                &[
+                    ("grant_type", "password"),
+                    ("client_id", "oasis-demo"),
+                    ("username", "demo"),
+                    ("password", &password),
+                    ("scope", "admin"),
+                ],
+                &[],
+            )
+            .await
+        }
+    };
+    let right = ask(f.creds.demo_password.clone()).await;
+    let wrong = ask("not the password at all".into()).await;
+    assert_eq!((right.status, right.text.clone()), (wrong.status, wrong.text.clone()));
+    let counted = f.store.attempts("acct:demo", oasis_auth::now()).await.unwrap().map(|a| a.failures);
+    assert_eq!(counted, Some(2), "the right password that granted nothing is not a success that clears the count");
+    // A scope beyond the client's is refused before any password is looked at.
+    kiosk(&f).await;
     let r = post_form(
         &f.app,
         "/token",
         &[
             ("grant_type", "password"),
-            ("client_id", "oasis-demo"),
+            ("client_id", "kiosk"),
             ("username", "demo"),
-            ("password", &f.creds.demo_password),
-            ("scope", "admin"),
+            ("password", "x"),
+            ("scope", "data:read"),
         ],
         &[],
     )
     .await;
     assert_eq!(r.error().as_deref(), Some("invalid_scope"));
+    let still = f.store.attempts("acct:demo", oasis_auth::now()).await.unwrap().map(|a| a.failures);
+    assert_eq!(still, Some(2), "a client-level refusal is no password attempt");
+}
+
+/// A first-party client with the password grant but not refresh_token, and only `search`.
+async fn kiosk(f: &Fixture) {
+    oasis_admin::create_client(
+        f.store.as_ref(),
+        oasis_admin::NewClient {
+            client_id: "kiosk".into(),
+            name: "Kiosk".into(),
+            confidential: false,
+            first_party: true,
+            grant_types: vec!["password".into()],
+            scopes: vec!["search".into()],
+            refresh_in_cookie: false,
+            allowed_origins: vec![],
+        },
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_client_without_the_refresh_token_grant_gets_no_refresh_token_from_a_login() {
+    let f = fixture().await;
+    kiosk(&f).await;
+    let r = post_form(
+        &f.app,
+        "/token",
+        &[
+            ("grant_type", "password"),
+            ("client_id", "kiosk"),
+            ("username", "demo"),
+            ("password", &f.creds.demo_password),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.json().get("refresh_token").is_none(), "{}", r.text);
+    assert!(r.header("set-cookie").is_none());
 }
 
 #[tokio::test]
@@ -347,8 +449,12 @@ async fn wrong_content_type_is_refused_and_changes_nothing() {
     let f = fixture().await;
     let json = serde_json::json!({"grant_type": "password", "client_id": "oasis-demo", "username": "demo", "password": "guess"}).to_string();
     let r = send(&f.app, &event("POST", "/token", &[("Content-Type", "application/json")], Some(&json))).await;
-    assert_eq!(r.status, 415);
+    // RFC 6749 §5.2: a malformed token request is 400 invalid_request, whatever is wrong with it.
+    assert_eq!(r.status, 400);
     assert_eq!(r.error().as_deref(), Some("invalid_request"));
+    assert_eq!(r.json()["error_description"], "content type must be application/x-www-form-urlencoded");
+    let revoke = send(&f.app, &event("POST", "/revoke", &[("Content-Type", "application/json")], Some("{}"))).await;
+    assert_eq!((revoke.status, revoke.error().as_deref()), (400, Some("invalid_request")));
     assert!(f.store.attempts("acct:demo", oasis_auth::now()).await.unwrap().is_none(), "no failure was counted");
 }
 
@@ -613,6 +719,12 @@ async fn the_jwks_publishes_public_keys_only_and_the_metadata_describes_the_endp
     assert_eq!(meta["token_endpoint"], format!("{ISSUER}/token"));
     assert_eq!(meta["jwks_uri"], format!("{ISSUER}/.well-known/jwks.json"));
     assert_eq!(meta["revocation_endpoint"], format!("{ISSUER}/revoke"));
+    // Every client authentication method advertised is one the token endpoint accepts, and
+    // nothing announces JWT client authentication, which it does not offer (RFC 8414 §2).
+    let methods: Vec<&str> =
+        meta["token_endpoint_auth_methods_supported"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
+    assert_eq!(methods, ["client_secret_basic", "client_secret_post", "none"]);
+    assert!(meta.get("token_endpoint_auth_signing_alg_values_supported").is_none(), "{meta}");
 }
 
 #[tokio::test]

@@ -82,6 +82,14 @@ async fn dynamodb_requests_per_route_are_what_the_readme_says() {
     .await;
     assert_eq!(bad.status, 400);
     measured.push(("POST /token password, wrong", counter.take()));
+    // User enumeration by timing: an unknown name costs the very requests a known one does.
+    let unknown = post_token(
+        &token,
+        &[("grant_type", "password"), ("client_id", "oasis-demo"), ("username", "nobody-here"), ("password", "wrong")],
+    )
+    .await;
+    assert_eq!(unknown.status, 400);
+    measured.push(("POST /token password, unknown user", counter.take()));
     let rv = reply(
         token
             .handle(request(&event(
@@ -113,6 +121,7 @@ async fn dynamodb_requests_per_route_are_what_the_readme_says() {
         ("POST /token refresh_token", ops(&[("GetItem", 4), ("TransactWriteItems", 1)])),
         ("POST /token client_credentials", ops(&[("GetItem", 1)])),
         ("POST /token password, wrong", ops(&[("GetItem", 5), ("UpdateItem", 2)])),
+        ("POST /token password, unknown user", ops(&[("GetItem", 5), ("UpdateItem", 2)])),
         ("POST /revoke", ops(&[("GetItem", 3), ("UpdateItem", 1)])),
         ("GET /secure-data", ops(&[("GetItem", 2)])),
         ("GET /search?q=matrix", ops(&[("GetItem", 1), ("Query", 1)])),
