@@ -101,25 +101,34 @@ async fn password(
     }
 
     let account = oasis_store::throttle_key::account(&username);
-    let ip = meta.source_ip.as_deref().map(oasis_store::throttle_key::address);
-    for (key, kind) in [(Some(&account), "account"), (ip.as_ref(), "ip")] {
-        let Some(key) = key else { continue };
+    // API Gateway always says where a request came from; a request that does not is counted
+    // with every other such request, never let past the per-address lock-out.
+    let ip = oasis_store::throttle_key::address(meta.source_ip.as_deref().unwrap_or_else(|| {
+        tracing::warn!(signal = "source_unknown", "no source address: counted under \"unknown\"");
+        "unknown"
+    }));
+    for (key, kind) in [(&account, "account"), (&ip, "ip")] {
         if app.store.attempts(key, now).await?.is_some_and(|a| a.locked_until > now) {
             return Err(refuse_locked(app, password, kind));
         }
     }
-    // Count the attempt before the (slow) password check: parallel guesses all pass the check
-    // above, but each gets its own count here, and from the threshold on only the one that
-    // takes the lock has its password checked. At most `threshold` checks per account, then
-    // one per lock, however many requests arrive at once.
-    let policy = app.settings.account_lockout;
-    let counted = app.store.record_failure(&account, now, now + policy.window_seconds).await?;
+    // Count the attempt, per account and per address, before the (slow) password check:
+    // parallel guesses all pass the check above, but each gets its own count here, and from a
+    // threshold on only the one that takes the lock has its password checked. At most
+    // `threshold` checks per account or address, then one per lock, however many requests
+    // arrive at once. An attempt that succeeds is taken back from the address's count (and
+    // clears the account's).
     let mut lock_taken = None;
-    if let Some(lock) = policy.lock_seconds(counted.failures) {
-        if !app.store.try_lock(&account, now, now + lock, now + policy.window_seconds.max(lock)).await? {
-            return Err(refuse_locked(app, password, "account"));
+    for (key, kind, policy) in
+        [(&account, "account", app.settings.account_lockout), (&ip, "ip", app.settings.ip_lockout)]
+    {
+        let counted = app.store.record_failure(key, now, now + policy.window_seconds).await?;
+        if let Some(lock) = policy.lock_seconds(counted.failures) {
+            if !app.store.try_lock(key, now, now + lock, now + policy.window_seconds.max(lock)).await? {
+                return Err(refuse_locked(app, password, kind));
+            }
+            lock_taken.get_or_insert(Vec::new()).push((lock, counted.failures, kind));
         }
-        lock_taken = Some((lock, counted.failures));
     }
 
     let user = app.store.user_by_username(&username).await?;
@@ -144,11 +153,8 @@ async fn password(
             return Err(TokenError::InvalidGrant);
         }
         _ => {
-            if let Some((lock, failures)) = lock_taken {
-                locked(lock, failures, "account");
-            }
-            if let Some(ip) = &ip {
-                record_ip_failure(app, ip, now).await?;
+            for (lock, failures, kind) in lock_taken.into_iter().flatten() {
+                locked(lock, failures, kind);
             }
             oasis_lambda::metrics::signal("LoginFailed", None);
             tracing::warn!(signal = "login_failed", reason = "bad_credentials", "login failed");
@@ -166,8 +172,10 @@ async fn password(
         tracing::warn!(signal = "login_failed", reason = "no_scope", "login refused: nothing to grant");
         return Err(TokenError::InvalidGrant);
     }
-    // This attempt was not a failure, and any lock it took is lifted.
+    // This attempt was not a failure: the account's count and any lock it took are lifted; the
+    // address keeps its other failures (a sprayer's own account must not reset them).
     app.store.clear_attempts(&account).await?;
+    app.store.forgive_failure(&ip, now).await?;
     oasis_lambda::metrics::signal("LoginSucceeded", None);
     tracing::info!(signal = "login_succeeded", "login succeeded");
     // A refresh token only for a client that may use one.
@@ -206,17 +214,6 @@ fn locked(lock: u64, failures: u32, kind: &'static str) {
 
 /// Per source address failures are counted after the check (its threshold is high, and
 /// counting successes would lock out users behind one NAT).
-async fn record_ip_failure(app: &App, key: &str, now: u64) -> Result<(), TokenError> {
-    let policy = app.settings.ip_lockout;
-    let attempts = app.store.record_failure(key, now, now + policy.window_seconds).await?;
-    if let Some(lock) = policy.lock_seconds(attempts.failures)
-        && app.store.try_lock(key, now, now + lock, now + policy.window_seconds.max(lock)).await?
-    {
-        locked(lock, attempts.failures, "ip");
-    }
-    Ok(())
-}
-
 fn new_refresh_token(app: &App, token: &str, family: &RefreshFamily, now: u64) -> RefreshToken {
     RefreshToken {
         token_hash: token_hash(token),

@@ -165,6 +165,25 @@ pub async fn failure_counters_count_lock_and_expire(s: &dyn Store) {
     assert_eq!(s.attempts("acct:alice", 301).await.unwrap(), None);
 }
 
+pub async fn a_forgiven_failure_is_taken_back_and_never_below_zero_or_into_a_new_counter(s: &dyn Store) {
+    s.record_failure("ip:10.9.9.9", 100, 200).await.unwrap();
+    s.record_failure("ip:10.9.9.9", 100, 200).await.unwrap();
+    s.forgive_failure("ip:10.9.9.9", 110).await.unwrap();
+    assert_eq!(s.attempts("ip:10.9.9.9", 110).await.unwrap().unwrap().failures, 1);
+    s.forgive_failure("ip:10.9.9.9", 110).await.unwrap();
+    s.forgive_failure("ip:10.9.9.9", 110).await.unwrap();
+    assert_eq!(s.attempts("ip:10.9.9.9", 110).await.unwrap().unwrap().failures, 0, "not below zero");
+    s.forgive_failure("ip:nobody", 110).await.unwrap();
+    assert_eq!(s.attempts("ip:nobody", 110).await.unwrap(), None, "forgiving creates no counter");
+    s.record_failure("ip:10.9.9.8", 100, 200).await.unwrap();
+    s.forgive_failure("ip:10.9.9.8", 250).await.unwrap();
+    assert_eq!(
+        s.record_failure("ip:10.9.9.8", 260, 360).await.unwrap().failures,
+        1,
+        "an expired counter is not touched"
+    );
+}
+
 pub async fn counters_are_kept_per_key(s: &dyn Store) {
     s.record_failure("acct:alice", 100, 200).await.unwrap();
     s.record_failure("ip:10.0.0.1", 100, 200).await.unwrap();
@@ -406,6 +425,7 @@ macro_rules! conformance_tests {
             unknown_refresh_tokens_are_not_found,
             failure_counters_count_lock_and_expire,
             counters_are_kept_per_key,
+            a_forgiven_failure_is_taken_back_and_never_below_zero_or_into_a_new_counter,
             profiles_round_trip_and_update,
             search_matches_words_and_prefixes_ignoring_case_and_accents,
             search_filters_by_genre_and_year_range,

@@ -120,6 +120,9 @@ pub trait ThrottleStore: Send + Sync {
     /// call took the lock. Conditional, so of many concurrent callers exactly one takes it.
     async fn try_lock(&self, key: &str, now: u64, locked_until: u64, expires_at: u64) -> StoreResult<bool>;
     async fn clear_attempts(&self, key: &str) -> StoreResult<()>;
+    /// Takes back one failure counted before the outcome was known (an attempt that turned
+    /// out to succeed); nothing when the counter is gone, expired or at zero.
+    async fn forgive_failure(&self, key: &str, now: u64) -> StoreResult<()>;
 }
 
 #[async_trait]

@@ -116,6 +116,45 @@ async fn password_spraying_from_one_address_locks_that_address() {
     assert!(a.locked_until > oasis_auth::now());
 }
 
+/// A sprayer who also holds one real account must not reset the address's count by logging
+/// into it between guesses: the success is taken back from the count, not the count cleared.
+#[tokio::test]
+async fn a_sprayers_own_successful_login_does_not_reset_the_addresss_count() {
+    let f = fixture().await;
+    for i in 0..19 {
+        password_login(&f.app, &format!("victim{i}"), "Winter2026!").await;
+    }
+    assert_eq!(password_login(&f.app, "demo", &f.creds.demo_password).await.status, 200);
+    let a = f.store.attempts("ip:203.0.113.10", oasis_auth::now()).await.unwrap().unwrap();
+    assert_eq!(a.failures, 19, "the success was counted first and then taken back, nothing more");
+    password_login(&f.app, "victim19", "Winter2026!").await;
+    let r = password_login(&f.app, "demo", &f.creds.demo_password).await;
+    assert_eq!(r.error().as_deref(), Some("invalid_grant"), "twenty failures: the address is locked");
+}
+
+/// A request whose source address is missing is not let past the per-address lock-out.
+#[tokio::test]
+async fn requests_without_a_source_address_share_one_counted_address() {
+    let f = fixture().await;
+    for i in 0..20 {
+        let mut e = event(
+            "POST",
+            "/token",
+            &[FORM],
+            Some(&form(&[
+                ("grant_type", "password"),
+                ("client_id", "oasis-demo"),
+                ("username", &format!("victim{i}")),
+                ("password", "x"),
+            ])),
+        );
+        e["requestContext"]["identity"].as_object_mut().unwrap().remove("sourceIp");
+        assert_eq!(send(&f.app, &e).await.status, 400);
+    }
+    let a = f.store.attempts("ip:unknown", oasis_auth::now()).await.unwrap().unwrap();
+    assert!(a.failures == 20 && a.locked_until > oasis_auth::now(), "{a:?}");
+}
+
 #[tokio::test]
 async fn refresh_token_replay_revokes_the_whole_family() {
     let f = fixture().await;

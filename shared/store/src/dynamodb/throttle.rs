@@ -93,4 +93,20 @@ impl ThrottleStore for DynamoStore {
         self.client.delete_item().table_name(&self.t.attempts).key("pk", s(key)).send().await.map_err(classify)?;
         Ok(())
     }
+
+    async fn forgive_failure(&self, key: &str, now: u64) -> StoreResult<()> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.t.attempts)
+            .key("pk", s(key))
+            .update_expression("ADD failures :minus_one")
+            .condition_expression("failures > :zero AND expires_at > :now")
+            .expression_attribute_values(":minus_one", AttributeValue::N("-1".into()))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        missing_is_fine(r)
+    }
 }

@@ -55,4 +55,14 @@ impl ThrottleStore for SqliteStore {
         self.conn().execute("DELETE FROM login_attempts WHERE key = ?1", [key]).map_err(classify)?;
         Ok(())
     }
+
+    async fn forgive_failure(&self, key: &str, now: u64) -> StoreResult<()> {
+        self.conn()
+            .execute(
+                "UPDATE login_attempts SET failures = failures - 1 WHERE key = ?1 AND failures > 0 AND expires_at > ?2",
+                params![key, int(now)],
+            )
+            .map_err(classify)?;
+        Ok(())
+    }
 }

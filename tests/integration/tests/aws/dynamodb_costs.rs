@@ -116,7 +116,7 @@ async fn dynamodb_requests_per_route_are_what_the_readme_says() {
     let want: Vec<(&str, BTreeMap<String, u32>)> = vec![
         (
             "POST /token password",
-            ops(&[("DeleteItem", 1), ("GetItem", 5), ("TransactWriteItems", 1), ("UpdateItem", 1)]),
+            ops(&[("DeleteItem", 1), ("GetItem", 5), ("TransactWriteItems", 1), ("UpdateItem", 3)]),
         ),
         ("POST /token refresh_token", ops(&[("GetItem", 4), ("TransactWriteItems", 1)])),
         ("POST /token client_credentials", ops(&[("GetItem", 1)])),
