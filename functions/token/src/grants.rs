@@ -117,65 +117,36 @@ async fn password(
     // threshold on only the one that takes the lock has its password checked. At most
     // `threshold` checks per account or address, then one per lock, however many requests
     // arrive at once. An attempt that succeeds is taken back from the address's count (and
-    // clears the account's).
-    let mut lock_taken = None;
+    // clears the account's), and a lock it took is released.
+    let mut locks = Vec::new();
     for (key, kind, policy) in
         [(&account, "account", app.settings.account_lockout), (&ip, "ip", app.settings.ip_lockout)]
     {
         let counted = app.store.record_failure(key, now, now + policy.window_seconds).await?;
         if let Some(lock) = policy.lock_seconds(counted.failures) {
             if !app.store.try_lock(key, now, now + lock, now + policy.window_seconds.max(lock)).await? {
+                report_locks(&locks);
                 return Err(refuse_locked(app, password, kind));
             }
-            lock_taken.get_or_insert(Vec::new()).push((lock, counted.failures, kind));
+            locks.push(TakenLock { kind, seconds: lock, until: now + lock, failures: counted.failures });
         }
     }
-
-    let user = app.store.user_by_username(&username).await?;
-    let verified = match &user {
-        Some(u) => app.hasher.verify(password, &u.password_hash),
-        None => {
-            app.hasher.verify_dummy(password);
-            Verification::Invalid
+    let (user, scope) = match check_password(app, client, &username, password, requested).await {
+        Ok(granted) => granted,
+        Err(e) => {
+            // The locks this attempt took stay: they are lock-outs now in force.
+            report_locks(&locks);
+            return Err(e);
         }
     };
-    let user = match (user, verified) {
-        (Some(u), Verification::Valid { rehash }) if !u.disabled => {
-            if let Some(new_hash) = rehash {
-                app.store.set_password_hash(&u.id, &new_hash).await?;
-                tracing::info!("password rehashed with current parameters");
-            }
-            u
-        }
-        (Some(u), Verification::Valid { .. }) if u.disabled => {
-            oasis_lambda::metrics::signal("LoginFailed", None);
-            tracing::warn!(signal = "login_failed", reason = "disabled", "login refused for a disabled account");
-            return Err(TokenError::InvalidGrant);
-        }
-        _ => {
-            for (lock, failures, kind) in lock_taken.into_iter().flatten() {
-                locked(lock, failures, kind);
-            }
-            oasis_lambda::metrics::signal("LoginFailed", None);
-            tracing::warn!(signal = "login_failed", reason = "bad_credentials", "login failed");
-            return Err(TokenError::InvalidGrant);
-        }
-    };
-    // The right password. The user's own grants narrow what was asked for (RFC 6749 §3.3: the
-    // response's `scope` says what was granted) rather than refusing it, since "invalid_scope"
-    // here and "invalid_grant" for a wrong password would tell the two apart. Nothing left to
-    // grant is answered as a failed login, and stays counted as one.
-    let allowed = client.scopes.intersection(&user.scopes);
-    let scope = requested.map_or_else(|| allowed.clone(), |r| r.intersection(&allowed));
-    if scope.is_empty() {
-        oasis_lambda::metrics::signal("LoginFailed", None);
-        tracing::warn!(signal = "login_failed", reason = "no_scope", "login refused: nothing to grant");
-        return Err(TokenError::InvalidGrant);
-    }
     // This attempt was not a failure: the account's count and any lock it took are lifted; the
-    // address keeps its other failures (a sprayer's own account must not reset them).
+    // address keeps its other failures (a sprayer's own account must not reset them), and a
+    // lock this very success took is released (twenty logins from one busy NAT are no attack).
     app.store.clear_attempts(&account).await?;
     app.store.forgive_failure(&ip, now).await?;
+    if let Some(taken) = locks.iter().find(|l| l.kind == "ip") {
+        app.store.release_lock(&ip, taken.until).await?;
+    }
     oasis_lambda::metrics::signal("LoginSucceeded", None);
     tracing::info!(signal = "login_succeeded", "login succeeded");
     // A refresh token only for a client that may use one.
@@ -198,6 +169,67 @@ async fn password(
     issue(app, client, &user, &scope, Some((&refresh, &family)), now).await
 }
 
+/// A lock-out this attempt took: `until` identifies it, so only this attempt releases it.
+struct TakenLock {
+    kind: &'static str,
+    seconds: u64,
+    until: u64,
+    failures: u32,
+}
+
+fn report_locks(locks: &[TakenLock]) {
+    for l in locks {
+        locked(l.seconds, l.failures, l.kind);
+    }
+}
+
+/// The user and the scope to grant, or the one answer for every failure (`invalid_grant`).
+/// The user's own grants narrow what was asked for (RFC 6749 §3.3: the response's `scope`
+/// says what was granted) rather than refusing it, since "invalid_scope" for a right password
+/// and "invalid_grant" for a wrong one would tell the two apart; nothing left to grant is a
+/// failed login. Nothing is written for a login that then fails: a rehash waits for success.
+async fn check_password(
+    app: &App,
+    client: &Client,
+    username: &Username,
+    password: &str,
+    requested: Option<ScopeSet>,
+) -> Result<(User, ScopeSet), TokenError> {
+    let user = app.store.user_by_username(username).await?;
+    let verified = match &user {
+        Some(u) => app.hasher.verify(password, &u.password_hash),
+        None => {
+            app.hasher.verify_dummy(password);
+            Verification::Invalid
+        }
+    };
+    let (user, rehash) = match (user, verified) {
+        (Some(u), Verification::Valid { rehash }) if !u.disabled => (u, rehash),
+        (Some(_), Verification::Valid { .. }) => {
+            oasis_lambda::metrics::signal("LoginFailed", None);
+            tracing::warn!(signal = "login_failed", reason = "disabled", "login refused for a disabled account");
+            return Err(TokenError::InvalidGrant);
+        }
+        _ => {
+            oasis_lambda::metrics::signal("LoginFailed", None);
+            tracing::warn!(signal = "login_failed", reason = "bad_credentials", "login failed");
+            return Err(TokenError::InvalidGrant);
+        }
+    };
+    let allowed = client.scopes.intersection(&user.scopes);
+    let scope = requested.map_or_else(|| allowed.clone(), |r| r.intersection(&allowed));
+    if scope.is_empty() {
+        oasis_lambda::metrics::signal("LoginFailed", None);
+        tracing::warn!(signal = "login_failed", reason = "no_scope", "login refused: nothing to grant");
+        return Err(TokenError::InvalidGrant);
+    }
+    if let Some(new_hash) = rehash {
+        app.store.set_password_hash(&user.id, &new_hash).await?;
+        tracing::info!("password rehashed with current parameters");
+    }
+    Ok((user, scope))
+}
+
 /// Same work and same answer as a wrong password: a lock reveals nothing.
 fn refuse_locked(app: &App, password: &str, kind: &'static str) -> TokenError {
     app.hasher.verify_dummy(password);
@@ -212,8 +244,6 @@ fn locked(lock: u64, failures: u32, kind: &'static str) {
     tracing::warn!(signal, lock_seconds = lock, failures, "login locked out");
 }
 
-/// Per source address failures are counted after the check (its threshold is high, and
-/// counting successes would lock out users behind one NAT).
 fn new_refresh_token(app: &App, token: &str, family: &RefreshFamily, now: u64) -> RefreshToken {
     RefreshToken {
         token_hash: token_hash(token),

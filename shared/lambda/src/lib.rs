@@ -156,11 +156,12 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-/// Crates whose debug and trace lines carry raw events (passwords, client secrets, cookies in
-/// a request body or header) or raw HTTP traffic: held at `info` whatever level is asked for,
-/// so `AWS_LAMBDA_LOG_LEVEL=trace` while chasing a bug cannot write secrets to CloudWatch.
-pub const CAPPED_AT_INFO: [&str; 8] =
-    ["lambda_runtime", "lambda_http", "aws_lambda_events", "aws_smithy", "aws_sdk", "aws_config", "hyper", "rustls"];
+/// The only targets that log at any level asked for: Oasis's own crates. Everything else (the
+/// Lambda runtime with its raw events, the AWS SDK and its request signer with headers and
+/// bodies, the HTTP and TLS stack) is held at `info`, so `AWS_LAMBDA_LOG_LEVEL=trace` while
+/// chasing a bug cannot write a password, a client secret or a cookie to CloudWatch. An
+/// allow-list: a new dependency is capped without anyone remembering to add it.
+pub const VERBOSE_TARGETS: [&str; 1] = ["oasis"];
 
 /// The level from `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else `info`.
 pub fn log_filter(lambda_level: Option<&str>, rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
@@ -172,31 +173,41 @@ pub fn log_filter(lambda_level: Option<&str>, rust_log: Option<&str>) -> tracing
         .unwrap_or_else(|| EnvFilter::new("info"))
 }
 
-/// [`CAPPED_AT_INFO`] at `info` at most, everything else as verbose as asked: applied together
-/// with [`log_filter`], so even `RUST_LOG=aws_smithy_runtime=trace` cannot lift the cap.
+/// `info` at most for every target but [`VERBOSE_TARGETS`]; applied together with
+/// [`log_filter`], so even `RUST_LOG=aws_smithy_runtime=trace` cannot lift the cap.
 pub fn log_caps() -> tracing_subscriber::filter::Targets {
     use tracing::level_filters::LevelFilter;
     tracing_subscriber::filter::Targets::new()
-        .with_default(LevelFilter::TRACE)
-        .with_targets(CAPPED_AT_INFO.map(|t| (t, LevelFilter::INFO)))
+        .with_default(LevelFilter::INFO)
+        .with_targets(VERBOSE_TARGETS.map(|t| (t, LevelFilter::TRACE)))
 }
 
-/// Logs in JSON through `tracing`, filtered by [`log_filter`] and [`log_caps`], each line with
-/// its RFC 3339 `timestamp` (local runs have no CloudWatch to add one). Call once at start.
-pub fn init_tracing() {
+/// The JSON log layer every function runs, writing to `writer` (stdout in Lambda), filtered by
+/// `filter` and [`log_caps`]; each line carries its RFC 3339 `timestamp` (local runs have no
+/// CloudWatch to add one).
+pub fn log_layer<S, W>(filter: tracing_subscriber::EnvFilter, writer: W) -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
     use tracing_subscriber::Layer as _;
     use tracing_subscriber::filter::FilterExt as _;
-    use tracing_subscriber::layer::SubscriberExt as _;
-    use tracing_subscriber::util::SubscriberInitExt as _;
-    let filter =
-        log_filter(std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(), std::env::var("RUST_LOG").ok().as_deref());
-    let layer = tracing_subscriber::fmt::layer()
+    tracing_subscriber::fmt::layer()
         .json()
         .with_current_span(true)
         .with_span_list(false)
         .with_target(false)
-        .with_filter(filter.and(log_caps()));
-    let _ = tracing_subscriber::registry().with(layer).try_init();
+        .with_writer(writer)
+        .with_filter(filter.and(log_caps()))
+}
+
+/// Logs through [`log_layer`] to stdout, at the level of [`log_filter`]. Call once at start.
+pub fn init_tracing() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let filter =
+        log_filter(std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(), std::env::var("RUST_LOG").ok().as_deref());
+    let _ = tracing_subscriber::registry().with(log_layer(filter, std::io::stdout)).try_init();
 }
 
 #[cfg(test)]
@@ -217,20 +228,19 @@ mod tests {
                 Ok(())
             }
         }
-        use tracing_subscriber::Layer as _;
-        use tracing_subscriber::filter::FilterExt as _;
         use tracing_subscriber::layer::SubscriberExt as _;
         let buf = Buf::default();
         let writer = buf.clone();
-        let layer =
-            tracing_subscriber::fmt::layer().with_writer(move || writer.clone()).with_filter(filter.and(log_caps()));
-        let subscriber = tracing_subscriber::registry().with(layer);
+        let subscriber = tracing_subscriber::registry().with(log_layer(filter, move || writer.clone()));
         tracing::subscriber::with_default(subscriber, || {
             if target_is_runtime {
                 tracing::trace!(target: "lambda_runtime::layers::api_response", "event body password=hunter2");
                 tracing::debug!(target: "aws_smithy_runtime::client::orchestrator", "raw response SecretString");
+                tracing::trace!(target: "aws_sigv4::http_request::sign", "canonical request authorization: Basic c2VjcmV0");
+                tracing::trace!(target: "h2::codec", "frame with cookie __Host-oasis_refresh=abc");
             } else {
                 tracing::trace!(target: "oasis_token::grants", "our own trace line");
+                tracing::info!(target: "lambda_runtime", "runtime info line");
             }
         });
         String::from_utf8(buf.0.lock().unwrap().clone()).unwrap()
@@ -245,12 +255,13 @@ mod tests {
             (None, Some("lambda_runtime=trace,aws_smithy_runtime=trace")),
         ] {
             let out = logged(log_filter(lambda, rust), true);
-            assert!(!out.contains("hunter2") && !out.contains("SecretString"), "{lambda:?} {rust:?}: {out}");
+            for secret in ["hunter2", "SecretString", "c2VjcmV0", "__Host-oasis_refresh"] {
+                assert!(!out.contains(secret), "{lambda:?} {rust:?}: {out}");
+            }
         }
-        assert!(
-            logged(log_filter(Some("trace"), None), false).contains("our own trace line"),
-            "our own code keeps its level"
-        );
+        let ours = logged(log_filter(Some("trace"), None), false);
+        assert!(ours.contains("our own trace line"), "our own code keeps its level: {ours}");
+        assert!(ours.contains("runtime info line"), "info from the runtime still shows: {ours}");
     }
 
     fn meta(origin: Option<&str>) -> RequestMeta {

@@ -176,12 +176,20 @@ pub async fn a_forgiven_failure_is_taken_back_and_never_below_zero_or_into_a_new
     s.forgive_failure("ip:nobody", 110).await.unwrap();
     assert_eq!(s.attempts("ip:nobody", 110).await.unwrap(), None, "forgiving creates no counter");
     s.record_failure("ip:10.9.9.8", 100, 200).await.unwrap();
-    s.forgive_failure("ip:10.9.9.8", 250).await.unwrap();
-    assert_eq!(
-        s.record_failure("ip:10.9.9.8", 260, 360).await.unwrap().failures,
-        1,
-        "an expired counter is not touched"
-    );
+    s.forgive_failure("ip:10.9.9.8", 200).await.unwrap();
+    assert_eq!(s.attempts("ip:10.9.9.8", 199).await.unwrap().unwrap().failures, 1, "an expired counter is not touched");
+}
+
+pub async fn only_the_lock_an_attempt_took_is_released(s: &dyn Store) {
+    s.record_failure("ip:10.9.9.7", 100, 500).await.unwrap();
+    assert!(s.try_lock("ip:10.9.9.7", 100, 130, 500).await.unwrap());
+    s.release_lock("ip:10.9.9.7", 129).await.unwrap();
+    assert_eq!(s.attempts("ip:10.9.9.7", 110).await.unwrap().unwrap().locked_until, 130, "another lock stays");
+    s.release_lock("ip:10.9.9.7", 130).await.unwrap();
+    let a = s.attempts("ip:10.9.9.7", 110).await.unwrap().unwrap();
+    assert_eq!((a.locked_until, a.failures), (0, 1), "released, the count kept");
+    s.release_lock("ip:nobody", 130).await.unwrap();
+    assert_eq!(s.attempts("ip:nobody", 110).await.unwrap(), None, "releasing creates no counter");
 }
 
 pub async fn counters_are_kept_per_key(s: &dyn Store) {
@@ -426,6 +434,7 @@ macro_rules! conformance_tests {
             failure_counters_count_lock_and_expire,
             counters_are_kept_per_key,
             a_forgiven_failure_is_taken_back_and_never_below_zero_or_into_a_new_counter,
+            only_the_lock_an_attempt_took_is_released,
             profiles_round_trip_and_update,
             search_matches_words_and_prefixes_ignoring_case_and_accents,
             search_filters_by_genre_and_year_range,

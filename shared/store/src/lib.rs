@@ -123,6 +123,9 @@ pub trait ThrottleStore: Send + Sync {
     /// Takes back one failure counted before the outcome was known (an attempt that turned
     /// out to succeed); nothing when the counter is gone, expired or at zero.
     async fn forgive_failure(&self, key: &str, now: u64) -> StoreResult<()>;
+    /// Lifts the lock `try_lock` set until `locked_until`, if it is still that lock (a later
+    /// one, taken by another attempt, stays).
+    async fn release_lock(&self, key: &str, locked_until: u64) -> StoreResult<()>;
 }
 
 #[async_trait]

@@ -124,10 +124,15 @@ async fn a_sprayers_own_successful_login_does_not_reset_the_addresss_count() {
     for i in 0..19 {
         password_login(&f.app, &format!("victim{i}"), "Winter2026!").await;
     }
+    // Counted first as the twentieth attempt, this success took the address's lock: it is
+    // taken back from the count and its lock released, not the count cleared.
     assert_eq!(password_login(&f.app, "demo", &f.creds.demo_password).await.status, 200);
     let a = f.store.attempts("ip:203.0.113.10", oasis_auth::now()).await.unwrap().unwrap();
-    assert_eq!(a.failures, 19, "the success was counted first and then taken back, nothing more");
+    assert_eq!((a.failures, a.locked_until), (19, 0), "the success was taken back and its lock released");
+    assert_eq!(password_login(&f.app, "demo", &f.creds.demo_password).await.status, 200, "the address is not locked");
     password_login(&f.app, "victim19", "Winter2026!").await;
+    let a = f.store.attempts("ip:203.0.113.10", oasis_auth::now()).await.unwrap().unwrap();
+    assert_eq!(a.failures, 20);
     let r = password_login(&f.app, "demo", &f.creds.demo_password).await;
     assert_eq!(r.error().as_deref(), Some("invalid_grant"), "twenty failures: the address is locked");
 }

@@ -94,6 +94,21 @@ impl ThrottleStore for DynamoStore {
         Ok(())
     }
 
+    async fn release_lock(&self, key: &str, locked_until: u64) -> StoreResult<()> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.t.attempts)
+            .key("pk", s(key))
+            .update_expression("SET locked_until = :zero")
+            .condition_expression("locked_until = :mine")
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":mine", n(locked_until))
+            .send()
+            .await;
+        missing_is_fine(r)
+    }
+
     async fn forgive_failure(&self, key: &str, now: u64) -> StoreResult<()> {
         let r = self
             .client

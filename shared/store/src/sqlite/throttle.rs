@@ -56,6 +56,16 @@ impl ThrottleStore for SqliteStore {
         Ok(())
     }
 
+    async fn release_lock(&self, key: &str, locked_until: u64) -> StoreResult<()> {
+        self.conn()
+            .execute(
+                "UPDATE login_attempts SET locked_until = 0 WHERE key = ?1 AND locked_until = ?2",
+                params![key, int(locked_until)],
+            )
+            .map_err(classify)?;
+        Ok(())
+    }
+
     async fn forgive_failure(&self, key: &str, now: u64) -> StoreResult<()> {
         self.conn()
             .execute(
