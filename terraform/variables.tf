@@ -149,6 +149,17 @@ variable "waf_rate_limit" {
   }
 }
 
+variable "waf_token_rate_limit" {
+  description = "Requests per 5 minutes from one IP to POST /token and /revoke before WAF blocks it (lower than waf_rate_limit)."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.waf_token_rate_limit >= 100
+    error_message = "waf_token_rate_limit must be at least 100 (the WAF minimum)."
+  }
+}
+
 variable "block_anonymous_ips" {
   description = "Block (instead of only count) requests from VPN, hosting-provider and Tor addresses."
   type        = bool

@@ -1,6 +1,6 @@
 resource "aws_wafv2_web_acl" "api" {
   name        = local.prefix
-  description = "Oasis API: AWS managed rules and a per-IP rate limit"
+  description = "Oasis API: AWS managed rules, a per-IP rate limit and a lower one on the token routes"
   scope       = "REGIONAL"
 
   default_action {
@@ -22,6 +22,58 @@ resource "aws_wafv2_web_acl" "api" {
     visibility_config {
       cloudwatch_metrics_enabled = true
       metric_name                = "${local.prefix}-rate-limit"
+      sampled_requests_enabled   = true
+    }
+  }
+
+  # The token routes get their own, lower per-IP limit: the stage's method throttle on
+  # POST /token is shared by every caller, so a few addresses each under the general limit
+  # could otherwise spend every user's logins and refreshes.
+  rule {
+    name     = "rate-limit-token-routes-per-ip"
+    priority = 6
+    action {
+      block {}
+    }
+    statement {
+      rate_based_statement {
+        limit              = var.waf_token_rate_limit
+        aggregate_key_type = "IP"
+        scope_down_statement {
+          or_statement {
+            statement {
+              byte_match_statement {
+                search_string         = "/token"
+                positional_constraint = "ENDS_WITH"
+                field_to_match {
+                  uri_path {}
+                }
+                text_transformation {
+                  priority = 0
+                  type     = "LOWERCASE"
+                }
+              }
+            }
+            statement {
+              byte_match_statement {
+                search_string         = "/revoke"
+                positional_constraint = "ENDS_WITH"
+                field_to_match {
+                  uri_path {}
+                }
+                text_transformation {
+                  priority = 0
+                  type     = "LOWERCASE"
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "${local.prefix}-rate-limit-token"
       sampled_requests_enabled   = true
     }
   }

@@ -194,3 +194,23 @@ def test_checkov_finds_nothing_in_the_api_contract_and_only_the_public_operation
     summary = report["summary"]
     assert summary["failed"] == 0, [c["check_id"] for c in report["results"]["failed_checks"]]
     assert summary["passed"] >= 4, summary
+
+
+def test_the_token_routes_have_their_own_lower_per_ip_rate_limit():
+    """POST /token's stage throttle is shared by all callers: without a per-IP limit of their
+    own, a few addresses under the general limit could spend every user's logins."""
+    tf = load_tf(TF)
+    acl = next(b for parsed in tf.values() for block in parsed.get("resource", []) for b in block.get("aws_wafv2_web_acl", {}).values())
+    one = lambda v: v[0] if isinstance(v, list) and len(v) == 1 else v  # noqa: E731 (hcl2 wraps values in lists)
+    rules = {one(r["name"]): r for r in acl["rule"]}
+    rule = rules["rate-limit-token-routes-per-ip"]
+    text = json.dumps(rule)
+    assert "block" in json.dumps(rule["action"])
+    for path in ["/token", "/revoke"]:
+        assert f'"search_string": ["{path}"]' in text, text
+    assert "ENDS_WITH" in text and "uri_path" in text and "scope_down_statement" in text
+    defaults = {name: one(body.get("default")) for parsed in tf.values() for block in parsed.get("variable", []) for name, body in block.items()}
+    assert "${var.waf_token_rate_limit}" in text
+    assert defaults["waf_token_rate_limit"] < defaults["waf_rate_limit"], defaults
+    priorities = [one(r["priority"]) for r in acl["rule"]]
+    assert len(priorities) == len(set(priorities)), priorities
