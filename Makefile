@@ -67,12 +67,15 @@ infra: tools monitoring-tools $(PROVIDER_SCHEMA)
 	cargo build --quiet -p oasis-admin
 	$(VENV)/bin/pytest tests/infra
 
-# RustSec advisories, offline, from the snapshot beside the checkout (../shared/advisory-db);
-# without it, the live database is fetched.
+# cargo deny (deny.toml): RustSec advisories, licenses (a permissive allow-list), bans (no two
+# versions of a crate but the listed exceptions, no wildcards) and sources (crates.io only).
+# Offline: advisories from the snapshot beside the checkout (../shared/advisory-db); without
+# it, the live database is fetched for the advisories.
 ADVISORY_SNAPSHOT := $(CURDIR)/../shared/scripts/prepare-advisory-db
 audit:
 	command -v cargo-deny >/dev/null || cargo install --locked cargo-deny --version 0.20.2
 	cargo fetch --quiet
+	cargo deny --offline check licenses bans sources
 	if [ -f "$(ADVISORY_SNAPSHOT)" ]; then \
 	  bash "$(ADVISORY_SNAPSHOT)" "$(CURDIR)/target/advisory-db" && cargo deny --offline check advisories; \
 	else \
