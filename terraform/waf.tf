@@ -40,32 +40,16 @@ resource "aws_wafv2_web_acl" "api" {
         limit              = var.waf_token_rate_limit
         aggregate_key_type = "IP"
         scope_down_statement {
-          or_statement {
-            statement {
-              byte_match_statement {
-                search_string         = "/token"
-                positional_constraint = "ENDS_WITH"
-                field_to_match {
-                  uri_path {}
-                }
-                text_transformation {
-                  priority = 0
-                  type     = "LOWERCASE"
-                }
-              }
+          # The path ends in /token or /revoke: with a custom domain that is the whole path,
+          # on the execute-api URL it follows the stage (/v1/token).
+          regex_match_statement {
+            regex_string = "/(token|revoke)$"
+            field_to_match {
+              uri_path {}
             }
-            statement {
-              byte_match_statement {
-                search_string         = "/revoke"
-                positional_constraint = "ENDS_WITH"
-                field_to_match {
-                  uri_path {}
-                }
-                text_transformation {
-                  priority = 0
-                  type     = "LOWERCASE"
-                }
-              }
+            text_transformation {
+              priority = 0
+              type     = "LOWERCASE"
             }
           }
         }

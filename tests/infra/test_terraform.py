@@ -206,9 +206,13 @@ def test_the_token_routes_have_their_own_lower_per_ip_rate_limit():
     rule = rules["rate-limit-token-routes-per-ip"]
     text = json.dumps(rule)
     assert "block" in json.dumps(rule["action"])
-    for path in ["/token", "/revoke"]:
-        assert f'"search_string": ["{path}"]' in text, text
-    assert "ENDS_WITH" in text and "uri_path" in text and "scope_down_statement" in text
+    scope = one(one(one(one(rule["statement"])["rate_based_statement"])["scope_down_statement"])["regex_match_statement"])
+    assert "uri_path" in json.dumps(scope["field_to_match"]) and "LOWERCASE" in json.dumps(scope["text_transformation"])
+    pattern = re.compile(one(scope["regex_string"]))
+    for path in ["/token", "/revoke", "/v1/token", "/v1/revoke"]:
+        assert pattern.search(path), path
+    for path in ["/tokens", "/secure-data", "/search", "/.well-known/jwks.json", "/token/x"]:
+        assert not pattern.search(path), path
     defaults = {name: one(body.get("default")) for parsed in tf.values() for block in parsed.get("variable", []) for name, body in block.items()}
     assert "${var.waf_token_rate_limit}" in text
     assert defaults["waf_token_rate_limit"] < defaults["waf_rate_limit"], defaults

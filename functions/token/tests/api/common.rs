@@ -83,6 +83,28 @@ pub(crate) async fn password_login(app: &oasis_lambda::shell::Lambda<App>, user:
     .await
 }
 
+/// A password login with the demo client asking for `scope`.
+pub(crate) async fn scoped_login(
+    app: &oasis_lambda::shell::Lambda<App>,
+    user: &str,
+    password: &str,
+    scope: &str,
+) -> Reply {
+    post_form(
+        app,
+        "/token",
+        &[
+            ("grant_type", "password"),
+            ("client_id", "oasis-demo"),
+            ("username", user),
+            ("password", password),
+            ("scope", scope),
+        ],
+        &[],
+    )
+    .await
+}
+
 pub(crate) async fn refresh(app: &oasis_lambda::shell::Lambda<App>, token: &str, scope: Option<&str>) -> Reply {
     let mut pairs = vec![("grant_type", "refresh_token"), ("client_id", "oasis-demo"), ("refresh_token", token)];
     if let Some(s) = scope {

@@ -214,20 +214,7 @@ fn concurrent_refresh_race_with_one_token_has_exactly_one_winner() {
 #[tokio::test]
 async fn scope_widening_on_refresh_is_refused_and_narrowing_is_allowed() {
     let f = fixture().await;
-    let login = post_form(
-        &f.app,
-        "/token",
-        &[
-            ("grant_type", "password"),
-            ("client_id", "oasis-demo"),
-            ("username", "demo"),
-            ("password", &f.creds.demo_password),
-            ("scope", "search"),
-        ],
-        &[],
-    )
-    .await
-    .json();
+    let login = scoped_login(&f.app, "demo", &f.creds.demo_password, "search").await.json();
     assert_eq!(login["scope"], "search");
     let rt = login["refresh_token"].as_str().unwrap();
     let widened = refresh(&f.app, rt, Some("search data:read")).await;
@@ -241,34 +228,16 @@ async fn scope_widening_on_refresh_is_refused_and_narrowing_is_allowed() {
 #[tokio::test]
 async fn scope_escalation_at_login_beyond_the_users_grants_is_narrowed_never_granted() {
     let f = fixture().await;
-    let login = |scope: &'static str, password: String| {
-        let app = &f.app;
-        async move {
-            post_form(
-                app,
-                "/token",
-                &[
-                    ("grant_type", "password"),
-                    ("client_id", "oasis-demo"),
-                    ("username", "demo"),
-                    ("password", &password),
-                    ("scope", scope),
-                ],
-                &[],
-            )
-            .await
-        }
-    };
     // The demo client may ask for admin, but the demo user does not hold it: what is granted
     // is what the user holds of what was asked, and the response says so (RFC 6749 §3.3).
-    let r = login("admin search", f.creds.demo_password.clone()).await;
+    let r = scoped_login(&f.app, "demo", &f.creds.demo_password, "admin search").await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json()["scope"], "search");
     let verifier = Verifier::new(&f.keys.public_jwks(), oasis_testkit::ISSUER, oasis_testkit::AUDIENCE).unwrap();
     let claims = verifier.verify(r.json()["access_token"].as_str().unwrap()).unwrap();
     assert!(claims.has_scope("search") && !claims.has_scope("admin"), "the token carries no admin");
     // Nothing the user holds among what was asked: refused, as a failed login.
-    let r = login("admin", f.creds.demo_password.clone()).await;
+    let r = scoped_login(&f.app, "demo", &f.creds.demo_password, "admin").await;
     assert_eq!(r.error().as_deref(), Some("invalid_grant"));
 }
 
@@ -277,26 +246,8 @@ async fn scope_escalation_at_login_beyond_the_users_grants_is_narrowed_never_gra
 #[tokio::test]
 async fn a_right_password_with_a_scope_the_user_lacks_answers_exactly_as_a_wrong_one() {
     let f = fixture().await;
-    let ask = |password: String| {
-        let app = &f.app;
-        async move {
-            post_form(
-                app,
-                "/token",
-                &[
-                    ("grant_type", "password"),
-                    ("client_id", "oasis-demo"),
-                    ("username", "demo"),
-                    ("password", &password),
-                    ("scope", "admin"),
-                ],
-                &[],
-            )
-            .await
-        }
-    };
-    let right = ask(f.creds.demo_password.clone()).await;
-    let wrong = ask("not the password at all".into()).await;
+    let right = scoped_login(&f.app, "demo", &f.creds.demo_password, "admin").await;
+    let wrong = scoped_login(&f.app, "demo", "not the password at all", "admin").await;
     assert_eq!((right.status, right.text.clone()), (wrong.status, wrong.text.clone()));
     let counted = f.store.attempts("acct:demo", oasis_auth::now()).await.unwrap().map(|a| a.failures);
     assert_eq!(counted, Some(2), "the right password that granted nothing is not a success that clears the count");
