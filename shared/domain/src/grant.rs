@@ -11,14 +11,17 @@ pub enum GrantType {
     Password,
     RefreshToken,
     ClientCredentials,
+    /// RFC 8628: a device without a keyboard polls while its user approves elsewhere.
+    DeviceCode,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown grant type {0:?} (known: password, refresh_token, client_credentials)")]
+#[error("unknown grant type {0:?} (known: password, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code)")]
 pub struct GrantTypeError(pub String);
 
 impl GrantType {
-    pub const ALL: [GrantType; 3] = [GrantType::Password, GrantType::RefreshToken, GrantType::ClientCredentials];
+    pub const ALL: [GrantType; 4] =
+        [GrantType::Password, GrantType::RefreshToken, GrantType::ClientCredentials, GrantType::DeviceCode];
 
     pub fn parse(raw: &str) -> Result<Self, GrantTypeError> {
         Self::ALL.into_iter().find(|g| g.as_str() == raw).ok_or_else(|| GrantTypeError(raw.to_owned()))
@@ -29,6 +32,7 @@ impl GrantType {
             GrantType::Password => "password",
             GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
+            GrantType::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
         }
     }
 }
@@ -73,7 +77,7 @@ mod tests {
         for g in GrantType::ALL {
             assert_eq!(GrantType::parse(g.as_str()), Ok(g));
         }
-        for bad in ["", "Password", "implicit", "authorization_code", "password "] {
+        for bad in ["", "Password", "implicit", "authorization_code", "password ", "device_code"] {
             assert!(GrantType::parse(bad).is_err(), "{bad:?}");
         }
     }

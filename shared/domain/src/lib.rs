@@ -11,6 +11,7 @@ mod secret;
 #[cfg(feature = "rusqlite")]
 mod sql;
 pub mod username;
+mod user_code;
 
 pub use catalog::{Genre, GenreError, Maturity, MaturityError};
 pub use error::cause_chain;
@@ -18,4 +19,5 @@ pub use grant::{GrantType, GrantTypeError};
 pub use ids::{ClientId, ClientIdError, UserId, UserIdError};
 pub use scope::{ScopeError, ScopeSet};
 pub use secret::Secret;
+pub use user_code::{UserCode, UserCodeError};
 pub use username::{Username, UsernameError};

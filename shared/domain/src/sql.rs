@@ -3,7 +3,7 @@
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
-use crate::{ClientId, Genre, GrantType, Maturity, UserId, Username};
+use crate::{ClientId, Genre, GrantType, Maturity, UserCode, UserId, Username};
 
 macro_rules! text_column {
     ($($t:ty),*) => {$(
@@ -19,7 +19,7 @@ macro_rules! text_column {
         }
     )*};
 }
-text_column!(UserId, ClientId, Username, Genre, GrantType);
+text_column!(UserId, ClientId, Username, Genre, GrantType, UserCode);
 
 impl ToSql for Maturity {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {

@@ -416,6 +416,98 @@ pub async fn a_title_given_twice_in_one_batch_is_indexed_as_its_last_copy(s: &dy
     assert_eq!(s.search(&query(&["complet"], 18)).await.unwrap().titles.len(), 1);
 }
 
+fn code(raw: &str) -> UserCode {
+    UserCode::parse(raw).expect("a valid test user code")
+}
+
+fn device_grant(hash: &str, user_code: &str) -> DeviceGrant {
+    DeviceGrant {
+        device_code_hash: hash.into(),
+        user_code: code(user_code),
+        client_id: cid("tv-app"),
+        scope: ScopeSet::parse("search").expect("test scopes"),
+        created_at: 1_000,
+        expires_at: 1_900,
+        interval: 5,
+        last_polled_at: None,
+        state: DeviceGrantState::Pending,
+    }
+}
+
+fn approve(user: &str) -> DeviceDecision {
+    DeviceDecision::Approve { user_id: uid(user), scope: ScopeSet::parse("search").expect("test scopes") }
+}
+
+pub async fn a_device_grant_is_found_by_its_user_code_until_it_expires(s: &dyn Store) {
+    s.create_device_grant(&device_grant("d1", "BCDFGHJK"), 1_000).await.unwrap();
+    assert_eq!(s.device_grant_by_user_code(&code("BCDFGHJK"), 1_899).await.unwrap(), Some(device_grant("d1", "BCDFGHJK")));
+    assert_eq!(s.device_grant_by_user_code(&code("BCDFGHJK"), 1_900).await.unwrap(), None, "expired");
+    assert_eq!(s.device_grant_by_user_code(&code("ZZZZZZZZ"), 1_000).await.unwrap(), None);
+}
+
+pub async fn a_user_code_or_device_code_is_held_by_one_live_grant_only(s: &dyn Store) {
+    s.create_device_grant(&device_grant("d1", "BCDFGHJK"), 1_000).await.unwrap();
+    let taken = s.create_device_grant(&device_grant("d2", "BCDFGHJK"), 1_500).await;
+    assert!(matches!(taken, Err(StoreError::AlreadyExists(_))), "{taken:?}");
+    let same_device = s.create_device_grant(&device_grant("d1", "CCDFGHJK"), 1_500).await;
+    assert!(matches!(same_device, Err(StoreError::AlreadyExists(_))), "{same_device:?}");
+    assert_eq!(s.device_grant_by_user_code(&code("CCDFGHJK"), 1_500).await.unwrap(), None, "a refused grant wrote nothing");
+    let mut later = device_grant("d3", "BCDFGHJK");
+    (later.created_at, later.expires_at) = (2_000, 2_900);
+    s.create_device_grant(&later, 2_000).await.unwrap();
+    assert_eq!(s.device_grant_by_user_code(&code("BCDFGHJK"), 2_000).await.unwrap(), Some(later), "an expired grant's code is free again");
+}
+
+pub async fn a_device_grant_is_decided_once_and_only_while_pending(s: &dyn Store) {
+    s.create_device_grant(&device_grant("d1", "BCDFGHJK"), 1_000).await.unwrap();
+    assert!(s.decide_device_grant(&code("BCDFGHJK"), &approve("u1"), 1_100).await.unwrap());
+    assert!(!s.decide_device_grant(&code("BCDFGHJK"), &DeviceDecision::Deny, 1_101).await.unwrap(), "decided already");
+    assert!(!s.decide_device_grant(&code("BCDFGHJK"), &approve("u2"), 1_101).await.unwrap(), "decided already");
+    let g = s.device_grant_by_user_code(&code("BCDFGHJK"), 1_102).await.unwrap().unwrap();
+    assert_eq!(g.state, DeviceGrantState::Approved { user_id: uid("u1"), scope: ScopeSet::parse("search").unwrap() });
+    s.create_device_grant(&device_grant("d2", "CCDFGHJK"), 1_000).await.unwrap();
+    assert!(!s.decide_device_grant(&code("CCDFGHJK"), &approve("u1"), 1_900).await.unwrap(), "expired");
+    assert!(!s.decide_device_grant(&code("ZZZZZZZZ"), &approve("u1"), 1_100).await.unwrap(), "unknown");
+    s.create_device_grant(&device_grant("d3", "DCDFGHJK"), 1_000).await.unwrap();
+    assert!(s.decide_device_grant(&code("DCDFGHJK"), &DeviceDecision::Deny, 1_100).await.unwrap());
+    assert_eq!(s.device_grant_by_user_code(&code("DCDFGHJK"), 1_100).await.unwrap().unwrap().state, DeviceGrantState::Denied);
+}
+
+pub async fn polling_sooner_than_the_interval_slows_the_device_down(s: &dyn Store) {
+    s.create_device_grant(&device_grant("d1", "BCDFGHJK"), 1_000).await.unwrap();
+    let first = s.poll_device_grant("d1", 1_010, 5).await.unwrap();
+    assert_eq!(first, Some(DevicePoll::Grant(device_grant("d1", "BCDFGHJK"))));
+    assert_eq!(s.poll_device_grant("d1", 1_012, 5).await.unwrap(), Some(DevicePoll::TooFast { interval: 10 }));
+    assert_eq!(s.poll_device_grant("d1", 1_020, 5).await.unwrap(), Some(DevicePoll::TooFast { interval: 15 }), "counted from the last poll, too fast or not");
+    let Some(DevicePoll::Grant(g)) = s.poll_device_grant("d1", 1_035, 5).await.unwrap() else { panic!("a patient poll is answered") };
+    assert_eq!((g.interval, g.last_polled_at), (15, Some(1_020)));
+    assert_eq!(s.poll_device_grant("nope", 1_040, 5).await.unwrap(), None);
+    assert_eq!(s.poll_device_grant("", 1_040, 5).await.unwrap(), None);
+    assert!(matches!(s.poll_device_grant("d1", 5_000, 5).await.unwrap(), Some(DevicePoll::Grant(g)) if g.expires_at == 1_900), "an expired grant still answers");
+}
+
+pub async fn an_approved_device_grant_is_redeemed_exactly_once(s: &dyn Store) {
+    s.create_device_grant(&device_grant("d1", "BCDFGHJK"), 1_000).await.unwrap();
+    assert!(!s.redeem_device_grant("d1", 1_050).await.unwrap(), "pending");
+    assert!(s.decide_device_grant(&code("BCDFGHJK"), &approve("u1"), 1_100).await.unwrap());
+    let (a, b, c, d) = tokio::join!(
+        s.redeem_device_grant("d1", 1_200),
+        s.redeem_device_grant("d1", 1_200),
+        s.redeem_device_grant("d1", 1_200),
+        s.redeem_device_grant("d1", 1_200),
+    );
+    let won = [a.unwrap(), b.unwrap(), c.unwrap(), d.unwrap()];
+    assert_eq!(won.iter().filter(|w| **w).count(), 1, "{won:?}");
+    assert!(matches!(s.poll_device_grant("d1", 1_300, 5).await.unwrap(), Some(DevicePoll::Grant(g)) if g.state == DeviceGrantState::Redeemed));
+    s.create_device_grant(&device_grant("d2", "CCDFGHJK"), 1_000).await.unwrap();
+    assert!(s.decide_device_grant(&code("CCDFGHJK"), &DeviceDecision::Deny, 1_100).await.unwrap());
+    assert!(!s.redeem_device_grant("d2", 1_200).await.unwrap(), "denied");
+    s.create_device_grant(&device_grant("d3", "DCDFGHJK"), 1_000).await.unwrap();
+    assert!(s.decide_device_grant(&code("DCDFGHJK"), &approve("u1"), 1_100).await.unwrap());
+    assert!(!s.redeem_device_grant("d3", 1_900).await.unwrap(), "expired");
+    assert!(!s.redeem_device_grant("", 1_100).await.unwrap());
+}
+
 /// Generates one `#[tokio::test]` per conformance check for a backend.
 /// `$make` is an async expression returning a fresh store (`impl Store`).
 #[macro_export]
@@ -443,6 +535,11 @@ macro_rules! conformance_tests {
             replacing_a_title_reindexes_it,
             titles_the_index_cannot_hold_are_refused_and_change_nothing,
             a_title_given_twice_in_one_batch_is_indexed_as_its_last_copy,
+            a_device_grant_is_found_by_its_user_code_until_it_expires,
+            a_user_code_or_device_code_is_held_by_one_live_grant_only,
+            a_device_grant_is_decided_once_and_only_while_pending,
+            polling_sooner_than_the_interval_slows_the_device_down,
+            an_approved_device_grant_is_redeemed_exactly_once,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {

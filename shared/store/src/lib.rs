@@ -7,7 +7,7 @@
 //! attribute in DynamoDB; filtered on read and purged in SQLite).
 
 use async_trait::async_trait;
-pub use oasis_domain::{ClientId, Genre, GrantType, Maturity, ScopeSet, UserId, Username};
+pub use oasis_domain::{ClientId, Genre, GrantType, Maturity, ScopeSet, UserCode, UserId, Username};
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -73,6 +73,29 @@ pub trait RefreshStore: Send + Sync {
     async fn revoke_family(&self, family_id: &str) -> StoreResult<()>;
     /// Revokes every family of a user (password change, disable, compromise).
     async fn revoke_user_families(&self, user_id: &UserId) -> StoreResult<u32>;
+}
+
+/// Device authorization grants (RFC 8628). Every transition is conditional, so of concurrent
+/// callers exactly one decides a grant and exactly one redeems it.
+#[async_trait]
+pub trait DeviceGrantStore: Send + Sync {
+    /// Stores a new pending grant; [`StoreError::AlreadyExists`] when a live grant holds its
+    /// user code or its device code (the caller draws new ones).
+    async fn create_device_grant(&self, grant: &DeviceGrant, now: u64) -> StoreResult<()>;
+    /// The grant a user code names, unless it has expired by `now`.
+    async fn device_grant_by_user_code(&self, user_code: &UserCode, now: u64) -> StoreResult<Option<DeviceGrant>>;
+    /// Pending → approved or denied, if still pending and not expired at `now`; true when this
+    /// call decided it.
+    async fn decide_device_grant(&self, user_code: &UserCode, decision: &DeviceDecision, now: u64)
+    -> StoreResult<bool>;
+    /// The device's poll: records `now` as its last poll and answers the grant, or
+    /// [`DevicePoll::TooFast`] (raising the interval by `slow_down_step`) when the previous
+    /// poll was less than an interval ago. `None` for an unknown device code. Expired grants
+    /// are still answered (until storage drops them) so the device can hear `expired_token`.
+    async fn poll_device_grant(&self, device_code_hash: &str, now: u64, slow_down_step: u64)
+    -> StoreResult<Option<DevicePoll>>;
+    /// Approved → redeemed, if not expired at `now`: true for exactly one caller.
+    async fn redeem_device_grant(&self, device_code_hash: &str, now: u64) -> StoreResult<bool>;
 }
 
 /// The keys of the lock-out counters, in one place: the token function counts under them and
@@ -164,9 +187,18 @@ pub const LOAD_BATCH: usize = 1_000;
 pub trait PrincipalStore: UserStore + ClientStore {}
 impl<T: UserStore + ClientStore + ?Sized> PrincipalStore for T {}
 
-/// What the token function uses; its IAM role reaches the same four tables.
-pub trait TokenStore: UserStore + ClientStore + RefreshStore + ThrottleStore {}
-impl<T: UserStore + ClientStore + RefreshStore + ThrottleStore + ?Sized> TokenStore for T {}
+/// What the token function uses; its IAM role reaches the same five tables.
+pub trait TokenStore: UserStore + ClientStore + RefreshStore + ThrottleStore + DeviceGrantStore {}
+impl<T: UserStore + ClientStore + RefreshStore + ThrottleStore + DeviceGrantStore + ?Sized> TokenStore for T {}
+
+/// What password sign-in reads and counts: users and their lock-out counters (the token
+/// function's password grant and the sign-in pages).
+pub trait LoginStore: UserStore + ThrottleStore {}
+impl<T: UserStore + ThrottleStore + ?Sized> LoginStore for T {}
+
+/// What the sign-in pages use: sign-in, clients (to name them) and device grants.
+pub trait SignInStore: LoginStore + ClientStore + DeviceGrantStore {}
+impl<T: LoginStore + ClientStore + DeviceGrantStore + ?Sized> SignInStore for T {}
 
 /// What secure-data uses: principals and profiles (reads on three tables, as its IAM role).
 pub trait DataStore: PrincipalStore + ProfileStore {}
@@ -178,5 +210,5 @@ impl<T: PrincipalStore + CatalogStore + ?Sized> SearchStore for T {}
 
 /// A whole backend: every capability (the admin tool, tests). An `Arc<dyn Store>` coerces to
 /// each function's narrower store.
-pub trait Store: TokenStore + DataStore + SearchStore {}
-impl<T: TokenStore + DataStore + SearchStore + ?Sized> Store for T {}
+pub trait Store: TokenStore + DataStore + SearchStore + SignInStore {}
+impl<T: TokenStore + DataStore + SearchStore + SignInStore + ?Sized> Store for T {}

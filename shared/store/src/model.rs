@@ -1,4 +1,4 @@
-use oasis_domain::{ClientId, Genre, GrantType, Maturity, ScopeSet, UserId, Username};
+use oasis_domain::{ClientId, Genre, GrantType, Maturity, ScopeSet, UserCode, UserId, Username};
 use serde::{Deserialize, Serialize};
 
 /// A person who logs in with a password.
@@ -75,6 +75,51 @@ pub struct RefreshToken {
     pub rotated_at: Option<u64>,
     /// Storage expiry (TTL): kept until the family's absolute expiry so reuse stays detectable.
     pub expires_at: u64,
+}
+
+/// A device authorization grant (RFC 8628): started by a device, decided by its user on the
+/// sign-in pages, redeemed once by the device's poll. Stored by the hash of its device code
+/// and found by its user code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceGrant {
+    pub device_code_hash: String,
+    pub user_code: UserCode,
+    pub client_id: ClientId,
+    /// What the device asked for (already within the client's scopes).
+    pub scope: ScopeSet,
+    pub created_at: u64,
+    pub expires_at: u64,
+    /// Seconds the device must wait between polls; raised by every `slow_down`.
+    pub interval: u64,
+    pub last_polled_at: Option<u64>,
+    pub state: DeviceGrantState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceGrantState {
+    Pending,
+    /// The user approved; `scope` is what they may be granted (asked ∩ client ∩ user).
+    Approved { user_id: UserId, scope: ScopeSet },
+    Denied,
+    /// Tokens were issued for it: it is spent.
+    Redeemed,
+}
+
+/// What the user decided on the approval page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceDecision {
+    Approve { user_id: UserId, scope: ScopeSet },
+    Deny,
+}
+
+/// The answer to a device's poll.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DevicePoll {
+    /// Polled sooner than `interval` after the last poll: the interval is now `interval`
+    /// (raised by the step), and nothing else is said (RFC 8628 §3.5 `slow_down`).
+    TooFast { interval: u64 },
+    /// The grant as it stood at this poll.
+    Grant(DeviceGrant),
 }
 
 /// Failed-login counter for an account or a source address.

@@ -7,6 +7,7 @@
 //! | `clients` | `pk` = client id | client | – | one read per token request |
 //! | `refresh` | `pk` | `f#<family>` family, `t#<hash>` token | `expires_at` | rotation is one transaction: mark the old token, check the family, put the new token; GSI `by_user` (families only) revokes a user's families |
 //! | `attempts` | `pk` = `acct:…`/`ip:…` | counter | `expires_at` | atomic `ADD`; TTL deletion is lazy, so reads also check `expires_at` |
+//! | `grants` | `pk` | `d#<device code hash>` device grant, `u#<user code>` → device code hash | `expires_at` | the device polls by its code and the user approves by theirs; the user-code item makes live user codes unique in the same transaction, every transition is a conditional update of the grant item |
 //! | `profiles` | `pk` = user id | profile | – | |
 //! | `titles` | `pk` = title id | title with its index terms | – | replacing a title knows which index items to delete |
 //! | `title_index` | `pk` = a word prefix (1–16 characters), `sk` = `sort_key` U+0001 `id` | a full copy of the title per prefix of each of its words | – | a search is one exact-key `Query` in result order from the cursor on, stopped once the page is full: about `limit` items read whatever the catalog size; the copy answers without reading `titles` |
@@ -36,6 +37,8 @@ pub const REFRESH: TableSpec = TableSpec {
 };
 pub const ATTEMPTS: TableSpec =
     TableSpec { suffix: "attempts", hash_key: "pk", range_key: None, indexes: &[], ttl_attribute: Some("expires_at") };
+pub const GRANTS: TableSpec =
+    TableSpec { suffix: "grants", hash_key: "pk", range_key: None, indexes: &[], ttl_attribute: Some("expires_at") };
 pub const PROFILES: TableSpec =
     TableSpec { suffix: "profiles", hash_key: "pk", range_key: None, indexes: &[], ttl_attribute: None };
 pub const TITLES: TableSpec =
@@ -43,7 +46,7 @@ pub const TITLES: TableSpec =
 pub const TITLE_INDEX: TableSpec =
     TableSpec { suffix: "title_index", hash_key: "pk", range_key: Some("sk"), indexes: &[], ttl_attribute: None };
 
-pub const ALL: [TableSpec; 7] = [USERS, CLIENTS, REFRESH, ATTEMPTS, PROFILES, TITLES, TITLE_INDEX];
+pub const ALL: [TableSpec; 8] = [USERS, CLIENTS, REFRESH, ATTEMPTS, GRANTS, PROFILES, TITLES, TITLE_INDEX];
 
 /// Full table names for one deployment.
 #[derive(Debug, Clone)]
@@ -54,6 +57,7 @@ pub struct TableNames {
     pub clients: String,
     pub refresh: String,
     pub attempts: String,
+    pub grants: String,
     pub profiles: String,
     pub titles: String,
     pub title_index: String,
@@ -68,6 +72,7 @@ impl TableNames {
             clients: n(CLIENTS),
             refresh: n(REFRESH),
             attempts: n(ATTEMPTS),
+            grants: n(GRANTS),
             profiles: n(PROFILES),
             titles: n(TITLES),
             title_index: n(TITLE_INDEX),

@@ -5,6 +5,7 @@
 mod catalog;
 mod clients;
 mod codec;
+mod device;
 mod errors;
 mod profiles;
 mod refresh;
@@ -106,6 +107,7 @@ impl SqliteStore {
             )
             .map_err(classify)?;
         n += c.execute("DELETE FROM login_attempts WHERE expires_at <= ?1", [int(now)]).map_err(classify)?;
+        n += c.execute("DELETE FROM device_grants WHERE expires_at <= ?1", [int(now)]).map_err(classify)?;
         Ok(n)
     }
 }

@@ -73,4 +73,19 @@ CREATE TABLE IF NOT EXISTS login_attempts (
     locked_until INTEGER NOT NULL,
     expires_at INTEGER NOT NULL
 );
+-- Device authorization grants (RFC 8628), by the hash of the device code; the user code is
+-- unique among stored grants (an expired one is deleted before its code is given again).
+CREATE TABLE IF NOT EXISTS device_grants (
+    device_code_hash TEXT PRIMARY KEY,
+    user_code TEXT NOT NULL UNIQUE,
+    client_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    poll_interval INTEGER NOT NULL,
+    last_polled_at INTEGER,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'denied', 'redeemed')),
+    user_id TEXT,
+    granted_scope TEXT
+);
 ";
