@@ -26,6 +26,16 @@ pub enum TokenError {
     UnsupportedGrantType,
     #[error("invalid_scope")]
     InvalidScope,
+    /// RFC 8628 §3.5: the device's user has not decided yet.
+    #[error("authorization_pending")]
+    AuthorizationPending,
+    /// RFC 8628 §3.5: polled too soon; the interval grew by five seconds.
+    #[error("slow_down")]
+    SlowDown,
+    #[error("access_denied")]
+    AccessDenied,
+    #[error("expired_token")]
+    ExpiredToken,
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("cross-site request refused")]
@@ -36,6 +46,15 @@ pub enum TokenError {
     Store(#[from] StoreError),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<oasis_login::LoginError> for TokenError {
+    fn from(e: oasis_login::LoginError) -> Self {
+        match e {
+            oasis_login::LoginError::Refused => TokenError::InvalidGrant,
+            oasis_login::LoginError::Store(e) => TokenError::Store(e),
+        }
+    }
 }
 
 impl From<oasis_lambda::form::FormError> for TokenError {
@@ -80,6 +99,10 @@ impl ApiError for TokenError {
             TokenError::UnauthorizedClient => "unauthorized_client",
             TokenError::UnsupportedGrantType => "unsupported_grant_type",
             TokenError::InvalidScope => "invalid_scope",
+            TokenError::AuthorizationPending => "authorization_pending",
+            TokenError::SlowDown => "slow_down",
+            TokenError::AccessDenied => "access_denied",
+            TokenError::ExpiredToken => "expired_token",
             TokenError::Internal(_) => "server_error",
             other => other.inner().map_or("invalid_request", |e| e.code()),
         }
@@ -92,6 +115,10 @@ impl ApiError for TokenError {
             TokenError::InvalidGrant => "the credentials or grant are invalid, expired or revoked",
             TokenError::UnauthorizedClient => "this client may not use this grant type",
             TokenError::InvalidScope => "the requested scope is invalid, unknown or exceeds the grant",
+            TokenError::AuthorizationPending => "the user has not yet approved this device",
+            TokenError::SlowDown => "polling too often: wait five seconds more between polls",
+            TokenError::AccessDenied => "the user denied this device",
+            TokenError::ExpiredToken => "the device code has expired: start again",
             TokenError::PayloadTooLarge => "request body too large",
             TokenError::CrossSiteRefused => "cross-site request refused",
             TokenError::Store(StoreError::Unavailable(_)) => "the service is temporarily unavailable; retry later",

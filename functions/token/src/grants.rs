@@ -2,7 +2,7 @@
 
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
-use oasis_auth::password::{MAX_PASSWORD_BYTES, Verification};
+use oasis_auth::password::MAX_PASSWORD_BYTES;
 use oasis_auth::secret::{TOKEN_BYTES, random_token, token_hash};
 use oasis_auth::token::Grant;
 use oasis_domain::GrantType;
@@ -10,6 +10,7 @@ use oasis_domain::scope::ScopeSet;
 use oasis_domain::username::Username;
 use oasis_lambda::RequestMeta;
 use oasis_lambda::form::{self, Form};
+use oasis_login::SignedIn;
 use oasis_store::{Client, RefreshFamily, RefreshToken, Rotation, User};
 use serde::Serialize;
 
@@ -42,11 +43,12 @@ pub(crate) async fn token(app: &App, meta: &RequestMeta, req: &Request) -> Resul
         GrantType::Password => password(app, meta, &client, &form, now).await,
         GrantType::RefreshToken => refresh(app, &client, &form, req, now).await,
         GrantType::ClientCredentials => client_credentials(app, &client, &form, now).await,
+        GrantType::DeviceCode => crate::device::redeem(app, &client, &form, now).await,
     }
 }
 
 /// The `scope` parameter, refused early when malformed or naming a scope that does not exist.
-fn requested_scope(form: &Form) -> Result<Option<ScopeSet>, TokenError> {
+pub(crate) fn requested_scope(form: &Form) -> Result<Option<ScopeSet>, TokenError> {
     let Some(raw) = form.get("scope") else {
         return Ok(None);
     };
@@ -100,58 +102,23 @@ async fn password(
         return Err(TokenError::InvalidScope);
     }
 
-    let account = oasis_store::throttle_key::account(&username);
-    // API Gateway always says where a request came from; a request that does not is counted
-    // with every other such request, never let past the per-address lock-out.
-    let ip = oasis_store::throttle_key::address(meta.source_ip.as_deref().unwrap_or_else(|| {
-        tracing::warn!(signal = "source_unknown", "no source address: counted under \"unknown\"");
-        "unknown"
-    }));
-    for (key, kind) in [(&account, "account"), (&ip, "ip")] {
-        if app.store.attempts(key, now).await?.is_some_and(|a| a.locked_until > now) {
-            return Err(refuse_locked(app, password, kind));
-        }
-    }
-    // Count the attempt, per account and per address, before the (slow) password check:
-    // parallel guesses all pass the check above, but each gets its own count here, and from a
-    // threshold on only the one that takes the lock has its password checked. At most
-    // `threshold` checks per account or address, then one per lock, however many requests
-    // arrive at once. An attempt that succeeds is taken back from the address's count (and
-    // clears the account's), and a lock it took is released.
-    let mut locks = Vec::new();
-    for (key, kind, policy) in
-        [(&account, "account", app.settings.account_lockout), (&ip, "ip", app.settings.ip_lockout)]
-    {
-        let counted = app.store.record_failure(key, now, now + policy.window_seconds).await?;
-        if let Some(lock) = policy.lock_seconds(counted.failures) {
-            if !app.store.try_lock(key, now, now + lock, now + policy.window_seconds.max(lock)).await? {
-                report_locks(&locks);
-                return Err(refuse_locked(app, password, kind));
-            }
-            locks.push(TakenLock { kind, seconds: lock, until: now + lock, failures: counted.failures });
-        }
-    }
-    let (user, scope) = match check_password(app, client, &username, password, requested).await {
-        Ok(granted) => granted,
-        Err(e) => {
-            // The locks this attempt took stay: they are lock-outs now in force.
-            report_locks(&locks);
-            return Err(e);
-        }
-    };
-    // This attempt was not a failure: the account's count and any lock it took are lifted; the
-    // address keeps its other failures (a sprayer's own account must not reset them), and a
-    // lock this very success took is released (twenty logins from one busy NAT are no attack).
-    app.store.clear_attempts(&account).await?;
-    app.store.forgive_failure(&ip, now).await?;
-    if let Some(taken) = locks.iter().find(|l| l.kind == "ip") {
-        app.store.release_lock(&ip, taken.until).await?;
-    }
-    oasis_lambda::metrics::signal("LoginSucceeded", None);
-    tracing::info!(signal = "login_succeeded", "login succeeded");
-    // A refresh token only for a client that may use one.
+    let ceiling = requested.unwrap_or_else(|| client.scopes.clone());
+    let SignedIn { user, scope } =
+        app.login().sign_in(&username, password, meta.source_ip.as_deref(), &ceiling, now).await?;
+    start_session(app, client, &user, &scope, now).await
+}
+
+/// Tokens for a user who just signed in: an access token, and a new refresh family when the
+/// client may refresh.
+pub(crate) async fn start_session(
+    app: &App,
+    client: &Client,
+    user: &User,
+    scope: &ScopeSet,
+    now: u64,
+) -> Result<Response<Body>, TokenError> {
     if !client.allows_grant(GrantType::RefreshToken) {
-        return issue(app, client, &user, &scope, None, now).await;
+        return issue(app, client, user, scope, None, now).await;
     }
     let family_id = random_token(16);
     let refresh = random_token(TOKEN_BYTES);
@@ -166,82 +133,7 @@ async fn password(
     };
     let first = new_refresh_token(app, &refresh, &family, now);
     app.store.create_family(&family, &first).await?;
-    issue(app, client, &user, &scope, Some((&refresh, &family)), now).await
-}
-
-/// A lock-out this attempt took: `until` identifies it, so only this attempt releases it.
-struct TakenLock {
-    kind: &'static str,
-    seconds: u64,
-    until: u64,
-    failures: u32,
-}
-
-fn report_locks(locks: &[TakenLock]) {
-    for l in locks {
-        locked(l.seconds, l.failures, l.kind);
-    }
-}
-
-/// The user and the scope to grant, or the one answer for every failure (`invalid_grant`).
-/// The user's own grants narrow what was asked for (RFC 6749 §3.3: the response's `scope`
-/// says what was granted) rather than refusing it, since "invalid_scope" for a right password
-/// and "invalid_grant" for a wrong one would tell the two apart; nothing left to grant is a
-/// failed login. Nothing is written for a login that then fails: a rehash waits for success.
-async fn check_password(
-    app: &App,
-    client: &Client,
-    username: &Username,
-    password: &str,
-    requested: Option<ScopeSet>,
-) -> Result<(User, ScopeSet), TokenError> {
-    let user = app.store.user_by_username(username).await?;
-    let verified = match &user {
-        Some(u) => app.hasher.verify(password, &u.password_hash),
-        None => {
-            app.hasher.verify_dummy(password);
-            Verification::Invalid
-        }
-    };
-    let (user, rehash) = match (user, verified) {
-        (Some(u), Verification::Valid { rehash }) if !u.disabled => (u, rehash),
-        (Some(_), Verification::Valid { .. }) => {
-            oasis_lambda::metrics::signal("LoginFailed", None);
-            tracing::warn!(signal = "login_failed", reason = "disabled", "login refused for a disabled account");
-            return Err(TokenError::InvalidGrant);
-        }
-        _ => {
-            oasis_lambda::metrics::signal("LoginFailed", None);
-            tracing::warn!(signal = "login_failed", reason = "bad_credentials", "login failed");
-            return Err(TokenError::InvalidGrant);
-        }
-    };
-    let allowed = client.scopes.intersection(&user.scopes);
-    let scope = requested.map_or_else(|| allowed.clone(), |r| r.intersection(&allowed));
-    if scope.is_empty() {
-        oasis_lambda::metrics::signal("LoginFailed", None);
-        tracing::warn!(signal = "login_failed", reason = "no_scope", "login refused: nothing to grant");
-        return Err(TokenError::InvalidGrant);
-    }
-    if let Some(new_hash) = rehash {
-        app.store.set_password_hash(&user.id, &new_hash).await?;
-        tracing::info!("password rehashed with current parameters");
-    }
-    Ok((user, scope))
-}
-
-/// Same work and same answer as a wrong password: a lock reveals nothing.
-fn refuse_locked(app: &App, password: &str, kind: &'static str) -> TokenError {
-    app.hasher.verify_dummy(password);
-    oasis_lambda::metrics::signal("LoginFailed", None);
-    tracing::warn!(signal = "login_failed", reason = "locked", lock = kind, "login refused while locked");
-    TokenError::InvalidGrant
-}
-
-fn locked(lock: u64, failures: u32, kind: &'static str) {
-    let signal = if kind == "account" { "account_locked" } else { "source_locked" };
-    oasis_lambda::metrics::signal(if kind == "account" { "AccountLocked" } else { "SourceLocked" }, None);
-    tracing::warn!(signal, lock_seconds = lock, failures, "login locked out");
+    issue(app, client, user, scope, Some((&refresh, &family)), now).await
 }
 
 fn new_refresh_token(app: &App, token: &str, family: &RefreshFamily, now: u64) -> RefreshToken {

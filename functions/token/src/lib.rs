@@ -6,9 +6,9 @@
 
 mod client;
 pub mod config;
+mod device;
 mod error;
 mod grants;
-pub mod lockout;
 mod revoke;
 
 use std::sync::{Arc, RwLock};
@@ -28,7 +28,7 @@ use oasis_store::TokenStore;
 pub use config::Config;
 use config::KeySourceConfig;
 pub use error::TokenError;
-pub use lockout::LockoutPolicy;
+pub use oasis_login::LockoutPolicy;
 
 /// Every (method, path) this function serves; `terraform/openapi.yaml` must list exactly these
 /// for it (tests/infra), and the handler answers 405 for any other method on these paths.
@@ -37,6 +37,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("OPTIONS", "/token"),
     ("POST", "/revoke"),
     ("OPTIONS", "/revoke"),
+    ("POST", "/device_authorization"),
     ("GET", "/.well-known/jwks.json"),
     ("GET", "/.well-known/oauth-authorization-server"),
 ];
@@ -78,6 +79,8 @@ pub struct App {
     keys: SigningKeys,
     signing: RwLock<Arc<Signing>>,
     metadata_json: String,
+    /// Where a device's user approves it (RFC 8628 §3.2): the sign-in pages' `/device`.
+    pub(crate) verification_uri: String,
 }
 
 impl App {
@@ -104,8 +107,9 @@ impl App {
             "issuer": settings.issuer_url,
             "token_endpoint": format!("{base}/token"),
             "revocation_endpoint": format!("{base}/revoke"),
+            "device_authorization_endpoint": format!("{base}/device_authorization"),
             "jwks_uri": format!("{base}/.well-known/jwks.json"),
-            "grant_types_supported": ["password", "refresh_token", "client_credentials"],
+            "grant_types_supported": oasis_domain::GrantType::ALL.map(|g| g.as_str()),
             "response_types_supported": [],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
@@ -119,9 +123,20 @@ impl App {
             hasher,
             keys,
             signing: RwLock::new(Arc::new(signing)),
+            verification_uri: format!("{base}/device"),
             settings,
             metadata_json: metadata.to_string(),
         })
+    }
+
+    /// Password sign-in against this function's store and lock-out policies.
+    pub(crate) fn login(&self) -> oasis_login::Login<'_> {
+        oasis_login::Login {
+            store: &*self.store,
+            hasher: &self.hasher,
+            account: self.settings.account_lockout,
+            ip: self.settings.ip_lockout,
+        }
     }
 
     fn derive(set: Arc<KeySet>, s: &Settings) -> Result<Signing, KeyError> {
@@ -174,6 +189,7 @@ impl Function for App {
         match route {
             "/token" => grants::token(self, meta, req).await,
             "/revoke" => revoke::revoke(self, meta, req).await,
+            "/device_authorization" => device::authorize_device(self, req).await,
             "/.well-known/jwks.json" => {
                 let signing = self.signing().await.map_err(|e| TokenError::Internal(Box::new(e)))?;
                 Ok(public_json(signing.jwks_json.clone(), "public, max-age=300"))

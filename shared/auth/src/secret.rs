@@ -14,15 +14,25 @@ pub const TOKEN_BYTES: usize = 32;
 
 /// A fresh random value, base64url without padding.
 pub fn random_token(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
+    URL_SAFE_NO_PAD.encode(random_bytes(bytes))
+}
+
+/// `n` bytes from the system's random number generator.
+pub fn random_bytes(n: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; n];
     // The system RNG failing is not recoverable; aws-lc aborts rather than return weak bytes.
     rand::fill(&mut buf).expect("system random number generator failed");
-    URL_SAFE_NO_PAD.encode(buf)
+    buf
 }
 
 /// The storage key of an opaque token: SHA-256, base64url. The token itself is never stored.
 pub fn token_hash(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, token.as_bytes()))
+}
+
+/// Compares two secrets in constant time.
+pub fn equal(a: &str, b: &str) -> bool {
+    constant_time::verify_slices_are_equal(a.as_bytes(), b.as_bytes()).is_ok()
 }
 
 /// Compares a presented secret with a stored [`token_hash`] in constant time.

@@ -16,7 +16,9 @@ pub enum GrantType {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown grant type {0:?} (known: password, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code)")]
+#[error(
+    "unknown grant type {0:?} (known: password, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code)"
+)]
 pub struct GrantTypeError(pub String);
 
 impl GrantType {

@@ -10,8 +10,8 @@ pub mod scope;
 mod secret;
 #[cfg(feature = "rusqlite")]
 mod sql;
-pub mod username;
 mod user_code;
+pub mod username;
 
 pub use catalog::{Genre, GenreError, Maturity, MaturityError};
 pub use error::cause_chain;

@@ -27,8 +27,11 @@ impl UserCode {
         if raw.len() > Self::MAX_INPUT {
             return Err(UserCodeError);
         }
-        let code: String =
-            raw.chars().filter(|c| !matches!(c, '-' | ' ' | '\u{2010}'..='\u{2015}')).map(|c| c.to_ascii_uppercase()).collect();
+        let code: String = raw
+            .chars()
+            .filter(|c| !matches!(c, '-' | ' ' | '\u{2010}'..='\u{2015}'))
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
         let ok = code.len() == Self::LEN && code.bytes().all(|b| Self::ALPHABET.contains(&b));
         if ok { Ok(Self(code)) } else { Err(UserCodeError) }
     }
@@ -97,7 +100,18 @@ mod tests {
     #[test]
     fn codes_with_ambiguous_or_foreign_characters_or_the_wrong_length_are_refused() {
         let long = "B".repeat(40);
-        for bad in ["", "BCDF-GHJ", "BCDF-GHJKL", "BCDF-GH0K", "BCDF-GHIK", "BCDF-GHOK", "BCDF-GHAK", "BCDF-GH1K", "ВCDF-GHJK", &long] {
+        for bad in [
+            "",
+            "BCDF-GHJ",
+            "BCDF-GHJKL",
+            "BCDF-GH0K",
+            "BCDF-GHIK",
+            "BCDF-GHOK",
+            "BCDF-GHAK",
+            "BCDF-GH1K",
+            "ВCDF-GHJK",
+            &long,
+        ] {
             assert_eq!(UserCode::parse(bad), Err(UserCodeError), "{bad:?}");
         }
     }

@@ -121,12 +121,19 @@ impl Cors {
 }
 
 /// Adds the headers every response carries. `Cache-Control: no-store` is the default; a
-/// handler that serves public data sets its own `Cache-Control` first.
+/// handler that serves public data sets its own `Cache-Control` first. The CSP is
+/// `default-src 'none'` unless a page set its own (the sign-in pages allow their stylesheet;
+/// `frame-ancestors 'none'` is in both, and `X-Frame-Options: DENY` always).
 pub fn finish(mut resp: Response<Body>, meta: &RequestMeta, cors: &Cors) -> Response<Body> {
     let h = resp.headers_mut();
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     h.insert("strict-transport-security", HeaderValue::from_static("max-age=63072000; includeSubDomains"));
-    h.insert("content-security-policy", HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
+    }
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     if !h.contains_key(header::CACHE_CONTROL) {

@@ -440,7 +440,10 @@ fn approve(user: &str) -> DeviceDecision {
 
 pub async fn a_device_grant_is_found_by_its_user_code_until_it_expires(s: &dyn Store) {
     s.create_device_grant(&device_grant("d1", "BCDFGHJK"), 1_000).await.unwrap();
-    assert_eq!(s.device_grant_by_user_code(&code("BCDFGHJK"), 1_899).await.unwrap(), Some(device_grant("d1", "BCDFGHJK")));
+    assert_eq!(
+        s.device_grant_by_user_code(&code("BCDFGHJK"), 1_899).await.unwrap(),
+        Some(device_grant("d1", "BCDFGHJK"))
+    );
     assert_eq!(s.device_grant_by_user_code(&code("BCDFGHJK"), 1_900).await.unwrap(), None, "expired");
     assert_eq!(s.device_grant_by_user_code(&code("ZZZZZZZZ"), 1_000).await.unwrap(), None);
 }
@@ -451,11 +454,19 @@ pub async fn a_user_code_or_device_code_is_held_by_one_live_grant_only(s: &dyn S
     assert!(matches!(taken, Err(StoreError::AlreadyExists(_))), "{taken:?}");
     let same_device = s.create_device_grant(&device_grant("d1", "CCDFGHJK"), 1_500).await;
     assert!(matches!(same_device, Err(StoreError::AlreadyExists(_))), "{same_device:?}");
-    assert_eq!(s.device_grant_by_user_code(&code("CCDFGHJK"), 1_500).await.unwrap(), None, "a refused grant wrote nothing");
+    assert_eq!(
+        s.device_grant_by_user_code(&code("CCDFGHJK"), 1_500).await.unwrap(),
+        None,
+        "a refused grant wrote nothing"
+    );
     let mut later = device_grant("d3", "BCDFGHJK");
     (later.created_at, later.expires_at) = (2_000, 2_900);
     s.create_device_grant(&later, 2_000).await.unwrap();
-    assert_eq!(s.device_grant_by_user_code(&code("BCDFGHJK"), 2_000).await.unwrap(), Some(later), "an expired grant's code is free again");
+    assert_eq!(
+        s.device_grant_by_user_code(&code("BCDFGHJK"), 2_000).await.unwrap(),
+        Some(later),
+        "an expired grant's code is free again"
+    );
 }
 
 pub async fn a_device_grant_is_decided_once_and_only_while_pending(s: &dyn Store) {
@@ -470,20 +481,26 @@ pub async fn a_device_grant_is_decided_once_and_only_while_pending(s: &dyn Store
     assert!(!s.decide_device_grant(&code("ZZZZZZZZ"), &approve("u1"), 1_100).await.unwrap(), "unknown");
     s.create_device_grant(&device_grant("d3", "DCDFGHJK"), 1_000).await.unwrap();
     assert!(s.decide_device_grant(&code("DCDFGHJK"), &DeviceDecision::Deny, 1_100).await.unwrap());
-    assert_eq!(s.device_grant_by_user_code(&code("DCDFGHJK"), 1_100).await.unwrap().unwrap().state, DeviceGrantState::Denied);
+    assert_eq!(
+        s.device_grant_by_user_code(&code("DCDFGHJK"), 1_100).await.unwrap().unwrap().state,
+        DeviceGrantState::Denied
+    );
 }
 
 pub async fn polling_sooner_than_the_interval_slows_the_device_down(s: &dyn Store) {
     s.create_device_grant(&device_grant("d1", "BCDFGHJK"), 1_000).await.unwrap();
-    let first = s.poll_device_grant("d1", 1_010, 5).await.unwrap();
-    assert_eq!(first, Some(DevicePoll::Grant(device_grant("d1", "BCDFGHJK"))));
-    assert_eq!(s.poll_device_grant("d1", 1_012, 5).await.unwrap(), Some(DevicePoll::TooFast { interval: 10 }));
-    assert_eq!(s.poll_device_grant("d1", 1_020, 5).await.unwrap(), Some(DevicePoll::TooFast { interval: 15 }), "counted from the last poll, too fast or not");
-    let Some(DevicePoll::Grant(g)) = s.poll_device_grant("d1", 1_035, 5).await.unwrap() else { panic!("a patient poll is answered") };
-    assert_eq!((g.interval, g.last_polled_at), (15, Some(1_020)));
+    let poll =
+        |now| async move { s.poll_device_grant("d1", now, 5).await.unwrap().map(|p| (p.slow_down, p.grant.interval)) };
+    let first = s.poll_device_grant("d1", 1_010, 5).await.unwrap().unwrap();
+    assert_eq!(first, DevicePoll { grant: device_grant("d1", "BCDFGHJK"), slow_down: false });
+    assert_eq!(poll(1_012).await, Some((true, 10)));
+    assert_eq!(poll(1_020).await, Some((true, 15)), "counted from the last poll, too fast or not");
+    let patient = s.poll_device_grant("d1", 1_035, 5).await.unwrap().unwrap();
+    assert_eq!((patient.slow_down, patient.grant.interval, patient.grant.last_polled_at), (false, 15, Some(1_020)));
     assert_eq!(s.poll_device_grant("nope", 1_040, 5).await.unwrap(), None);
     assert_eq!(s.poll_device_grant("", 1_040, 5).await.unwrap(), None);
-    assert!(matches!(s.poll_device_grant("d1", 5_000, 5).await.unwrap(), Some(DevicePoll::Grant(g)) if g.expires_at == 1_900), "an expired grant still answers");
+    let late = s.poll_device_grant("d1", 5_000, 5).await.unwrap().unwrap();
+    assert_eq!(late.grant.expires_at, 1_900, "an expired grant still answers");
 }
 
 pub async fn an_approved_device_grant_is_redeemed_exactly_once(s: &dyn Store) {
@@ -498,7 +515,7 @@ pub async fn an_approved_device_grant_is_redeemed_exactly_once(s: &dyn Store) {
     );
     let won = [a.unwrap(), b.unwrap(), c.unwrap(), d.unwrap()];
     assert_eq!(won.iter().filter(|w| **w).count(), 1, "{won:?}");
-    assert!(matches!(s.poll_device_grant("d1", 1_300, 5).await.unwrap(), Some(DevicePoll::Grant(g)) if g.state == DeviceGrantState::Redeemed));
+    assert_eq!(s.poll_device_grant("d1", 1_300, 5).await.unwrap().unwrap().grant.state, DeviceGrantState::Redeemed);
     s.create_device_grant(&device_grant("d2", "CCDFGHJK"), 1_000).await.unwrap();
     assert!(s.decide_device_grant(&code("CCDFGHJK"), &DeviceDecision::Deny, 1_100).await.unwrap());
     assert!(!s.redeem_device_grant("d2", 1_200).await.unwrap(), "denied");

@@ -88,12 +88,16 @@ pub trait DeviceGrantStore: Send + Sync {
     /// call decided it.
     async fn decide_device_grant(&self, user_code: &UserCode, decision: &DeviceDecision, now: u64)
     -> StoreResult<bool>;
-    /// The device's poll: records `now` as its last poll and answers the grant, or
-    /// [`DevicePoll::TooFast`] (raising the interval by `slow_down_step`) when the previous
-    /// poll was less than an interval ago. `None` for an unknown device code. Expired grants
-    /// are still answered (until storage drops them) so the device can hear `expired_token`.
-    async fn poll_device_grant(&self, device_code_hash: &str, now: u64, slow_down_step: u64)
-    -> StoreResult<Option<DevicePoll>>;
+    /// The device's poll: records `now` as its last poll and answers the grant, raising its
+    /// interval by `slow_down_step` (and saying so) when the previous poll was less than an
+    /// interval ago. `None` for an unknown device code. Expired grants are still answered
+    /// (until storage drops them) so the device can hear `expired_token`.
+    async fn poll_device_grant(
+        &self,
+        device_code_hash: &str,
+        now: u64,
+        slow_down_step: u64,
+    ) -> StoreResult<Option<DevicePoll>>;
     /// Approved → redeemed, if not expired at `now`: true for exactly one caller.
     async fn redeem_device_grant(&self, device_code_hash: &str, now: u64) -> StoreResult<bool>;
 }
@@ -187,14 +191,14 @@ pub const LOAD_BATCH: usize = 1_000;
 pub trait PrincipalStore: UserStore + ClientStore {}
 impl<T: UserStore + ClientStore + ?Sized> PrincipalStore for T {}
 
-/// What the token function uses; its IAM role reaches the same five tables.
-pub trait TokenStore: UserStore + ClientStore + RefreshStore + ThrottleStore + DeviceGrantStore {}
-impl<T: UserStore + ClientStore + RefreshStore + ThrottleStore + DeviceGrantStore + ?Sized> TokenStore for T {}
-
 /// What password sign-in reads and counts: users and their lock-out counters (the token
 /// function's password grant and the sign-in pages).
 pub trait LoginStore: UserStore + ThrottleStore {}
 impl<T: UserStore + ThrottleStore + ?Sized> LoginStore for T {}
+
+/// What the token function uses; its IAM role reaches the same five tables.
+pub trait TokenStore: LoginStore + ClientStore + RefreshStore + DeviceGrantStore {}
+impl<T: LoginStore + ClientStore + RefreshStore + DeviceGrantStore + ?Sized> TokenStore for T {}
 
 /// What the sign-in pages use: sign-in, clients (to name them) and device grants.
 pub trait SignInStore: LoginStore + ClientStore + DeviceGrantStore {}

@@ -99,7 +99,10 @@ pub struct DeviceGrant {
 pub enum DeviceGrantState {
     Pending,
     /// The user approved; `scope` is what they may be granted (asked ∩ client ∩ user).
-    Approved { user_id: UserId, scope: ScopeSet },
+    Approved {
+        user_id: UserId,
+        scope: ScopeSet,
+    },
     Denied,
     /// Tokens were issued for it: it is spent.
     Redeemed,
@@ -112,14 +115,13 @@ pub enum DeviceDecision {
     Deny,
 }
 
-/// The answer to a device's poll.
+/// The answer to a device's poll: the grant as it stood, with the interval now in force.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DevicePoll {
-    /// Polled sooner than `interval` after the last poll: the interval is now `interval`
-    /// (raised by the step), and nothing else is said (RFC 8628 §3.5 `slow_down`).
-    TooFast { interval: u64 },
-    /// The grant as it stood at this poll.
-    Grant(DeviceGrant),
+pub struct DevicePoll {
+    pub grant: DeviceGrant,
+    /// Polled sooner than an interval after the last poll: the interval was raised by the
+    /// step, and the device is told only to slow down (RFC 8628 §3.5).
+    pub slow_down: bool,
 }
 
 /// Failed-login counter for an account or a source address.

@@ -112,11 +112,8 @@ impl DeviceGrantStore for DynamoStore {
 
     async fn decide_device_grant(&self, code: &UserCode, d: &DeviceDecision, now: u64) -> StoreResult<bool> {
         let Some(hash) = self.grant_of_code(code, now).await? else { return Ok(false) };
-        let mut values = HashMap::from([
-            (":pending".into(), s("pending")),
-            (":now".into(), n(now)),
-            (":code".into(), s(code)),
-        ]);
+        let mut values =
+            HashMap::from([(":pending".into(), s("pending")), (":now".into(), n(now)), (":code".into(), s(code))]);
         let expr = match d {
             DeviceDecision::Approve { user_id, scope } => {
                 values.insert(":state".into(), s("approved"));
@@ -129,7 +126,8 @@ impl DeviceGrantStore for DynamoStore {
                 "SET grant_state = :state"
             }
         };
-        self.update_grant(&hash, expr, "grant_state = :pending AND expires_at > :now AND user_code = :code", values).await
+        self.update_grant(&hash, expr, "grant_state = :pending AND expires_at > :now AND user_code = :code", values)
+            .await
     }
 
     async fn poll_device_grant(&self, hash: &str, now: u64, step: u64) -> StoreResult<Option<DevicePoll>> {
@@ -152,9 +150,9 @@ impl DeviceGrantStore for DynamoStore {
             Err(e) if is_code(&e, "ConditionalCheckFailedException") => return Ok(None),
             Err(e) => return Err(classify(e)),
         };
-        let grant = grant_from(&old)?;
+        let mut grant = grant_from(&old)?;
         if !grant.last_polled_at.is_some_and(|last| now < last.saturating_add(grant.interval)) {
-            return Ok(Some(DevicePoll::Grant(grant)));
+            return Ok(Some(DevicePoll { grant, slow_down: false }));
         }
         let raised = self
             .client
@@ -169,8 +167,8 @@ impl DeviceGrantStore for DynamoStore {
             .await;
         match raised {
             Ok(out) => {
-                let interval = get_n(&out.attributes.unwrap_or_default(), "poll_interval")?;
-                Ok(Some(DevicePoll::TooFast { interval }))
+                grant.interval = get_n(&out.attributes.unwrap_or_default(), "poll_interval")?;
+                Ok(Some(DevicePoll { grant, slow_down: true }))
             }
             Err(e) if is_code(&e, "ConditionalCheckFailedException") => Ok(None),
             Err(e) => Err(classify(e)),

@@ -40,10 +40,15 @@ impl DeviceGrantStore for SqliteStore {
         let mut c = self.conn();
         let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
         // An expired grant no longer holds its user code.
-        tx.execute("DELETE FROM device_grants WHERE user_code = ?1 AND expires_at <= ?2", params![g.user_code, int(now)])
-            .map_err(classify)?;
         tx.execute(
-            &format!("INSERT INTO device_grants ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', NULL, NULL)"),
+            "DELETE FROM device_grants WHERE user_code = ?1 AND expires_at <= ?2",
+            params![g.user_code, int(now)],
+        )
+        .map_err(classify)?;
+        tx.execute(
+            &format!(
+                "INSERT INTO device_grants ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', NULL, NULL)"
+            ),
             params![
                 g.device_code_hash,
                 g.user_code,
@@ -90,19 +95,25 @@ impl DeviceGrantStore for SqliteStore {
         let mut c = self.conn();
         let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
         let found = tx
-            .query_row(&format!("SELECT {COLUMNS} FROM device_grants WHERE device_code_hash = ?1"), [hash], grant_from_row)
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM device_grants WHERE device_code_hash = ?1"),
+                [hash],
+                grant_from_row,
+            )
             .optional()
             .map_err(classify)?;
-        let Some(grant) = found else { return Ok(None) };
-        let too_fast = grant.last_polled_at.is_some_and(|last| now < last.saturating_add(grant.interval));
-        let interval = if too_fast { grant.interval.saturating_add(step) } else { grant.interval };
+        let Some(mut grant) = found else { return Ok(None) };
+        let slow_down = grant.last_polled_at.is_some_and(|last| now < last.saturating_add(grant.interval));
+        if slow_down {
+            grant.interval = grant.interval.saturating_add(step);
+        }
         tx.execute(
             "UPDATE device_grants SET last_polled_at = ?2, poll_interval = ?3 WHERE device_code_hash = ?1",
-            params![hash, int(now), int(interval)],
+            params![hash, int(now), int(grant.interval)],
         )
         .map_err(classify)?;
         tx.commit().map_err(classify)?;
-        Ok(Some(if too_fast { DevicePoll::TooFast { interval } } else { DevicePoll::Grant(grant) }))
+        Ok(Some(DevicePoll { grant, slow_down }))
     }
 
     async fn redeem_device_grant(&self, hash: &str, now: u64) -> StoreResult<bool> {

@@ -22,6 +22,10 @@ impl LockoutPolicy {
     /// Per source address: looser, since many users can share one address (NAT).
     pub const SOURCE_IP: LockoutPolicy =
         LockoutPolicy { threshold: 20, base_seconds: 30, cap_seconds: 900, window_seconds: 3600 };
+    /// Wrong device user codes per source address (RFC 8628 §5.1): ten, then a minute, … up
+    /// to 15 minutes. At that pace 20^8 codes take millennia to cover.
+    pub const CODE_ENTRY: LockoutPolicy =
+        LockoutPolicy { threshold: 10, base_seconds: 60, cap_seconds: 900, window_seconds: 3600 };
 
     /// How long to lock after `failures` failures, if at all.
     pub fn lock_seconds(&self, failures: u32) -> Option<u64> {
