@@ -87,12 +87,12 @@ pub(crate) async fn redeem(app: &App, client: &Client, form: &Form, now: u64) ->
         return Err(refused("unknown", TokenError::InvalidGrant));
     }
     let hash = token_hash(code);
-    let Some(DevicePoll { grant, slow_down }) = app.store.poll_device_grant(&hash, now, SLOW_DOWN_STEP).await? else {
+    // A device code of another client is unknown to this one (and its poll records nothing,
+    // so a thief's polls cannot slow the rightful device down).
+    let polled = app.store.poll_device_grant(&hash, &client.client_id, now, SLOW_DOWN_STEP).await?;
+    let Some(DevicePoll { grant, slow_down }) = polled else {
         return Err(refused("unknown", TokenError::InvalidGrant));
     };
-    if grant.client_id != client.client_id {
-        return Err(refused("wrong_client", TokenError::InvalidGrant));
-    }
     if grant.expires_at <= now {
         return Err(refused("expired", TokenError::ExpiredToken));
     }

@@ -489,17 +489,21 @@ pub async fn a_device_grant_is_decided_once_and_only_while_pending(s: &dyn Store
 
 pub async fn polling_sooner_than_the_interval_slows_the_device_down(s: &dyn Store) {
     s.create_device_grant(&device_grant("d1", "BCDFGHJK"), 1_000).await.unwrap();
-    let poll =
-        |now| async move { s.poll_device_grant("d1", now, 5).await.unwrap().map(|p| (p.slow_down, p.grant.interval)) };
-    let first = s.poll_device_grant("d1", 1_010, 5).await.unwrap().unwrap();
+    let poll = |now| async move {
+        s.poll_device_grant("d1", &cid("tv-app"), now, 5).await.unwrap().map(|p| (p.slow_down, p.grant.interval))
+    };
+    let first = s.poll_device_grant("d1", &cid("tv-app"), 1_010, 5).await.unwrap().unwrap();
     assert_eq!(first, DevicePoll { grant: device_grant("d1", "BCDFGHJK"), slow_down: false });
     assert_eq!(poll(1_012).await, Some((true, 10)));
     assert_eq!(poll(1_020).await, Some((true, 15)), "counted from the last poll, too fast or not");
-    let patient = s.poll_device_grant("d1", 1_035, 5).await.unwrap().unwrap();
+    let patient = s.poll_device_grant("d1", &cid("tv-app"), 1_035, 5).await.unwrap().unwrap();
     assert_eq!((patient.slow_down, patient.grant.interval, patient.grant.last_polled_at), (false, 15, Some(1_020)));
-    assert_eq!(s.poll_device_grant("nope", 1_040, 5).await.unwrap(), None);
-    assert_eq!(s.poll_device_grant("", 1_040, 5).await.unwrap(), None);
-    let late = s.poll_device_grant("d1", 5_000, 5).await.unwrap().unwrap();
+    assert_eq!(s.poll_device_grant("nope", &cid("tv-app"), 1_040, 5).await.unwrap(), None);
+    assert_eq!(s.poll_device_grant("", &cid("tv-app"), 1_040, 5).await.unwrap(), None);
+    assert_eq!(s.poll_device_grant("d1", &cid("other-app"), 1_040, 5).await.unwrap(), None, "another client's code");
+    let after = s.poll_device_grant("d1", &cid("tv-app"), 1_050, 5).await.unwrap().unwrap();
+    assert_eq!(after.grant.last_polled_at, Some(1_035), "another client's poll recorded nothing");
+    let late = s.poll_device_grant("d1", &cid("tv-app"), 5_000, 5).await.unwrap().unwrap();
     assert_eq!(late.grant.expires_at, 1_900, "an expired grant still answers");
 }
 
@@ -515,7 +519,10 @@ pub async fn an_approved_device_grant_is_redeemed_exactly_once(s: &dyn Store) {
     );
     let won = [a.unwrap(), b.unwrap(), c.unwrap(), d.unwrap()];
     assert_eq!(won.iter().filter(|w| **w).count(), 1, "{won:?}");
-    assert_eq!(s.poll_device_grant("d1", 1_300, 5).await.unwrap().unwrap().grant.state, DeviceGrantState::Redeemed);
+    assert_eq!(
+        s.poll_device_grant("d1", &cid("tv-app"), 1_300, 5).await.unwrap().unwrap().grant.state,
+        DeviceGrantState::Redeemed
+    );
     s.create_device_grant(&device_grant("d2", "CCDFGHJK"), 1_000).await.unwrap();
     assert!(s.decide_device_grant(&code("CCDFGHJK"), &DeviceDecision::Deny, 1_100).await.unwrap());
     assert!(!s.redeem_device_grant("d2", 1_200).await.unwrap(), "denied");

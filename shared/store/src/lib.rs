@@ -90,11 +90,13 @@ pub trait DeviceGrantStore: Send + Sync {
     -> StoreResult<bool>;
     /// The device's poll: records `now` as its last poll and answers the grant, raising its
     /// interval by `slow_down_step` (and saying so) when the previous poll was less than an
-    /// interval ago. `None` for an unknown device code. Expired grants are still answered
-    /// (until storage drops them) so the device can hear `expired_token`.
+    /// interval ago. `None`, and nothing recorded, for an unknown device code or one of
+    /// another client. Expired grants are still answered (until storage drops them) so the
+    /// device can hear `expired_token`.
     async fn poll_device_grant(
         &self,
         device_code_hash: &str,
+        client_id: &ClientId,
         now: u64,
         slow_down_step: u64,
     ) -> StoreResult<Option<DevicePoll>>;

@@ -18,6 +18,8 @@ pub fn demo_client_id() -> oasis_domain::ClientId {
 pub const WEB_CLIENT: &str = "oasis-web";
 pub const WEB_ORIGIN: &str = "http://localhost:5173";
 pub const SERVICE_CLIENT: &str = "oasis-demo-service";
+/// A TV app: signs in with the device flow (RFC 8628), never sees a password.
+pub const TV_CLIENT: &str = "oasis-tv";
 pub const DEMO_USER: &str = "demo";
 pub const ADMIN_USER: &str = "demo-admin";
 
@@ -66,6 +68,20 @@ pub async fn seed(store: &dyn Store, hasher: &PasswordHasher) -> Result<DemoCred
             scopes: all(&[DATA_READ, SEARCH]),
             refresh_in_cookie: true,
             allowed_origins: vec![WEB_ORIGIN.into()],
+        },
+    )
+    .await?;
+    create_client(
+        store,
+        NewClient {
+            client_id: TV_CLIENT.into(),
+            name: "Oasis for TV".into(),
+            confidential: false,
+            first_party: true,
+            grant_types: all(&[oasis_domain::GrantType::DeviceCode.as_str(), "refresh_token"]),
+            scopes: all(&[DATA_READ, SEARCH]),
+            refresh_in_cookie: false,
+            allowed_origins: vec![],
         },
     )
     .await?;

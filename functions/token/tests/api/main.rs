@@ -1,6 +1,7 @@
 //! The token function in-process: events, metrics, attacks. One test binary for the crate, so it links once.
 
 mod common;
+mod device_flow;
 mod events;
 mod metrics;
 mod token_security;

@@ -130,7 +130,13 @@ impl DeviceGrantStore for DynamoStore {
             .await
     }
 
-    async fn poll_device_grant(&self, hash: &str, now: u64, step: u64) -> StoreResult<Option<DevicePoll>> {
+    async fn poll_device_grant(
+        &self,
+        hash: &str,
+        client: &ClientId,
+        now: u64,
+        step: u64,
+    ) -> StoreResult<Option<DevicePoll>> {
         if hash.is_empty() {
             return Ok(None);
         }
@@ -140,8 +146,9 @@ impl DeviceGrantStore for DynamoStore {
             .table_name(&self.t.grants)
             .key("pk", s(grant_key(hash)))
             .update_expression("SET last_polled_at = :now")
-            .condition_expression("attribute_exists(device_code_hash)")
+            .condition_expression("attribute_exists(device_code_hash) AND client_id = :client")
             .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":client", s(client))
             .return_values(ReturnValue::AllOld)
             .send()
             .await;

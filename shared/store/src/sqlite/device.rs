@@ -91,13 +91,19 @@ impl DeviceGrantStore for SqliteStore {
         Ok(changed == 1)
     }
 
-    async fn poll_device_grant(&self, hash: &str, now: u64, step: u64) -> StoreResult<Option<DevicePoll>> {
+    async fn poll_device_grant(
+        &self,
+        hash: &str,
+        client: &ClientId,
+        now: u64,
+        step: u64,
+    ) -> StoreResult<Option<DevicePoll>> {
         let mut c = self.conn();
         let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
         let found = tx
             .query_row(
-                &format!("SELECT {COLUMNS} FROM device_grants WHERE device_code_hash = ?1"),
-                [hash],
+                &format!("SELECT {COLUMNS} FROM device_grants WHERE device_code_hash = ?1 AND client_id = ?2"),
+                params![hash, client],
                 grant_from_row,
             )
             .optional()
