@@ -158,7 +158,7 @@ impl DeviceGrantStore for DynamoStore {
             Err(e) => return Err(classify(e)),
         };
         let mut grant = grant_from(&old)?;
-        if !grant.last_polled_at.is_some_and(|last| now < last.saturating_add(grant.interval)) {
+        if grant.last_polled_at.is_none_or(|last| now >= last.saturating_add(grant.interval)) {
             return Ok(Some(DevicePoll { grant, slow_down: false }));
         }
         let raised = self

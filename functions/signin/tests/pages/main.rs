@@ -1,0 +1,4 @@
+//! The sign-in pages in-process, on a real SQLite store with the demo data: what a person
+//! sees and can do, and the attacks on the forms.
+
+mod device_pages;
