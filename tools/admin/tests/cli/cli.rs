@@ -809,7 +809,7 @@ fn a_dynamodb_command_names_a_missing_table_and_describes_tables_only_after_such
     let env = with_env(&base, &[("OASIS_AWS_ENDPOINT", missing.url.as_str())]);
     let (code, _, err) = run(&args, &env, "");
     assert_eq!(code, 2);
-    assert!(err.starts_with("error: table oasis-x-users does not exist (prefix oasis-x; 6 more missing;"), "{err}");
+    assert!(err.starts_with("error: table oasis-x-users does not exist (prefix oasis-x; 7 more missing;"), "{err}");
     assert!(missing.requests().iter().any(|r| r.contains("dynamodb_20120810.describetable")));
 
     let other = FakeAws::start();
