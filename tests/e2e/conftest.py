@@ -107,6 +107,7 @@ def start_local_run(state, extra_env=None, command=("make", "--no-print-director
         wait_until(lambda: srv.request("GET", "/.well-known/jwks.json").status == 200, proc, "token function")
         wait_until(lambda: srv.request("GET", "/secure-data").status == 401, proc, "secure-data function")
         wait_until(lambda: srv.request("GET", "/search?q=x").status == 401, proc, "search function")
+        wait_until(lambda: srv.request("GET", "/device").status == 200, proc, "signin function")
     except RuntimeError as e:
         stop(proc)
         raise RuntimeError(f"{e}:\n{tail(srv.log)}") from None

@@ -40,6 +40,9 @@ pub(crate) fn render(status: StatusCode, title: &str, body: &str) -> Response<Bo
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    // With `no-referrer`, browsers send `Origin: null` on the page's own form posts, and the
+    // origin check could not tell them from a sandboxed attacker's; nothing leaves the site.
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     resp
 }
 

@@ -123,7 +123,9 @@ impl Cors {
 /// Adds the headers every response carries. `Cache-Control: no-store` is the default; a
 /// handler that serves public data sets its own `Cache-Control` first. The CSP is
 /// `default-src 'none'` unless a page set its own (the sign-in pages allow their stylesheet;
-/// `frame-ancestors 'none'` is in both, and `X-Frame-Options: DENY` always).
+/// `frame-ancestors 'none'` is in both, and `X-Frame-Options: DENY` always); the referrer
+/// policy is `no-referrer` unless a page set its own (the sign-in pages need `same-origin`,
+/// or browsers post their forms with `Origin: null`).
 pub fn finish(mut resp: Response<Body>, meta: &RequestMeta, cors: &Cors) -> Response<Body> {
     let h = resp.headers_mut();
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
@@ -134,7 +136,9 @@ pub fn finish(mut resp: Response<Body>, meta: &RequestMeta, cors: &Cors) -> Resp
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
         );
     }
-    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    if !h.contains_key(header::REFERRER_POLICY) {
+        h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    }
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -35,7 +35,7 @@ impl DemoCredentials {
     /// A shell-sourceable env file.
     pub fn to_env(&self) -> String {
         format!(
-            "# Local demo credentials (generated; never commit)\nOASIS_DEMO_CLIENT={DEMO_CLIENT}\nOASIS_DEMO_USER={DEMO_USER}\nOASIS_DEMO_PASSWORD={}\nOASIS_ADMIN_USER={ADMIN_USER}\nOASIS_ADMIN_PASSWORD={}\nOASIS_SERVICE_CLIENT={SERVICE_CLIENT}\nOASIS_SERVICE_SECRET={}\n",
+            "# Local demo credentials (generated; never commit)\nOASIS_DEMO_CLIENT={DEMO_CLIENT}\nOASIS_DEMO_USER={DEMO_USER}\nOASIS_DEMO_PASSWORD={}\nOASIS_ADMIN_USER={ADMIN_USER}\nOASIS_ADMIN_PASSWORD={}\nOASIS_SERVICE_CLIENT={SERVICE_CLIENT}\nOASIS_SERVICE_SECRET={}\nOASIS_DEMO_TV_CLIENT={TV_CLIENT}\n",
             self.demo_password, self.admin_password, self.service_secret
         )
     }
