@@ -106,12 +106,16 @@ def code_env(fn):
 
 
 def tf_env(tf):
-    """{function: set of variable names} from functions.tf's locals."""
+    """{function: set of variable names} from functions.tf's locals: the names a function's
+    entry sets itself and those of every map local it merges in (local.common_env, ...)."""
     loc = tf_locals(tf)
-    common = set(loc["common_env"].keys())
     out = {}
     for fn, expr in loc["function_env"].items():
-        out[fn] = common | set(re.findall(r"\b((?:OASIS|AWS)_[A-Z0-9_]+)\b", str(expr))) - {"OASIS_"}
+        names = set(re.findall(r"\b((?:OASIS|AWS)_[A-Z0-9_]+)\b", str(expr))) - {"OASIS_"}
+        for ref in re.findall(r"\blocal\.([a-z0-9_]+)\b", str(expr)):
+            assert isinstance(loc.get(ref), dict), f"function_env.{fn} merges local.{ref}, which is not a map of variables"
+            names |= set(loc[ref].keys())
+        out[fn] = names
     return out
 
 
