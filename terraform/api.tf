@@ -4,9 +4,14 @@ locals {
     token_invoke_arn       = aws_lambda_function.this["token"].invoke_arn
     secure_data_invoke_arn = aws_lambda_function.this["secure-data"].invoke_arn
     search_invoke_arn      = aws_lambda_function.this["search"].invoke_arn
+    signin_invoke_arn      = aws_lambda_function.this["signin"].invoke_arn
     search_security        = jsonencode(var.enable_partner_api_keys ? [{ bearer = [], partner_key = [] }] : [{ bearer = [] }])
   })
   stage_name = "v1"
+
+  # The methods that check a password or a code, or start a device sign-in, each get the
+  # stricter throttle of their own instead of the stage-wide one.
+  strict_throttle_methods = toset(["token/POST", "device_authorization/POST", "device/POST"])
 }
 
 resource "aws_api_gateway_rest_api" "api" {
@@ -86,11 +91,12 @@ resource "aws_api_gateway_method_settings" "all" {
   }
 }
 
-resource "aws_api_gateway_method_settings" "token" {
-  #checkov:skip=CKV_AWS_225:Token responses must never be cached (RFC 6749 §5.1).
+resource "aws_api_gateway_method_settings" "strict" {
+  for_each = local.strict_throttle_methods
+  #checkov:skip=CKV_AWS_225:Token, device-code and sign-in responses must never be cached: they carry credentials (RFC 6749 §5.1), per-caller codes and CSRF cookies.
   rest_api_id = aws_api_gateway_rest_api.api.id
   stage_name  = aws_api_gateway_stage.api.stage_name
-  method_path = "token/POST"
+  method_path = each.key
 
   settings {
     metrics_enabled        = true
@@ -100,6 +106,12 @@ resource "aws_api_gateway_method_settings" "token" {
     throttling_rate_limit  = var.token_throttle_rate_limit
     throttling_burst_limit = var.token_throttle_rate_limit * 2
   }
+}
+
+# Formerly the one stricter setting, for POST /token.
+moved {
+  from = aws_api_gateway_method_settings.token
+  to   = aws_api_gateway_method_settings.strict["token/POST"]
 }
 
 resource "aws_lambda_permission" "api" {

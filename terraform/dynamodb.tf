@@ -6,6 +6,7 @@ locals {
     clients     = { range_key = null, indexes = {}, ttl = null }
     refresh     = { range_key = null, indexes = { by_user = "user_id" }, ttl = "expires_at" }
     attempts    = { range_key = null, indexes = {}, ttl = "expires_at" }
+    grants      = { range_key = null, indexes = {}, ttl = "expires_at" }
     profiles    = { range_key = null, indexes = {}, ttl = null }
     titles      = { range_key = null, indexes = {}, ttl = null }
     title_index = { range_key = "sk", indexes = {}, ttl = null }

@@ -1,34 +1,46 @@
 locals {
-  # What every function reads (shared/http/src/config.rs), in AWS terms.
+  # What every function reads (shared/lambda/src/config.rs StoreConfig, the issuer, metrics),
+  # in AWS terms.
   common_env = {
     OASIS_STORE                          = "dynamodb"
     OASIS_TABLE_PREFIX                   = local.prefix
     OASIS_ISSUER                         = var.issuer_url
-    OASIS_AUDIENCE                       = var.audience
-    OASIS_CORS_ALLOWED_ORIGINS           = join(",", var.cors_allowed_origins)
     OASIS_METRICS_NAMESPACE              = var.metrics_namespace
     OASIS_SERVICE_NAME                   = local.prefix
     AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH = "true"
   }
 
+  # What the functions that issue or verify access tokens and answer browsers' CORS read; the
+  # sign-in pages do neither (no token audience, no cross-origin caller).
+  api_env = {
+    OASIS_AUDIENCE             = var.audience
+    OASIS_CORS_ALLOWED_ORIGINS = join(",", var.cors_allowed_origins)
+  }
+
+  # The argon2id cost (shared/lambda/src/config.rs ARGON2_VARS): the token function and the
+  # sign-in pages verify the same password hashes, so they must agree on it.
+  argon2_env = {
+    OASIS_ARGON2_M_KIB = "19456"
+    OASIS_ARGON2_T     = "2"
+    OASIS_ARGON2_P     = "1"
+  }
+
   function_env = {
-    token = merge(local.common_env, {
+    token = merge(local.common_env, local.api_env, local.argon2_env, {
       OASIS_KEYS_SECRET_ID       = aws_secretsmanager_secret.signing_keys.name
       OASIS_KEYS_CACHE_SECONDS   = "300"
       OASIS_ACCESS_TOKEN_TTL     = tostring(var.access_token_ttl_seconds)
       OASIS_REFRESH_IDLE_TTL     = tostring(14 * 86400)
       OASIS_REFRESH_ABSOLUTE_TTL = tostring(30 * 86400)
-      OASIS_ARGON2_M_KIB         = "19456"
-      OASIS_ARGON2_T             = "2"
-      OASIS_ARGON2_P             = "1"
     })
-    secure-data = merge(local.common_env, {
+    secure-data = merge(local.common_env, local.api_env, {
       OASIS_JWKS_PARAMETER = aws_ssm_parameter.jwks.name
     })
-    search = merge(local.common_env, {
+    search = merge(local.common_env, local.api_env, {
       OASIS_JWKS_PARAMETER   = aws_ssm_parameter.jwks.name
       OASIS_CURSOR_SECRET_ID = aws_secretsmanager_secret.cursor_key.name
     })
+    signin = merge(local.common_env, local.argon2_env)
   }
 
   # Below API Gateway's 29 s integration timeout, above the SDK's 5 s operation timeout.
@@ -36,6 +48,7 @@ locals {
     token       = 10
     secure-data = 6
     search      = 6
+    signin      = 10
   }
 }
 

@@ -11,6 +11,7 @@ locals {
       clients  = ["dynamodb:GetItem"]
       refresh  = ["dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
       attempts = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+      grants   = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
     }
     secure-data = {
       users    = ["dynamodb:GetItem"]
@@ -22,12 +23,19 @@ locals {
       clients     = ["dynamodb:GetItem"]
       title_index = ["dynamodb:Query"]
     }
+    signin = {
+      users    = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+      clients  = ["dynamodb:GetItem"]
+      attempts = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+      grants   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    }
   }
 
   secret_grants = {
     token       = [aws_secretsmanager_secret.signing_keys.arn]
     secure-data = []
     search      = [aws_secretsmanager_secret.cursor_key.arn]
+    signin      = []
   }
 
   jwks_readers = toset(["secure-data", "search"])

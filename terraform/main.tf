@@ -14,5 +14,5 @@ locals {
   region     = data.aws_region.current.name
   partition  = data.aws_partition.current.partition
 
-  functions = toset(["token", "secure-data", "search"])
+  functions = toset(["token", "secure-data", "search", "signin"])
 }

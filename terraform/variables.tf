@@ -76,17 +76,18 @@ variable "access_token_ttl_seconds" {
 }
 
 variable "function_memory_mb" {
-  description = "Memory per function. token needs room for argon2id (19 MiB per concurrent hash) and gets proportionally more CPU, which shortens the hash."
+  description = "Memory per function. token and signin verify passwords: they need room for argon2id (19 MiB per concurrent hash) and get proportionally more CPU, which shortens the hash."
   type        = map(number)
   default = {
     token       = 512
     secure-data = 128
     search      = 128
+    signin      = 512
   }
 
   validation {
-    condition     = alltrue([for k, v in var.function_memory_mb : contains(["token", "secure-data", "search"], k) && v >= 128 && v <= 10240])
-    error_message = "function_memory_mb keys are token, secure-data, search; values 128-10240."
+    condition     = alltrue([for k in ["token", "secure-data", "search", "signin"] : contains(keys(var.function_memory_mb), k)]) && alltrue([for k, v in var.function_memory_mb : contains(["token", "secure-data", "search", "signin"], k) && v >= 128 && v <= 10240])
+    error_message = "function_memory_mb needs exactly the keys token, secure-data, search, signin; values 128-10240."
   }
 }
 
@@ -97,11 +98,12 @@ variable "reserved_concurrency" {
     token       = 20
     secure-data = 50
     search      = 50
+    signin      = 10
   }
 
   validation {
-    condition     = alltrue([for k, v in var.reserved_concurrency : contains(["token", "secure-data", "search"], k) && v >= 1])
-    error_message = "reserved_concurrency keys are token, secure-data, search; values at least 1."
+    condition     = alltrue([for k in ["token", "secure-data", "search", "signin"] : contains(keys(var.reserved_concurrency), k)]) && alltrue([for k, v in var.reserved_concurrency : contains(["token", "secure-data", "search", "signin"], k) && v >= 1])
+    error_message = "reserved_concurrency needs exactly the keys token, secure-data, search, signin; values at least 1."
   }
 }
 
@@ -128,7 +130,7 @@ variable "throttle_burst_limit" {
 }
 
 variable "token_throttle_rate_limit" {
-  description = "Stricter steady rate for POST /token (credential guessing is the main abuse)."
+  description = "Stricter steady rate for each of POST /token, POST /device_authorization and POST /device (credential and code guessing are the main abuse)."
   type        = number
   default     = 20
 
@@ -150,7 +152,7 @@ variable "waf_rate_limit" {
 }
 
 variable "waf_token_rate_limit" {
-  description = "Requests per 5 minutes from one IP to POST /token and /revoke before WAF blocks it (lower than waf_rate_limit)."
+  description = "Requests per 5 minutes from one IP to /token, /revoke, /device_authorization and /device together before WAF blocks it (lower than waf_rate_limit)."
   type        = number
   default     = 100
 

@@ -1,6 +1,6 @@
 resource "aws_wafv2_web_acl" "api" {
   name        = local.prefix
-  description = "Oasis API: AWS managed rules, a per-IP rate limit and a lower one on the token routes"
+  description = "Oasis API: AWS managed rules, a per-IP rate limit and a lower one on the token and sign-in routes"
   scope       = "REGIONAL"
 
   default_action {
@@ -28,7 +28,9 @@ resource "aws_wafv2_web_acl" "api" {
 
   # The token routes get their own, lower per-IP limit: the stage's method throttle on
   # POST /token is shared by every caller, so a few addresses each under the general limit
-  # could otherwise spend every user's logins and refreshes.
+  # could otherwise spend every user's logins and refreshes. The device sign-in shares it:
+  # /device_authorization starts device grants, and /device checks user codes (GET and POST)
+  # and passwords (POST). /assets/signin.css stays under the general limit only.
   rule {
     name     = "rate-limit-token-routes-per-ip"
     priority = 6
@@ -40,10 +42,10 @@ resource "aws_wafv2_web_acl" "api" {
         limit              = var.waf_token_rate_limit
         aggregate_key_type = "IP"
         scope_down_statement {
-          # The path ends in /token or /revoke: with a custom domain that is the whole path,
-          # on the execute-api URL it follows the stage (/v1/token).
+          # The path ends in /token, /revoke, /device_authorization or /device: with a custom
+          # domain that is the whole path, on the execute-api URL it follows the stage (/v1/token).
           regex_match_statement {
-            regex_string = "/(token|revoke)$"
+            regex_string = "/(token|revoke|device_authorization|device)$"
             field_to_match {
               uri_path {}
             }

@@ -52,7 +52,7 @@ def tf_set(expr):
 
 def render_openapi(path, enable_keys=False):
     text = Path(path).read_text()
-    for name in ("token", "secure_data", "search"):
+    for name in ("token", "secure_data", "search", "signin"):
         text = text.replace("${%s_invoke_arn}" % name, f"arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:{name}/invocations")
     security = [{"bearer": [], "partner_key": []}] if enable_keys else [{"bearer": []}]
     text = text.replace("${search_security}", json.dumps(security))

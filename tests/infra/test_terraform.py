@@ -11,7 +11,7 @@ import pytest
 from openapi_spec_validator import validate
 
 import provider_schema
-from consistency import ROOT, all_problems, load_tf, render_openapi
+from consistency import ROOT, all_problems, function_names, load_tf, render_openapi, tf_locals, tf_set
 
 TF = ROOT / "terraform"
 
@@ -167,12 +167,14 @@ def test_waf_logs_redact_every_credential_header():
 
 # Exceptions to checkov's OpenAPI checks, each with its reason.
 OPENAPI_SKIPS = {
-    "CKV_OPENAPI_5": "it fails any operation with `security: []`; the token, revocation, JWKS and metadata "
-    "endpoints are public by their RFCs (6749, 7009, 8414; clients authenticate in the request) and CORS "
-    "preflights carry no credentials, so they opt out of the global bearer requirement explicitly",
+    "CKV_OPENAPI_5": "it fails any operation with `security: []`; the token, revocation, device authorization, "
+    "JWKS and metadata endpoints are public by their RFCs (6749, 7009, 8628, 8414; clients authenticate in the "
+    "request), the sign-in pages and their stylesheet are where a person without a token yet signs in (RFC 8628 "
+    "§3.3), and CORS preflights carry no credentials, so they opt out of the global bearer requirement explicitly",
 }
 PUBLIC_OPERATIONS = {
     ("/token", "post"), ("/token", "options"), ("/revoke", "post"), ("/revoke", "options"),
+    ("/device_authorization", "post"), ("/device", "get"), ("/device", "post"), ("/assets/signin.css", "get"),
     ("/.well-known/jwks.json", "get"), ("/.well-known/oauth-authorization-server", "get"),
     ("/secure-data", "options"), ("/secure-data/{user_id}", "options"), ("/search", "options"),
 }
@@ -201,7 +203,9 @@ def test_checkov_finds_nothing_in_the_api_contract_and_only_the_public_operation
 
 def test_the_token_routes_have_their_own_lower_per_ip_rate_limit():
     """POST /token's stage throttle is shared by all callers: without a per-IP limit of their
-    own, a few addresses under the general limit could spend every user's logins."""
+    own, a few addresses under the general limit could spend every user's logins. The device
+    flow's routes that start grants or check codes and passwords share that limit; the sign-in
+    stylesheet does not."""
     tf = load_tf(TF)
     acl = next(b for parsed in tf.values() for block in parsed.get("resource", []) for b in block.get("aws_wafv2_web_acl", {}).values())
     one = lambda v: v[0] if isinstance(v, list) and len(v) == 1 else v  # noqa: E731 (hcl2 wraps values in lists)
@@ -212,12 +216,46 @@ def test_the_token_routes_have_their_own_lower_per_ip_rate_limit():
     scope = one(one(one(one(rule["statement"])["rate_based_statement"])["scope_down_statement"])["regex_match_statement"])
     assert "uri_path" in json.dumps(scope["field_to_match"]) and "LOWERCASE" in json.dumps(scope["text_transformation"])
     pattern = re.compile(one(scope["regex_string"]))
-    for path in ["/token", "/revoke", "/v1/token", "/v1/revoke"]:
+    limited = ["/token", "/revoke", "/device_authorization", "/device"]
+    for path in limited + [f"/v1{p}" for p in limited]:
         assert pattern.search(path), path
-    for path in ["/tokens", "/secure-data", "/search", "/.well-known/jwks.json", "/token/x"]:
+    for path in ["/tokens", "/secure-data", "/search", "/.well-known/jwks.json", "/token/x", "/assets/signin.css",
+                 "/v1/assets/signin.css", "/devices", "/device/x", "/x_device_authorization"]:
         assert not pattern.search(path), path
     defaults = {name: one(body.get("default")) for parsed in tf.values() for block in parsed.get("variable", []) for name, body in block.items()}
     assert "${var.waf_token_rate_limit}" in text
     assert defaults["waf_token_rate_limit"] < defaults["waf_rate_limit"], defaults
     priorities = [one(r["priority"]) for r in acl["rule"]]
     assert len(priorities) == len(set(priorities)), priorities
+
+
+def test_the_stricter_stage_throttle_names_operations_of_the_api():
+    """Each stricter method setting names an operation openapi.yaml declares (a typo would make
+    API Gateway refuse the setting, or throttle nothing), and covers every route that checks a
+    password or a code or starts a device sign-in."""
+    strict = tf_set(tf_locals(load_tf(TF))["strict_throttle_methods"])
+    doc = render_openapi(TF / "openapi.yaml")
+    operations = {f"{path.lstrip('/')}/{method.upper()}" for path, ops in doc["paths"].items() for method in ops}
+    assert strict <= operations, strict - operations
+    assert strict >= {"token/POST", "device_authorization/POST", "device/POST"}, strict
+
+
+def test_every_per_function_setting_covers_exactly_the_functions():
+    """A function missing from one of these maps fails only at plan, and a variable that does not
+    require it lets a tfvars file written before the function existed through validation:
+    each names exactly the function crates."""
+    tf = load_tf(TF)
+    loc = tf_locals(tf)
+    want = set(function_names())
+    per_function = {name: set(loc[name]) for name in ("function_env", "function_timeout", "dynamodb_grants", "secret_grants")}
+    for parsed in tf.values():
+        for block in parsed.get("variable", []):
+            for name, body in block.items():
+                if name in ("function_memory_mb", "reserved_concurrency"):
+                    default = body["default"][0] if isinstance(body["default"], list) else body["default"]
+                    per_function[f"var.{name}"] = set(default)
+                    condition = str(body["validation"][0]["condition"])
+                    per_function[f"var.{name} validation"] = set(re.findall(r"'([a-z-]+)'", condition))
+                    assert f"contains(keys(var.{name})" in condition.replace(" ", ""), f"{name}: validation does not require every function"
+    assert len(per_function) == 8, sorted(per_function)
+    assert {k: sorted(v) for k, v in per_function.items() if v != want} == {}, sorted(want)

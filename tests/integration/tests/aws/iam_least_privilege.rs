@@ -11,11 +11,13 @@ use std::time::Duration;
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents, SharedInterceptor};
 use aws_sdk_dynamodb::error::BoxError;
+use oasis_admin::demo::TV_CLIENT;
 use oasis_auth::password::PasswordHasher;
 use oasis_integration_tests::*;
 use oasis_lambda::Cors;
+use oasis_lambda::shell::Lambda;
 use oasis_testkit::{AUDIENCE, ISSUER, World};
-use oasis_testkit::{FORM, event, form, reply, request};
+use oasis_testkit::{FORM, Reply, event, form, reply, request};
 use oasis_token::LockoutPolicy;
 use serde_json::Value;
 
@@ -100,8 +102,38 @@ fn terraform_grants() -> BTreeMap<String, Grants> {
     serde_json::from_value(grants.clone()).unwrap_or_else(|e| panic!("dynamodb_grants in iam.tf: {e}: {grants}"))
 }
 
-async fn post(app: &oasis_lambda::shell::Lambda<oasis_token::App>, path: &str, pairs: &[(&str, &str)]) -> u16 {
-    reply(app.handle(request(&event("POST", path, &[FORM], Some(&form(pairs))))).await).status
+async fn post(app: &Lambda<oasis_token::App>, path: &str, pairs: &[(&str, &str)]) -> u16 {
+    send(app, path, pairs).await.status
+}
+
+async fn send(app: &Lambda<oasis_token::App>, path: &str, pairs: &[(&str, &str)]) -> Reply {
+    reply(app.handle(request(&event("POST", path, &[FORM], Some(&form(pairs))))).await)
+}
+
+const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// The TV's poll of the token endpoint with its device code.
+async fn poll(app: &Lambda<oasis_token::App>, device_code: &str) -> Reply {
+    send(app, "/token", &[("grant_type", DEVICE_CODE_GRANT), ("client_id", TV_CLIENT), ("device_code", device_code)])
+        .await
+}
+
+/// A browser's CSRF token: the cookie's value, repeated in each form (any 43 URL-safe characters).
+const CSRF: &str = "iamLeastPrivilegeCsrfTokenOfFortyThreeChars";
+
+/// A sign-in page request from a browser on the issuer's origin holding the [`CSRF`] cookie;
+/// a POST carries `pairs` as its form, with the CSRF field.
+async fn page(app: &Lambda<oasis_signin::App>, method: &str, path: &str, pairs: &[(&str, &str)]) -> Reply {
+    let cookie = format!("__Host-oasis_csrf={CSRF}");
+    let headers = [FORM, ("Cookie", cookie.as_str()), ("Origin", ISSUER)];
+    let body = (method == "POST").then(|| form(&[&[("csrf", CSRF)][..], pairs].concat()));
+    reply(app.handle(request(&event(method, path, &headers, body.as_deref()))).await)
+}
+
+fn merge(into: &mut Grants, more: Grants) {
+    for (table, actions) in more {
+        into.entry(table).or_default().extend(actions);
+    }
 }
 
 #[tokio::test]
@@ -117,8 +149,7 @@ async fn each_functions_dynamodb_grants_equal_the_calls_its_code_makes() {
     let mut settings = token_settings();
     settings.account_lockout = LockoutPolicy { threshold: 2, base_seconds: 1, cap_seconds: 1, window_seconds: 1 };
     let stronger = PasswordHasher::new(19_456, 3, 1).unwrap();
-    let token =
-        oasis_lambda::shell::Lambda::new(oasis_token::App::new(w.store.clone(), &w.keys, stronger, settings).unwrap());
+    let token = Lambda::new(oasis_token::App::new(w.store.clone(), &w.keys, stronger, settings).unwrap());
     let login = [
         ("grant_type", "password"),
         ("client_id", "oasis-demo"),
@@ -159,11 +190,56 @@ async fn each_functions_dynamodb_grants_equal_the_calls_its_code_makes() {
         ("client_secret", &w.creds.service_secret),
     ];
     assert_eq!(post(&token, "/token", &cc).await, 200);
-    observed.insert("token".into(), recorder.take());
+    // The device flow (RFC 8628): two sign-ins started; one polled before its user decides,
+    // then again too soon.
+    let mut started = vec![];
+    for _ in 0..2 {
+        let r = send(&token, "/device_authorization", &[("client_id", TV_CLIENT), ("scope", "search")]).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let field = |name: &str| r.json()[name].as_str().unwrap().to_owned();
+        started.push((field("device_code"), field("user_code")));
+    }
+    let [(approved_device, approved_user), (denied_device, denied_user)] = <[_; 2]>::try_from(started).unwrap();
+    assert_eq!(poll(&token, &denied_device).await.error().as_deref(), Some("authorization_pending"));
+    assert_eq!(poll(&token, &denied_device).await.error().as_deref(), Some("slow_down"));
+    let mut token_calls = recorder.take();
+
+    // signin: the code typed and reviewed, a wrong code, a wrong then (after its counter
+    // expired) a right password that rehashes and clears the count, an approval and a denial.
+    let mut signin_settings = oasis_signin::Settings::new(ISSUER);
+    signin_settings.account_lockout =
+        LockoutPolicy { threshold: 5, base_seconds: 1, cap_seconds: 1, window_seconds: 1 };
+    let strongest = PasswordHasher::new(19_456, 4, 1).unwrap(); // above the token function's: a rehash again
+    let signin = Lambda::new(oasis_signin::App::new(w.store.clone(), strongest, signin_settings));
+    let r = page(&signin, "GET", "/device", &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = page(&signin, "GET", &format!("/device?user_code={approved_user}"), &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.contains("Approve this device?"), "{}", r.text);
+    let r = page(&signin, "POST", "/device", &[("action", "lookup"), ("user_code", "BBBB-BBBB")]).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    let approve = [("action", "approve"), ("user_code", approved_user.as_str()), ("username", "demo")];
+    let r = page(&signin, "POST", "/device", &[&approve[..], &[("password", "wrong")]].concat()).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    tokio::time::sleep(Duration::from_millis(2100)).await; // the counter expires; TTL has not deleted it
+    let right = [("password", w.creds.demo_password.as_str())];
+    let r = page(&signin, "POST", "/device", &[&approve[..], &right].concat()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.contains("Device signed in"), "{}", r.text);
+    let r = page(&signin, "POST", "/device", &[("action", "deny"), ("user_code", &denied_user)]).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.contains("Device not signed in"), "{}", r.text);
+    observed.insert("signin".into(), recorder.take());
+
+    // token again: the approved device's first poll gets its tokens.
+    let r = poll(&token, &approved_device).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.json()["access_token"].is_string(), "{}", r.text);
+    merge(&mut token_calls, recorder.take());
+    observed.insert("token".into(), token_calls);
 
     // secure-data: own data, an admin reading another user, a client acting for itself.
-    let data =
-        oasis_lambda::shell::Lambda::new(oasis_secure_data::App::new(w.store.clone(), w.verifier(), Cors::default()));
+    let data = Lambda::new(oasis_secure_data::App::new(w.store.clone(), w.verifier(), Cors::default()));
     let get = |path: String, token: String| {
         let data = &data;
         async move {
@@ -179,8 +255,7 @@ async fn each_functions_dynamodb_grants_equal_the_calls_its_code_makes() {
 
     // search: a user and a partner client.
     let key = oasis_search::CursorKey::new(&[5u8; 32]).unwrap();
-    let search =
-        oasis_lambda::shell::Lambda::new(oasis_search::App::new(w.store.clone(), w.verifier(), key, Cors::default()));
+    let search = Lambda::new(oasis_search::App::new(w.store.clone(), w.verifier(), key, Cors::default()));
     for t in [
         w.token(&w.demo, "search"),
         w.token_with(ISSUER, AUDIENCE, "oasis-demo-service", "oasis-demo-service", "search", None),
