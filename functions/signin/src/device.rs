@@ -16,10 +16,10 @@ use oasis_domain::{ScopeSet, UserCode, Username};
 use oasis_lambda::RequestMeta;
 use oasis_lambda::form::{self, Form, FormError};
 use oasis_login::{LoginError, SignedIn};
-use oasis_store::{DeviceDecision, DeviceGrant, DeviceGrantState, throttle_key};
+use oasis_store::{DeviceDecision, DeviceGrant, DeviceGrantState, User, throttle_key};
 
 use crate::page::{alert, escape, render};
-use crate::{App, MAX_BODY_BYTES, SignInError, csrf};
+use crate::{App, MAX_BODY_BYTES, SignInError, csrf, session};
 
 const TITLE_ENTER: &str = "Sign in a device";
 const TITLE_REVIEW: &str = "Approve this device?";
@@ -41,7 +41,7 @@ async fn get(app: &App, meta: &RequestMeta, req: &Request, token: &str) -> Resul
     let typed = query_param(req, "user_code");
     match typed.as_deref() {
         None | Some("") => Ok(enter_page(StatusCode::OK, token, "", None)),
-        Some(typed) => lookup(app, meta, token, typed).await,
+        Some(typed) => lookup(app, meta, req, token, typed).await,
     }
 }
 
@@ -68,16 +68,25 @@ async fn post(app: &App, meta: &RequestMeta, req: &Request, token: &str) -> Resu
     }
     let typed = form.get("user_code").unwrap_or_default();
     match form.get("action") {
-        Some("approve") => decide(app, meta, token, typed, &form, true).await,
-        Some("deny") => decide(app, meta, token, typed, &form, false).await,
-        _ => lookup(app, meta, token, typed).await,
+        Some("approve") => decide(app, meta, req, token, typed, &form, true).await,
+        Some("deny") => decide(app, meta, req, token, typed, &form, false).await,
+        _ => lookup(app, meta, req, token, typed).await,
     }
 }
 
 /// Step 1 → 2: the code a person typed, counted against their address when wrong.
-async fn lookup(app: &App, meta: &RequestMeta, token: &str, typed: &str) -> Result<Response<Body>, SignInError> {
+async fn lookup(
+    app: &App,
+    meta: &RequestMeta,
+    req: &Request,
+    token: &str,
+    typed: &str,
+) -> Result<Response<Body>, SignInError> {
     match find(app, meta, typed).await? {
-        Found::Grant(grant, client_name) => Ok(review_page(StatusCode::OK, token, &grant, &client_name, "", None)),
+        Found::Grant(grant, client_name) => {
+            let user = session::current(app, req, oasis_auth::now()).await?;
+            Ok(review_page(StatusCode::OK, token, &grant, &client_name, user.as_ref(), "", None))
+        }
         Found::Refused(status, message) => Ok(enter_page(status, token, typed, Some(message))),
     }
 }
@@ -133,6 +142,7 @@ async fn find(app: &App, meta: &RequestMeta, typed: &str) -> Result<Found, SignI
 async fn decide(
     app: &App,
     meta: &RequestMeta,
+    req: &Request,
     token: &str,
     typed: &str,
     form: &Form,
@@ -151,26 +161,41 @@ async fn decide(
         let body = "<p>The device will not be signed in. You can close this page.</p>";
         return Ok(render(StatusCode::OK, "Device not signed in", body));
     }
-    let raw_username = form.get("username").unwrap_or_default();
-    let password = form.get("password").unwrap_or_default();
-    const BAD: &str = "Wrong username or password.";
-    let username = match Username::parse(raw_username) {
-        Ok(u) if !password.is_empty() && password.len() <= MAX_PASSWORD_BYTES => u,
-        _ => return Ok(review_page(StatusCode::BAD_REQUEST, token, &grant, &client_name, raw_username, Some(BAD))),
-    };
     let client_scopes = match app.store.client(&grant.client_id).await? {
         Some(c) if !c.disabled => c.scopes,
         _ => ScopeSet::default(),
     };
     let ceiling = grant.scope.intersection(&client_scopes);
-    let signed_in = app.login().sign_in(&username, password, meta.source_ip.as_deref(), &ceiling, now).await;
-    let SignedIn { user, scope } = match signed_in {
-        Ok(s) => s,
-        Err(LoginError::Refused) => {
-            return Ok(review_page(StatusCode::BAD_REQUEST, token, &grant, &client_name, raw_username, Some(BAD)));
+    let raw_username = form.get("username").unwrap_or_default();
+    let password = form.get("password").unwrap_or_default();
+    // Signed in already, and no password typed: approve as the session's user.
+    let current = session::current(app, req, now).await?;
+    let (user, scope, cookie) = match current {
+        Some(user) if password.is_empty() => {
+            let scope = ceiling.intersection(&user.scopes);
+            (user, scope, None)
         }
-        Err(LoginError::Store(e)) => return Err(e.into()),
+        _ => {
+            const BAD: &str = "Wrong username or password.";
+            let bad = |status| review_page(status, token, &grant, &client_name, None, raw_username, Some(BAD));
+            let username = match Username::parse(raw_username) {
+                Ok(u) if !password.is_empty() && password.len() <= MAX_PASSWORD_BYTES => u,
+                _ => return Ok(bad(StatusCode::BAD_REQUEST)),
+            };
+            let signed_in = app.login().sign_in(&username, password, meta.source_ip.as_deref(), &ceiling, now).await;
+            let SignedIn { user, scope } = match signed_in {
+                Ok(s) => s,
+                Err(LoginError::Refused) => return Ok(bad(StatusCode::BAD_REQUEST)),
+                Err(LoginError::Store(e)) => return Err(e.into()),
+            };
+            let cookie = session::start(app, req, &user, now).await?;
+            (user, scope, Some(cookie))
+        }
     };
+    if scope.is_empty() {
+        let msg = "Your account holds nothing this device asks for.";
+        return Ok(enter_page(StatusCode::FORBIDDEN, token, "", Some(msg)));
+    }
     let decision = DeviceDecision::Approve { user_id: user.id, scope };
     if !app.store.decide_device_grant(&grant.user_code, &decision, now).await? {
         let msg = "This code was approved or denied meanwhile, or has expired.";
@@ -182,7 +207,11 @@ async fn decide(
         "<p>You are signed in on <strong>{}</strong>. You can return to your device now; it will continue by itself.</p>",
         escape(&client_name)
     );
-    Ok(render(StatusCode::OK, "Device signed in", &body))
+    let mut resp = render(StatusCode::OK, "Device signed in", &body);
+    if let Some(cookie) = cookie {
+        resp.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(resp)
 }
 
 fn query_param(req: &Request, name: &str) -> Option<String> {
@@ -213,7 +242,7 @@ autocomplete=\"off\" autocapitalize=\"characters\" spellcheck=\"false\" required
 }
 
 /// What a scope lets an app do, in words a person reads before approving.
-fn describe(scope: &str) -> String {
+pub(crate) fn describe(scope: &str) -> String {
     match scope {
         oasis_domain::scope::SEARCH => "Search the catalog".to_owned(),
         oasis_domain::scope::DATA_READ => "See your profile, entitlements and watchlist".to_owned(),
@@ -227,15 +256,24 @@ fn review_page(
     token: &str,
     grant: &DeviceGrant,
     client_name: &str,
+    signed_in: Option<&User>,
     username: &str,
     error: Option<&str>,
 ) -> Response<Body> {
+    // Signed in: one click, no password; anyone else signs in on the form.
+    let credentials = match signed_in {
+        Some(user) => format!(
+            "<p>Signed in as <strong>{}</strong>. Not you? Sign in below with your own account.</p>\n",
+            escape(user.username.as_str())
+        ),
+        None => String::new(),
+    };
     let scopes: String = grant.scope.iter().map(|s| format!("<li>{}</li>", escape(&describe(s)))).collect();
     let body = format!(
         "<p><strong>{client}</strong> wants to sign in to your account on the device showing \
 <strong class=\"code\">{code}</strong>.</p>\n<p>It will be able to:</p>\n<ul class=\"scopes\">{scopes}</ul>\n\
 <p class=\"note\">Only approve if you started this yourself, on a device in front of you, and the code matches.</p>\n\
-{error}<form method=\"post\" action=\"device\">\n\
+{error}{credentials}<form method=\"post\" action=\"device\">\n\
 <input type=\"hidden\" name=\"csrf\" value=\"{token}\">\n\
 <input type=\"hidden\" name=\"user_code\" value=\"{code}\">\n\
 <label for=\"username\">Username</label>\n\

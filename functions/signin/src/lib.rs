@@ -5,10 +5,12 @@
 //! deny. Every form carries a CSRF token bound to a `__Host-` cookie and is checked against
 //! the request's origin; every page carries a CSP that allows no script and no framing.
 
+mod authorize;
 mod csrf;
 mod device;
 mod error;
 mod page;
+mod session;
 
 use std::sync::Arc;
 
@@ -25,7 +27,14 @@ pub use error::SignInError;
 
 /// Every (method, path) this function serves; `terraform/openapi.yaml` must list exactly these
 /// for it (tests/infra).
-pub const ROUTES: &[(&str, &str)] = &[("GET", "/device"), ("POST", "/device"), ("GET", "/assets/signin.css")];
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/authorize"),
+    ("POST", "/authorize"),
+    ("GET", "/device"),
+    ("POST", "/device"),
+    ("POST", "/signout"),
+    ("GET", "/assets/signin.css"),
+];
 
 /// Form posts are small; anything larger is refused unread.
 pub const MAX_BODY_BYTES: usize = 4 * 1024;
@@ -107,7 +116,9 @@ impl Function for App {
         req: &Request,
     ) -> Result<Response<Body>, SignInError> {
         match route {
+            "/authorize" => authorize::serve(self, meta, req).await,
             "/device" => device::serve(self, meta, req).await,
+            "/signout" => session::sign_out(self, meta, req).await,
             _ => Ok(stylesheet()),
         }
     }

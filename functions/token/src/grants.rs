@@ -44,6 +44,7 @@ pub(crate) async fn token(app: &App, meta: &RequestMeta, req: &Request) -> Resul
         GrantType::RefreshToken => refresh(app, &client, &form, req, now).await,
         GrantType::ClientCredentials => client_credentials(app, &client, &form, now).await,
         GrantType::DeviceCode => crate::device::redeem(app, &client, &form, now).await,
+        GrantType::AuthorizationCode => crate::code::redeem(app, &client, &form, now).await,
     }
 }
 
@@ -117,13 +118,25 @@ pub(crate) async fn start_session(
     scope: &ScopeSet,
     now: u64,
 ) -> Result<Response<Body>, TokenError> {
+    start_session_in(app, client, user, scope, random_token(16), now).await
+}
+
+/// [`start_session`] with the refresh family's id chosen by the caller (a code records it
+/// before the family exists).
+pub(crate) async fn start_session_in(
+    app: &App,
+    client: &Client,
+    user: &User,
+    scope: &ScopeSet,
+    family_id: String,
+    now: u64,
+) -> Result<Response<Body>, TokenError> {
     if !client.allows_grant(GrantType::RefreshToken) {
         return issue(app, client, user, scope, None, now).await;
     }
-    let family_id = random_token(16);
     let refresh = random_token(TOKEN_BYTES);
     let family = RefreshFamily {
-        family_id: family_id.clone(),
+        family_id,
         user_id: user.id.clone(),
         client_id: client.client_id.clone(),
         scope: scope.to_string(),

@@ -5,6 +5,7 @@
 //! events from `events/`.
 
 mod client;
+mod code;
 pub mod config;
 mod device;
 mod error;
@@ -107,10 +108,15 @@ impl App {
             "issuer": settings.issuer_url,
             "token_endpoint": format!("{base}/token"),
             "revocation_endpoint": format!("{base}/revoke"),
+            "authorization_endpoint": format!("{base}/authorize"),
             "device_authorization_endpoint": format!("{base}/device_authorization"),
             "jwks_uri": format!("{base}/.well-known/jwks.json"),
             "grant_types_supported": oasis_domain::GrantType::ALL.map(|g| g.as_str()),
-            "response_types_supported": [],
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "code_challenge_methods_supported": ["S256"],
+            // RFC 9207: every authorization response names its issuer (mix-up defence).
+            "authorization_response_iss_parameter_supported": true,
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "scopes_supported": oasis_domain::scope::KNOWN,

@@ -40,9 +40,26 @@ pub fn verify_token_hash(presented: &str, stored_hash: &str) -> bool {
     constant_time::verify_slices_are_equal(token_hash(presented).as_bytes(), stored_hash.as_bytes()).is_ok()
 }
 
+/// RFC 7636 §4.6: whether `verifier` is the one behind an S256 `challenge`, i.e.
+/// `BASE64URL(SHA256(verifier)) == challenge`, compared in constant time.
+pub fn pkce_s256_matches(verifier: &oasis_domain::CodeVerifier, challenge: &str) -> bool {
+    let computed = URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, verifier.expose().as_bytes()));
+    equal(&computed, challenge)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pkce_verifier_of_rfc_7636_appendix_b_matches_its_challenge_and_nothing_else_does() {
+        let verifier = oasis_domain::CodeVerifier::parse("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk").unwrap();
+        assert!(pkce_s256_matches(&verifier, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
+        assert!(!pkce_s256_matches(&verifier, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cN"));
+        let other = oasis_domain::CodeVerifier::parse(&"a".repeat(43)).unwrap();
+        assert!(!pkce_s256_matches(&other, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
+        assert!(!pkce_s256_matches(&verifier, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"), "plain is not S256");
+    }
 
     #[test]
     fn random_tokens_carry_256_bits_and_do_not_repeat() {

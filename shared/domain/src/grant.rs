@@ -13,17 +13,24 @@ pub enum GrantType {
     ClientCredentials,
     /// RFC 8628: a device without a keyboard polls while its user approves elsewhere.
     DeviceCode,
+    /// RFC 6749 §4.1 with PKCE (RFC 7636): browsers and phones sign in on our pages.
+    AuthorizationCode,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown grant type {0:?} (known: password, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code)"
+    "unknown grant type {0:?} (known: password, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code, authorization_code)"
 )]
 pub struct GrantTypeError(pub String);
 
 impl GrantType {
-    pub const ALL: [GrantType; 4] =
-        [GrantType::Password, GrantType::RefreshToken, GrantType::ClientCredentials, GrantType::DeviceCode];
+    pub const ALL: [GrantType; 5] = [
+        GrantType::Password,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+        GrantType::DeviceCode,
+        GrantType::AuthorizationCode,
+    ];
 
     pub fn parse(raw: &str) -> Result<Self, GrantTypeError> {
         Self::ALL.into_iter().find(|g| g.as_str() == raw).ok_or_else(|| GrantTypeError(raw.to_owned()))
@@ -35,6 +42,7 @@ impl GrantType {
             GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
             GrantType::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
+            GrantType::AuthorizationCode => "authorization_code",
         }
     }
 }
@@ -79,7 +87,7 @@ mod tests {
         for g in GrantType::ALL {
             assert_eq!(GrantType::parse(g.as_str()), Ok(g));
         }
-        for bad in ["", "Password", "implicit", "authorization_code", "password ", "device_code"] {
+        for bad in ["", "Password", "implicit", "password ", "device_code", "Authorization_code"] {
             assert!(GrantType::parse(bad).is_err(), "{bad:?}");
         }
     }

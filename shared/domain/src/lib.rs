@@ -6,6 +6,7 @@ mod catalog;
 pub mod error;
 mod grant;
 mod ids;
+mod redirect;
 pub mod scope;
 mod secret;
 #[cfg(feature = "rusqlite")]
@@ -17,6 +18,7 @@ pub use catalog::{Genre, GenreError, Maturity, MaturityError};
 pub use error::cause_chain;
 pub use grant::{GrantType, GrantTypeError};
 pub use ids::{ClientId, ClientIdError, UserId, UserIdError};
+pub use redirect::{CodeChallenge, CodeVerifier, PkceError, RedirectUri, RedirectUriError};
 pub use scope::{ScopeError, ScopeSet};
 pub use secret::Secret;
 pub use user_code::{UserCode, UserCodeError};

@@ -121,7 +121,7 @@ mod tests {
         let bytes: Vec<u8> = (0..=255).collect();
         let code = UserCode::from_random(&bytes).unwrap();
         assert_eq!(code.as_str(), "BCDFGHJK");
-        assert_eq!(UserCode::from_random(&[250, 251, 252, 0, 1, 2, 3, 4, 5, 6]).unwrap().as_str(), "BCDFGHJK");
+        assert_eq!(UserCode::from_random(&[250, 251, 252, 0, 1, 2, 3, 4, 5, 6, 7]).unwrap().as_str(), "BCDFGHJK");
         assert_eq!(UserCode::from_random(&[0; 7]), None);
         assert_eq!(UserCode::from_random(&[255; 64]), None);
     }

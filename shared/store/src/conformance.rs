@@ -43,6 +43,7 @@ fn client(id: &str) -> Client {
         scopes: ScopeSet::parse("search").expect("test scopes"),
         refresh_in_cookie: false,
         allowed_origins: vec!["https://app.example".into()],
+        redirect_uris: vec![RedirectUri::parse("https://app.example/callback").unwrap()],
         disabled: false,
         created_at: 1_000,
     }
@@ -532,6 +533,80 @@ pub async fn an_approved_device_grant_is_redeemed_exactly_once(s: &dyn Store) {
     assert!(!s.redeem_device_grant("", 1_100).await.unwrap());
 }
 
+fn auth_code(hash: &str) -> AuthCode {
+    AuthCode {
+        code_hash: hash.into(),
+        client_id: cid("web"),
+        redirect_uri: "https://app.example/callback".into(),
+        code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
+        scope: ScopeSet::parse("search").expect("test scopes"),
+        user_id: uid("u1"),
+        created_at: 1_000,
+        valid_until: 1_060,
+        expires_at: 87_400,
+    }
+}
+
+pub async fn an_authorization_code_is_redeemed_once_and_a_replay_names_the_family_it_started(s: &dyn Store) {
+    s.create_code(&auth_code("c1")).await.unwrap();
+    assert!(matches!(s.create_code(&auth_code("c1")).await, Err(StoreError::AlreadyExists(_))));
+    let (a, b, c) = tokio::join!(
+        s.redeem_code("c1", "fam-a", 1_010),
+        s.redeem_code("c1", "fam-b", 1_010),
+        s.redeem_code("c1", "fam-c", 1_010)
+    );
+    let outcomes = [a.unwrap(), b.unwrap(), c.unwrap()];
+    let winners: Vec<_> = outcomes.iter().filter(|o| matches!(o, CodeRedemption::Redeemed(_))).collect();
+    assert_eq!(winners.len(), 1, "{outcomes:?}");
+    assert_eq!(*winners[0], CodeRedemption::Redeemed(auth_code("c1")));
+    let family = match outcomes.iter().position(|o| matches!(o, CodeRedemption::Redeemed(_))) {
+        Some(0) => "fam-a",
+        Some(1) => "fam-b",
+        _ => "fam-c",
+    };
+    assert_eq!(
+        s.redeem_code("c1", "fam-d", 1_020).await.unwrap(),
+        CodeRedemption::Replayed { family_id: Some(family.into()) }
+    );
+    assert_eq!(
+        s.redeem_code("c1", "fam-e", 2_000).await.unwrap(),
+        CodeRedemption::Replayed { family_id: Some(family.into()) },
+        "a replay is known after the code's minute"
+    );
+}
+
+pub async fn an_expired_or_unknown_authorization_code_redeems_nothing(s: &dyn Store) {
+    s.create_code(&auth_code("c1")).await.unwrap();
+    assert_eq!(s.redeem_code("c1", "fam-a", 1_060).await.unwrap(), CodeRedemption::Unknown, "past its minute");
+    assert_eq!(s.redeem_code("nope", "fam-a", 1_010).await.unwrap(), CodeRedemption::Unknown);
+    assert_eq!(s.redeem_code("", "fam-a", 1_010).await.unwrap(), CodeRedemption::Unknown);
+}
+
+fn session(hash: &str) -> SignInSession {
+    SignInSession {
+        session_hash: hash.into(),
+        user_id: uid("u1"),
+        created_at: 1_000,
+        idle_expires_at: 2_800,
+        expires_at: 44_200,
+    }
+}
+
+pub async fn a_sign_in_session_lives_until_it_idles_out_or_ends_or_is_deleted(s: &dyn Store) {
+    s.create_session(&session("s1")).await.unwrap();
+    assert!(matches!(s.create_session(&session("s1")).await, Err(StoreError::AlreadyExists(_))));
+    let touched = s.touch_session("s1", 2_000, 3_800).await.unwrap().unwrap();
+    assert_eq!((touched.user_id, touched.idle_expires_at), (uid("u1"), 3_800));
+    assert_eq!(s.touch_session("s1", 3_800, 5_600).await.unwrap(), None, "idled out");
+    s.create_session(&SignInSession { expires_at: 2_500, ..session("s2") }).await.unwrap();
+    assert_eq!(s.touch_session("s2", 2_500, 4_300).await.unwrap(), None, "past its absolute end");
+    s.create_session(&session("s3")).await.unwrap();
+    s.delete_session("s3").await.unwrap();
+    assert_eq!(s.touch_session("s3", 1_100, 2_900).await.unwrap(), None);
+    assert_eq!(s.touch_session("", 1_100, 2_900).await.unwrap(), None);
+    s.delete_session("nope").await.unwrap();
+}
+
 /// Generates one `#[tokio::test]` per conformance check for a backend.
 /// `$make` is an async expression returning a fresh store (`impl Store`).
 #[macro_export]
@@ -564,6 +639,9 @@ macro_rules! conformance_tests {
             a_device_grant_is_decided_once_and_only_while_pending,
             polling_sooner_than_the_interval_slows_the_device_down,
             an_approved_device_grant_is_redeemed_exactly_once,
+            an_authorization_code_is_redeemed_once_and_a_replay_names_the_family_it_started,
+            an_expired_or_unknown_authorization_code_redeems_nothing,
+            a_sign_in_session_lives_until_it_idles_out_or_ends_or_is_deleted,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {

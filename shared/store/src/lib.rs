@@ -7,7 +7,7 @@
 //! attribute in DynamoDB; filtered on read and purged in SQLite).
 
 use async_trait::async_trait;
-pub use oasis_domain::{ClientId, Genre, GrantType, Maturity, ScopeSet, UserCode, UserId, Username};
+pub use oasis_domain::{ClientId, Genre, GrantType, Maturity, RedirectUri, ScopeSet, UserCode, UserId, Username};
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -102,6 +102,25 @@ pub trait DeviceGrantStore: Send + Sync {
     ) -> StoreResult<Option<DevicePoll>>;
     /// Approved → redeemed, if not expired at `now`: true for exactly one caller.
     async fn redeem_device_grant(&self, device_code_hash: &str, now: u64) -> StoreResult<bool>;
+}
+
+/// Authorization codes (RFC 6749 §4.1, RFC 7636).
+#[async_trait]
+pub trait AuthCodeStore: Send + Sync {
+    async fn create_code(&self, code: &AuthCode) -> StoreResult<()>;
+    /// Marks the code used by the refresh family `family_id` (which the caller then starts),
+    /// if unused and still valid at `now`: of concurrent callers exactly one redeems it, and
+    /// every later one learns the family to revoke.
+    async fn redeem_code(&self, code_hash: &str, family_id: &str, now: u64) -> StoreResult<CodeRedemption>;
+}
+
+/// Sign-in sessions of the hosted pages.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn create_session(&self, session: &SignInSession) -> StoreResult<()>;
+    /// The session, if live at `now`, with its idle expiry moved to `idle_until`.
+    async fn touch_session(&self, session_hash: &str, now: u64, idle_until: u64) -> StoreResult<Option<SignInSession>>;
+    async fn delete_session(&self, session_hash: &str) -> StoreResult<()>;
 }
 
 /// The keys of the lock-out counters, in one place: the token function counts under them and
@@ -199,12 +218,13 @@ pub trait LoginStore: UserStore + ThrottleStore {}
 impl<T: UserStore + ThrottleStore + ?Sized> LoginStore for T {}
 
 /// What the token function uses; its IAM role reaches the same five tables.
-pub trait TokenStore: LoginStore + ClientStore + RefreshStore + DeviceGrantStore {}
-impl<T: LoginStore + ClientStore + RefreshStore + DeviceGrantStore + ?Sized> TokenStore for T {}
+pub trait TokenStore: LoginStore + ClientStore + RefreshStore + DeviceGrantStore + AuthCodeStore {}
+impl<T: LoginStore + ClientStore + RefreshStore + DeviceGrantStore + AuthCodeStore + ?Sized> TokenStore for T {}
 
-/// What the sign-in pages use: sign-in, clients (to name them) and device grants.
-pub trait SignInStore: LoginStore + ClientStore + DeviceGrantStore {}
-impl<T: LoginStore + ClientStore + DeviceGrantStore + ?Sized> SignInStore for T {}
+/// What the sign-in pages use: sign-in, clients (to name them), device grants, codes and
+/// sessions.
+pub trait SignInStore: LoginStore + ClientStore + DeviceGrantStore + AuthCodeStore + SessionStore {}
+impl<T: LoginStore + ClientStore + DeviceGrantStore + AuthCodeStore + SessionStore + ?Sized> SignInStore for T {}
 
 /// What secure-data uses: principals and profiles (reads on three tables, as its IAM role).
 pub trait DataStore: PrincipalStore + ProfileStore {}

@@ -1,4 +1,4 @@
-use oasis_domain::{ClientId, Genre, GrantType, Maturity, ScopeSet, UserCode, UserId, Username};
+use oasis_domain::{ClientId, Genre, GrantType, Maturity, RedirectUri, ScopeSet, UserCode, UserId, Username};
 use serde::{Deserialize, Serialize};
 
 /// A person who logs in with a password.
@@ -35,6 +35,9 @@ pub struct Client {
     pub refresh_in_cookie: bool,
     /// Origins allowed to use this client's cookie (CSRF check).
     pub allowed_origins: Vec<String>,
+    /// Where the authorization code flow may send its answer, matched exactly (RFC 6749
+    /// §3.1.2.2; loopback URIs on any port, RFC 8252 §7.3).
+    pub redirect_uris: Vec<RedirectUri>,
     pub disabled: bool,
     pub created_at: u64,
 }
@@ -122,6 +125,55 @@ pub struct DevicePoll {
     /// Polled sooner than an interval after the last poll: the interval was raised by the
     /// step, and the device is told only to slow down (RFC 8628 §3.5).
     pub slow_down: bool,
+}
+
+/// An authorization code (RFC 6749 §4.1.2), stored by its hash, bound to everything the token
+/// request must repeat or prove.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthCode {
+    pub code_hash: String,
+    pub client_id: ClientId,
+    /// The redirect URI of the authorization request, exactly as sent: the token request must
+    /// send the same (RFC 6749 §4.1.3).
+    pub redirect_uri: String,
+    /// The PKCE S256 challenge (RFC 7636 §4.2), base64url.
+    pub code_challenge: String,
+    pub scope: ScopeSet,
+    pub user_id: UserId,
+    pub created_at: u64,
+    /// The code is redeemable until then (60 s)...
+    pub valid_until: u64,
+    /// ...and kept until then (TTL), so a replay is still recognised and punished.
+    pub expires_at: u64,
+}
+
+/// What presenting a code found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeRedemption {
+    /// First use within its validity: this caller redeems it.
+    Redeemed(AuthCode),
+    /// Used before: the refresh family the first use started, to revoke (RFC 6749 §4.1.2).
+    Replayed { family_id: Option<String> },
+    /// Unknown or expired.
+    Unknown,
+}
+
+/// A sign-in on the hosted pages: lets a person approve a second device or app without
+/// typing the password again, until it idles out or reaches its absolute end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInSession {
+    /// The hash of the cookie's value; the value itself is never stored.
+    pub session_hash: String,
+    pub user_id: UserId,
+    pub created_at: u64,
+    pub idle_expires_at: u64,
+    pub expires_at: u64,
+}
+
+impl SignInSession {
+    pub fn is_live(&self, now: u64) -> bool {
+        now < self.idle_expires_at && now < self.expires_at
+    }
 }
 
 /// Failed-login counter for an account or a source address.

@@ -20,6 +20,11 @@ pub const WEB_ORIGIN: &str = "http://localhost:5173";
 pub const SERVICE_CLIENT: &str = "oasis-demo-service";
 /// A TV app: signs in with the device flow (RFC 8628), never sees a password.
 pub const TV_CLIENT: &str = "oasis-tv";
+/// The browser and phone app: signs in on the hosted page (authorization code + PKCE).
+pub const APP_CLIENT: &str = "oasis-app";
+/// Where [`APP_CLIENT`] gets its code in the local demo (a web app on the usual dev port);
+/// it also registers the loopback `http://127.0.0.1/callback`, any port (native apps).
+pub const APP_REDIRECT_URI: &str = "http://localhost:5173/callback";
 pub const DEMO_USER: &str = "demo";
 pub const ADMIN_USER: &str = "demo-admin";
 
@@ -35,7 +40,7 @@ impl DemoCredentials {
     /// A shell-sourceable env file.
     pub fn to_env(&self) -> String {
         format!(
-            "# Local demo credentials (generated; never commit)\nOASIS_DEMO_CLIENT={DEMO_CLIENT}\nOASIS_DEMO_USER={DEMO_USER}\nOASIS_DEMO_PASSWORD={}\nOASIS_ADMIN_USER={ADMIN_USER}\nOASIS_ADMIN_PASSWORD={}\nOASIS_SERVICE_CLIENT={SERVICE_CLIENT}\nOASIS_SERVICE_SECRET={}\nOASIS_DEMO_TV_CLIENT={TV_CLIENT}\n",
+            "# Local demo credentials (generated; never commit)\nOASIS_DEMO_CLIENT={DEMO_CLIENT}\nOASIS_DEMO_USER={DEMO_USER}\nOASIS_DEMO_PASSWORD={}\nOASIS_ADMIN_USER={ADMIN_USER}\nOASIS_ADMIN_PASSWORD={}\nOASIS_SERVICE_CLIENT={SERVICE_CLIENT}\nOASIS_SERVICE_SECRET={}\nOASIS_DEMO_TV_CLIENT={TV_CLIENT}\nOASIS_DEMO_WEB_CLIENT={APP_CLIENT}\nOASIS_DEMO_WEB_REDIRECT_URI={APP_REDIRECT_URI}\n",
             self.demo_password, self.admin_password, self.service_secret
         )
     }
@@ -54,6 +59,7 @@ pub async fn seed(store: &dyn Store, hasher: &PasswordHasher) -> Result<DemoCred
             scopes: all(&[DATA_READ, SEARCH, ADMIN]),
             refresh_in_cookie: false,
             allowed_origins: vec![],
+            redirect_uris: vec![],
         },
     )
     .await?;
@@ -68,6 +74,7 @@ pub async fn seed(store: &dyn Store, hasher: &PasswordHasher) -> Result<DemoCred
             scopes: all(&[DATA_READ, SEARCH]),
             refresh_in_cookie: true,
             allowed_origins: vec![WEB_ORIGIN.into()],
+            redirect_uris: vec![],
         },
     )
     .await?;
@@ -82,6 +89,22 @@ pub async fn seed(store: &dyn Store, hasher: &PasswordHasher) -> Result<DemoCred
             scopes: all(&[DATA_READ, SEARCH]),
             refresh_in_cookie: false,
             allowed_origins: vec![],
+            redirect_uris: vec![],
+        },
+    )
+    .await?;
+    create_client(
+        store,
+        NewClient {
+            client_id: APP_CLIENT.into(),
+            name: "Oasis".into(),
+            confidential: false,
+            first_party: true,
+            grant_types: all(&[oasis_domain::GrantType::AuthorizationCode.as_str(), "refresh_token"]),
+            scopes: all(&[DATA_READ, SEARCH]),
+            refresh_in_cookie: false,
+            allowed_origins: vec![],
+            redirect_uris: all(&[APP_REDIRECT_URI, "http://127.0.0.1/callback"]),
         },
     )
     .await?;
@@ -96,6 +119,7 @@ pub async fn seed(store: &dyn Store, hasher: &PasswordHasher) -> Result<DemoCred
             scopes: all(&[SEARCH]),
             refresh_in_cookie: false,
             allowed_origins: vec![],
+            redirect_uris: vec![],
         },
     )
     .await?;

@@ -22,7 +22,9 @@ pub enum AdminError {
     LongPassword,
     #[error("unknown scope {0:?} (known: {known})", known = KNOWN.join(", "))]
     UnknownScope(String),
-    #[error("unknown grant type {0:?} (known: password, refresh_token, client_credentials)")]
+    #[error(
+        "unknown grant type {0:?} (known: authorization_code, refresh_token, urn:ietf:params:oauth:grant-type:device_code, client_credentials, password)"
+    )]
     UnknownGrant(String),
     #[error("client id must be 3-64 characters of a-z, 0-9, '-', '_', '.'")]
     BadClientId,
@@ -30,6 +32,10 @@ pub enum AdminError {
     BadOrigin(String),
     #[error("{0}")]
     Invalid(&'static str),
+    #[error(
+        "redirect URI {0:?} must be https://…, a loopback http://127.0.0.1/…, http://[::1]/… or http://localhost/… one, or a reverse-domain scheme (com.example.app:/…), without fragment or wildcard"
+    )]
+    BadRedirectUri(String),
     #[error("no user named {0}")]
     NoSuchUser(String),
     #[error("{0:?} is not an IP address (e.g. 203.0.113.7 or 2001:db8::1)")]
@@ -212,6 +218,8 @@ pub struct NewClient {
     pub scopes: Vec<String>,
     pub refresh_in_cookie: bool,
     pub allowed_origins: Vec<String>,
+    /// Where the authorization code flow may redirect (required for that grant).
+    pub redirect_uris: Vec<String>,
 }
 
 /// An `https://` origin, or `http://` for a loopback host only: the host must be exactly
@@ -251,6 +259,14 @@ pub async fn create_client(store: &dyn Store, new: NewClient) -> Result<(Client,
     if new.refresh_in_cookie && new.allowed_origins.is_empty() {
         return Err(AdminError::Invalid("a cookie client needs at least one allowed origin"));
     }
+    let redirect_uris = new
+        .redirect_uris
+        .iter()
+        .map(|r| oasis_domain::RedirectUri::parse(r).map_err(|_| AdminError::BadRedirectUri(r.clone())))
+        .collect::<Result<Vec<_>, _>>()?;
+    if grant_types.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
+        return Err(AdminError::Invalid("the authorization_code grant needs at least one --redirect-uris"));
+    }
     let secret = new.confidential.then(|| Secret::new(random_token(TOKEN_BYTES)));
     let client = Client {
         client_id,
@@ -261,6 +277,7 @@ pub async fn create_client(store: &dyn Store, new: NewClient) -> Result<(Client,
         scopes: known_scopes(&new.scopes)?,
         refresh_in_cookie: new.refresh_in_cookie,
         allowed_origins: new.allowed_origins,
+        redirect_uris,
         disabled: false,
         created_at: oasis_auth::now(),
     };

@@ -176,7 +176,8 @@ enum ClientCommand {
         /// One of ours (required for the password grant)
         #[arg(long)]
         first_party: bool,
-        /// Comma-separated grant types: password, refresh_token, client_credentials
+        /// Comma-separated grant types: authorization_code, refresh_token,
+        /// urn:ietf:params:oauth:grant-type:device_code, client_credentials, password
         #[arg(long, value_name = "GRANTS", default_value = "refresh_token")]
         grants: String,
         /// Comma-separated scopes
@@ -188,6 +189,10 @@ enum ClientCommand {
         /// Comma-separated browser origins allowed to call with the cookie
         #[arg(long, value_name = "ORIGINS")]
         origins: Option<String>,
+        /// Comma-separated redirect URIs for the authorization_code grant, matched exactly
+        /// (https://…, loopback http://127.0.0.1/… on any port, or com.example.app:/…)
+        #[arg(long, value_name = "URIS")]
+        redirect_uris: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -584,6 +589,7 @@ async fn run(command: Command) -> Result<(), CliError> {
             scopes,
             cookie,
             origins,
+            redirect_uris,
             store,
         }) => {
             let (client, secret) = oasis_admin::create_client(
@@ -597,6 +603,7 @@ async fn run(command: Command) -> Result<(), CliError> {
                     scopes: list(&scopes),
                     refresh_in_cookie: cookie,
                     allowed_origins: origins.as_deref().map(list).unwrap_or_default(),
+                    redirect_uris: redirect_uris.as_deref().map(list).unwrap_or_default(),
                 },
             )
             .await?;

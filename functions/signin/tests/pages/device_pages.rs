@@ -248,6 +248,7 @@ async fn device_code_phishing_the_review_shows_who_asks_so_a_stranger_code_is_no
         scopes: vec!["data:read".into(), "search".into()],
         refresh_in_cookie: false,
         allowed_origins: vec![],
+        redirect_uris: vec![],
     };
     oasis_admin::create_client(f.store.as_ref(), evil).await.unwrap();
     pending(&f, "CCDF-GHJK", "free-movies").await;

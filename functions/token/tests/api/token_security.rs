@@ -284,6 +284,7 @@ async fn kiosk(f: &Fixture) {
             scopes: vec!["search".into()],
             refresh_in_cookie: false,
             allowed_origins: vec![],
+            redirect_uris: vec![],
         },
     )
     .await

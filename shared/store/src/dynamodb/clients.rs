@@ -13,6 +13,7 @@ impl ClientStore for DynamoStore {
             ("scopes".into(), list(&c.scopes.iter().collect::<Vec<_>>())),
             ("refresh_in_cookie".into(), AttributeValue::Bool(c.refresh_in_cookie)),
             ("allowed_origins".into(), list(&c.allowed_origins)),
+            ("redirect_uris".into(), list(&c.redirect_uris)),
             ("disabled".into(), AttributeValue::Bool(c.disabled)),
             ("created_at".into(), n(c.created_at)),
         ]);
@@ -47,6 +48,11 @@ impl ClientStore for DynamoStore {
             scopes: ScopeSet::from_tokens(get_l(&i, "scopes")?).map_err(|_| backend(Malformed("scopes")))?,
             refresh_in_cookie: get_b(&i, "refresh_in_cookie")?,
             allowed_origins: get_l(&i, "allowed_origins")?,
+            // Clients made before the code flow have none.
+            redirect_uris: match i.contains_key("redirect_uris") {
+                true => get_l_parsed(&i, "redirect_uris", RedirectUri::parse)?,
+                false => vec![],
+            },
             disabled: get_b(&i, "disabled")?,
             created_at: get_n(&i, "created_at")?,
         }))

@@ -6,6 +6,7 @@
 mod catalog;
 mod clients;
 mod codec;
+mod codes;
 mod device;
 mod errors;
 pub use errors::MissingTable;

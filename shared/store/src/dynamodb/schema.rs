@@ -7,7 +7,7 @@
 //! | `clients` | `pk` = client id | client | – | one read per token request |
 //! | `refresh` | `pk` | `f#<family>` family, `t#<hash>` token | `expires_at` | rotation is one transaction: mark the old token, check the family, put the new token; GSI `by_user` (families only) revokes a user's families |
 //! | `attempts` | `pk` = `acct:…`/`ip:…` | counter | `expires_at` | atomic `ADD`; TTL deletion is lazy, so reads also check `expires_at` |
-//! | `grants` | `pk` | `d#<device code hash>` device grant, `u#<user code>` → device code hash | `expires_at` | the device polls by its code and the user approves by theirs; the user-code item makes live user codes unique in the same transaction, every transition is a conditional update of the grant item |
+//! | `grants` | `pk` | `d#<device code hash>` device grant, `u#<user code>` → device code hash, `c#<code hash>` authorization code, `s#<session hash>` sign-in session | `expires_at` | the device polls by its code and the user approves by theirs; the user-code item makes live user codes unique in the same transaction, every transition (decide, redeem, use a code) is a conditional update of one item |
 //! | `profiles` | `pk` = user id | profile | – | |
 //! | `titles` | `pk` = title id | title with its index terms | – | replacing a title knows which index items to delete |
 //! | `title_index` | `pk` = a word prefix (1–16 characters), `sk` = `sort_key` U+0001 `id` | a full copy of the title per prefix of each of its words | – | a search is one exact-key `Query` in result order from the cursor on, stopped once the page is full: about `limit` items read whatever the catalog size; the copy answers without reading `titles` |

@@ -8,8 +8,8 @@ impl ClientStore for SqliteStore {
         self.conn()
             .execute(
                 "INSERT INTO clients (client_id, secret_hash, name, first_party, grant_types, scopes,
-                     refresh_in_cookie, allowed_origins, disabled, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                     refresh_in_cookie, allowed_origins, disabled, created_at, redirect_uris)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     c.client_id,
                     c.secret_hash,
@@ -20,7 +20,8 @@ impl ClientStore for SqliteStore {
                     c.refresh_in_cookie,
                     json_list(&c.allowed_origins),
                     c.disabled,
-                    int(c.created_at)
+                    int(c.created_at),
+                    json_list(&c.redirect_uris),
                 ],
             )
             .map_err(|e| unique_or(e, "client"))?;
@@ -31,7 +32,7 @@ impl ClientStore for SqliteStore {
         self.conn()
             .query_row(
                 "SELECT client_id, secret_hash, name, first_party, grant_types, scopes, refresh_in_cookie,
-                        allowed_origins, disabled, created_at
+                        allowed_origins, disabled, created_at, redirect_uris
                  FROM clients WHERE client_id = ?1",
                 [client_id],
                 |r| {
@@ -46,6 +47,7 @@ impl ClientStore for SqliteStore {
                         allowed_origins: from_json_list(r, 7)?,
                         disabled: r.get(8)?,
                         created_at: r.get::<_, i64>(9)? as u64,
+                        redirect_uris: from_json_list(r, 10)?,
                     })
                 },
             )

@@ -5,6 +5,7 @@
 mod catalog;
 mod clients;
 mod codec;
+mod codes;
 mod device;
 mod errors;
 mod profiles;
@@ -51,6 +52,7 @@ impl SqliteStore {
         conn.execute_batch(SCHEMA).map_err(classify)?;
         let store = Self { conn: Mutex::new(conn) };
         store.migrate_search_index()?;
+        store.migrate_redirect_uris()?;
         Ok(store)
     }
 
@@ -90,6 +92,18 @@ impl SqliteStore {
         tx.commit().map_err(classify)
     }
 
+    /// Databases made before the code flow have clients without redirect URIs: none, then.
+    fn migrate_redirect_uris(&self) -> StoreResult<()> {
+        const HAS: &str = "SELECT EXISTS (SELECT 1 FROM pragma_table_info('clients') WHERE name = 'redirect_uris')";
+        let mut c = self.conn();
+        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
+        if !tx.query_row(HAS, [], |r| r.get::<_, bool>(0)).map_err(classify)? {
+            tx.execute_batch("ALTER TABLE clients ADD COLUMN redirect_uris TEXT NOT NULL DEFAULT '[]'")
+                .map_err(classify)?;
+        }
+        tx.commit().map_err(classify)
+    }
+
     fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite inconsistent (statements are
         // atomic), so a poisoned lock is safe to reuse.
@@ -108,6 +122,8 @@ impl SqliteStore {
             .map_err(classify)?;
         n += c.execute("DELETE FROM login_attempts WHERE expires_at <= ?1", [int(now)]).map_err(classify)?;
         n += c.execute("DELETE FROM device_grants WHERE expires_at <= ?1", [int(now)]).map_err(classify)?;
+        n += c.execute("DELETE FROM auth_codes WHERE expires_at <= ?1", [int(now)]).map_err(classify)?;
+        n += c.execute("DELETE FROM signin_sessions WHERE expires_at <= ?1", [int(now)]).map_err(classify)?;
         Ok(n)
     }
 }

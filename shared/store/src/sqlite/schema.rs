@@ -21,7 +21,8 @@ CREATE TABLE IF NOT EXISTS clients (
     refresh_in_cookie INTEGER NOT NULL,
     allowed_origins TEXT NOT NULL,
     disabled INTEGER NOT NULL,
-    created_at INTEGER NOT NULL
+    created_at INTEGER NOT NULL,
+    redirect_uris TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE IF NOT EXISTS refresh_families (
     family_id TEXT PRIMARY KEY,
@@ -87,5 +88,26 @@ CREATE TABLE IF NOT EXISTS device_grants (
     state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'denied', 'redeemed')),
     user_id TEXT,
     granted_scope TEXT
+);
+-- Authorization codes by hash; `used_at` and `family_id` are set once, by the first redemption.
+CREATE TABLE IF NOT EXISTS auth_codes (
+    code_hash TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    redirect_uri TEXT NOT NULL,
+    code_challenge TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    valid_until INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER,
+    family_id TEXT
+);
+CREATE TABLE IF NOT EXISTS signin_sessions (
+    session_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    idle_expires_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
 );
 ";

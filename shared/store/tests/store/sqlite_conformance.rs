@@ -100,3 +100,26 @@ fn a_database_from_before_the_prefix_index_is_reindexed_when_opened() {
     assert_eq!(left, 0, "the old index is dropped");
     let _ = std::fs::remove_file(&path);
 }
+
+#[test]
+fn a_database_whose_clients_predate_redirect_uris_opens_with_none_registered() {
+    let path = temp_db();
+    {
+        // The clients table as it was before the code flow.
+        let old = rusqlite::Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE clients (client_id TEXT PRIMARY KEY, secret_hash TEXT, name TEXT NOT NULL,
+                 first_party INTEGER NOT NULL, grant_types TEXT NOT NULL, scopes TEXT NOT NULL,
+                 refresh_in_cookie INTEGER NOT NULL, allowed_origins TEXT NOT NULL, disabled INTEGER NOT NULL,
+                 created_at INTEGER NOT NULL);
+             INSERT INTO clients VALUES ('old-app', NULL, 'Old app', 1, '[\"password\"]', '[\"search\"]', 0, '[]', 0, 1);",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let client = rt.block_on(store.client(&ClientId::parse("old-app").unwrap())).unwrap().unwrap();
+    assert!(client.redirect_uris.is_empty());
+    drop(SqliteStore::open(&path).unwrap());
+    let _ = std::fs::remove_file(&path);
+}
