@@ -106,6 +106,8 @@ impl Metrics {
         plain.insert("Requests", 1.0);
         let class = match status {
             200..=299 => "Status2xx",
+            // The sign-in pages' redirects (303 to an app's redirect URI) are answers, not faults.
+            300..=399 => "Status3xx",
             400..=499 => "Status4xx",
             _ => "Status5xx",
         };
@@ -232,6 +234,19 @@ pub fn validate(doc: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_status_is_counted_in_its_own_class_and_a_redirect_is_no_server_fault() {
+        let m = Metrics::capture("signin");
+        for (status, class) in
+            [(200, "Status2xx"), (303, "Status3xx"), (404, "Status4xx"), (500, "Status5xx"), (503, "Status5xx")]
+        {
+            let v: Value = serde_json::from_str(&m.document("/authorize", status, 1.0, &[], false)).unwrap();
+            assert_eq!(v[class].as_f64(), Some(1.0), "{status}");
+            let others = ["Status2xx", "Status3xx", "Status4xx", "Status5xx"].into_iter().filter(|c| *c != class);
+            assert!(others.into_iter().all(|c| v[c].is_null()), "{status}: {v}");
+        }
+    }
 
     #[test]
     fn a_document_counts_the_request_its_class_and_its_signals() {

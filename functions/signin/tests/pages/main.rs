@@ -1,4 +1,5 @@
 //! The sign-in pages in-process, on a real SQLite store with the demo data: what a person
 //! sees and can do, and the attacks on the forms.
 
+mod authorize_pages;
 mod device_pages;
