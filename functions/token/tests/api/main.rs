@@ -1,5 +1,6 @@
 //! The token function in-process: events, metrics, attacks. One test binary for the crate, so it links once.
 
+mod code_flow;
 mod common;
 mod device_flow;
 mod events;
