@@ -11,7 +11,7 @@ locals {
       clients  = ["dynamodb:GetItem"]
       refresh  = ["dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
       attempts = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
-      grants   = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
+      grants   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
     }
     secure-data = {
       users    = ["dynamodb:GetItem"]
@@ -27,7 +27,7 @@ locals {
       users    = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
       clients  = ["dynamodb:GetItem"]
       attempts = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
-      grants   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+      grants   = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
     }
   }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents, SharedInterceptor};
 use aws_sdk_dynamodb::error::BoxError;
-use oasis_admin::demo::TV_CLIENT;
+use oasis_admin::demo::{APP_CLIENT, APP_REDIRECT_URI, TV_CLIENT};
 use oasis_auth::password::PasswordHasher;
 use oasis_integration_tests::*;
 use oasis_lambda::Cors;
@@ -124,10 +124,68 @@ const CSRF: &str = "iamLeastPrivilegeCsrfTokenOfFortyThreeChars";
 /// A sign-in page request from a browser on the issuer's origin holding the [`CSRF`] cookie;
 /// a POST carries `pairs` as its form, with the CSRF field.
 async fn page(app: &Lambda<oasis_signin::App>, method: &str, path: &str, pairs: &[(&str, &str)]) -> Reply {
-    let cookie = format!("__Host-oasis_csrf={CSRF}");
+    signed_in_page(app, method, path, pairs, None).await
+}
+
+/// [`page`] from a browser that also holds a sign-in session cookie (`name=value`).
+async fn signed_in_page(
+    app: &Lambda<oasis_signin::App>,
+    method: &str,
+    path: &str,
+    pairs: &[(&str, &str)],
+    session: Option<&str>,
+) -> Reply {
+    let cookie = match session {
+        Some(s) => format!("__Host-oasis_csrf={CSRF}; {s}"),
+        None => format!("__Host-oasis_csrf={CSRF}"),
+    };
     let headers = [FORM, ("Cookie", cookie.as_str()), ("Origin", ISSUER)];
     let body = (method == "POST").then(|| form(&[&[("csrf", CSRF)][..], pairs].concat()));
     reply(app.handle(request(&event(method, path, &headers, body.as_deref()))).await)
+}
+
+/// RFC 7636 Appendix B: a verifier and its S256 challenge.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// The demo app's authorization request (code flow with PKCE), as form pairs.
+const AUTHORIZE: [(&str, &str); 7] = [
+    ("response_type", "code"),
+    ("client_id", APP_CLIENT),
+    ("redirect_uri", APP_REDIRECT_URI),
+    ("scope", "search"),
+    ("state", "iam-state"),
+    ("code_challenge", CHALLENGE),
+    ("code_challenge_method", "S256"),
+];
+
+/// The `code` of a 303 to the demo app's redirect URI (codes are base64url: nothing to decode).
+fn code_of(r: &Reply) -> String {
+    assert_eq!(r.status, 303, "{}", r.text);
+    let location = r.header("location").unwrap_or_default();
+    assert!(location.starts_with(&format!("{APP_REDIRECT_URI}?")), "{location}");
+    let query = location.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    let code = query.split('&').find_map(|p| p.strip_prefix("code="));
+    code.unwrap_or_else(|| panic!("no code in {location}")).to_owned()
+}
+
+/// The sign-in session cookie (`name=value`) a response sets.
+fn session_cookie(r: &Reply) -> String {
+    let set = r.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok());
+    let cookie = set.map(|c| c.split(';').next().unwrap_or_default()).find(|c| c.starts_with("__Host-oasis_session="));
+    cookie.unwrap_or_else(|| panic!("no session cookie: {:?}", r.headers)).to_owned()
+}
+
+/// The demo app redeeming a code at the token endpoint.
+async fn redeem(app: &Lambda<oasis_token::App>, code: &str) -> Reply {
+    let pairs = [
+        ("grant_type", "authorization_code"),
+        ("client_id", APP_CLIENT),
+        ("code", code),
+        ("redirect_uri", APP_REDIRECT_URI),
+        ("code_verifier", VERIFIER),
+    ];
+    send(app, "/token", &pairs).await
 }
 
 fn merge(into: &mut Grants, more: Grants) {
@@ -229,12 +287,39 @@ async fn each_functions_dynamodb_grants_equal_the_calls_its_code_makes() {
     let r = page(&signin, "POST", "/device", &[("action", "deny"), ("user_code", &denied_user)]).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert!(r.text.contains("Device not signed in"), "{}", r.text);
+    // The code flow: the sign-in page, a password sign-in that starts a session and gets a
+    // code, the signed-in browser straight back with a second code, a second sign-in that
+    // ends the session the browser brought, and signing out.
+    let query = form(&AUTHORIZE);
+    let r = page(&signin, "GET", &format!("/authorize?{query}"), &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.contains("Sign in to continue"), "{}", r.text);
+    let password = [("action", "signin"), ("username", "demo"), ("password", w.creds.demo_password.as_str())];
+    let r = page(&signin, "POST", "/authorize", &[&AUTHORIZE[..], &password].concat()).await;
+    let first_code = code_of(&r);
+    let session = session_cookie(&r);
+    let r = signed_in_page(&signin, "GET", &format!("/authorize?{query}"), &[], Some(&session)).await;
+    let second_code = code_of(&r);
+    let r = signed_in_page(&signin, "POST", "/authorize", &[&AUTHORIZE[..], &password].concat(), Some(&session)).await;
+    code_of(&r);
+    let session = session_cookie(&r);
+    let r = signed_in_page(&signin, "POST", "/signout", &[], Some(&session)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.contains("You are signed out"), "{}", r.text);
     observed.insert("signin".into(), recorder.take());
 
-    // token again: the approved device's first poll gets its tokens.
+    // token again: the approved device's first poll gets its tokens; the demo app redeems
+    // its code, which a replay then finds used (and revokes what it issued) and another.
     let r = poll(&token, &approved_device).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert!(r.json()["access_token"].is_string(), "{}", r.text);
+    let r = redeem(&token, &first_code).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.json()["access_token"].is_string(), "{}", r.text);
+    let r = redeem(&token, &first_code).await;
+    assert_eq!((r.status, r.error().as_deref()), (400, Some("invalid_grant")), "{}", r.text);
+    let r = redeem(&token, &second_code).await;
+    assert_eq!(r.status, 200, "{}", r.text);
     merge(&mut token_calls, recorder.take());
     observed.insert("token".into(), token_calls);
 
