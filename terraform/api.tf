@@ -9,9 +9,16 @@ locals {
   })
   stage_name = "v1"
 
-  # The methods that check a password or a code, or start a device sign-in, each get the
-  # stricter throttle of their own instead of the stage-wide one.
-  strict_throttle_methods = toset(["token/POST", "device_authorization/POST", "device/POST"])
+  # The methods that check a password or a code, or start a device sign-in, each get a
+  # stricter throttle of their own instead of the stage-wide one (method -> requests per
+  # second). POST /token also carries the devices' polls (RFC 8628 §3.4), which check nothing
+  # guessable: it has a rate of its own, sized for them on top of the logins.
+  strict_throttle = {
+    "token/POST"                = var.token_endpoint_throttle_rate_limit
+    "device_authorization/POST" = var.token_throttle_rate_limit
+    "device/POST"               = var.token_throttle_rate_limit
+    "authorize/POST"            = var.token_throttle_rate_limit
+  }
 }
 
 resource "aws_api_gateway_rest_api" "api" {
@@ -92,8 +99,8 @@ resource "aws_api_gateway_method_settings" "all" {
 }
 
 resource "aws_api_gateway_method_settings" "strict" {
-  for_each = local.strict_throttle_methods
-  #checkov:skip=CKV_AWS_225:Token, device-code and sign-in responses must never be cached: they carry credentials (RFC 6749 §5.1), per-caller codes and CSRF cookies.
+  for_each = local.strict_throttle
+  #checkov:skip=CKV_AWS_225:Token, device-code and sign-in responses must never be cached: they carry credentials (RFC 6749 §5.1), per-caller codes, authorization codes and CSRF cookies.
   rest_api_id = aws_api_gateway_rest_api.api.id
   stage_name  = aws_api_gateway_stage.api.stage_name
   method_path = each.key
@@ -103,8 +110,8 @@ resource "aws_api_gateway_method_settings" "strict" {
     logging_level          = "ERROR"
     data_trace_enabled     = false
     caching_enabled        = false
-    throttling_rate_limit  = var.token_throttle_rate_limit
-    throttling_burst_limit = var.token_throttle_rate_limit * 2
+    throttling_rate_limit  = each.value
+    throttling_burst_limit = each.value * 2
   }
 }
 

@@ -130,13 +130,24 @@ variable "throttle_burst_limit" {
 }
 
 variable "token_throttle_rate_limit" {
-  description = "Stricter steady rate for each of POST /token, POST /device_authorization and POST /device (credential and code guessing are the main abuse)."
+  description = "Stricter steady rate (requests per second, all callers together) for each of POST /device_authorization, POST /device and POST /authorize (credential and code guessing are the main abuse)."
   type        = number
   default     = 20
 
   validation {
     condition     = var.token_throttle_rate_limit > 0
     error_message = "token_throttle_rate_limit must be positive."
+  }
+}
+
+variable "token_endpoint_throttle_rate_limit" {
+  description = "Steady rate (requests per second, all callers together) of POST /token. Besides logins and refreshes it carries every device's polls while its user signs in (RFC 8628 §3.4: one every 5 s, more slowly after slow_down), and polls check nothing guessable (a device code is 256 random bits). Size it as token_throttle_rate_limit plus the device sign-ins in progress at peak divided by 5: the default, 50, leaves 20 for logins beside 150 devices signing in at once. The token function's reserved concurrency bounds the password hashes whatever this allows."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.token_endpoint_throttle_rate_limit > 0
+    error_message = "token_endpoint_throttle_rate_limit must be positive."
   }
 }
 
@@ -152,13 +163,24 @@ variable "waf_rate_limit" {
 }
 
 variable "waf_token_rate_limit" {
-  description = "Requests per 5 minutes from one IP to /token, /revoke, /device_authorization and /device together before WAF blocks it (lower than waf_rate_limit)."
+  description = "Requests per 5 minutes from one IP to /token, /revoke, /device_authorization, /device and /authorize together before WAF blocks it (lower than waf_rate_limit). Devices' polls of /token (grant_type device_code) are not counted here but under waf_device_poll_rate_limit: a TV polls every 5 s, 60 times in 5 minutes, so two signing in behind one home router would otherwise spend this budget between them."
   type        = number
   default     = 100
 
   validation {
     condition     = var.waf_token_rate_limit >= 100
     error_message = "waf_token_rate_limit must be at least 100 (the WAF minimum)."
+  }
+}
+
+variable "waf_device_poll_rate_limit" {
+  description = "Device polls of POST /token (grant_type urn:ietf:params:oauth:grant-type:device_code) per 5 minutes from one IP before WAF blocks it. A device polls at most every 5 s while its user signs in (60 in 5 minutes), so the default, 600, lets ten devices behind one address sign in at once. Must stay below waf_rate_limit, which counts the same requests."
+  type        = number
+  default     = 600
+
+  validation {
+    condition     = var.waf_device_poll_rate_limit >= 100
+    error_message = "waf_device_poll_rate_limit must be at least 100 (the WAF minimum)."
   }
 }
 

@@ -203,43 +203,150 @@ def test_checkov_finds_nothing_in_the_api_contract_and_only_the_public_operation
     assert summary["passed"] >= 4, summary
 
 
+def one(v):
+    """python-hcl2 wraps each value in a one-element list."""
+    return v[0] if isinstance(v, list) and len(v) == 1 else v
+
+
+def web_acl_rules(tf):
+    acl = next(b for parsed in tf.values() for block in parsed.get("resource", []) for b in block.get("aws_wafv2_web_acl", {}).values())
+    return acl, {one(r["name"]): r for r in acl["rule"]}
+
+
+def resolved(value, loc):
+    """A `${local.x}` reference replaced by its value."""
+    m = re.fullmatch(r"\$\{local\.(\w+)\}", one(value))
+    return loc[m.group(1)] if m else one(value)
+
+
+def variable_defaults(tf):
+    return {name: one(body.get("default")) for parsed in tf.values() for block in parsed.get("variable", []) for name, body in block.items()}
+
+
+def regex_of(statement, loc):
+    s = one(one(statement)["regex_match_statement"])
+    return s, re.compile(resolved(s["regex_string"], loc))
+
+
 def test_the_token_routes_have_their_own_lower_per_ip_rate_limit():
     """POST /token's stage throttle is shared by all callers: without a per-IP limit of their
     own, a few addresses under the general limit could spend every user's logins. The device
-    flow's routes that start grants or check codes and passwords share that limit; the sign-in
-    stylesheet does not."""
+    flow's and the code flow's routes that start grants or check codes and passwords share that
+    limit; the sign-in stylesheet and sign-out do not, and neither do device polls (their own
+    limit, below)."""
     tf = load_tf(TF)
-    acl = next(b for parsed in tf.values() for block in parsed.get("resource", []) for b in block.get("aws_wafv2_web_acl", {}).values())
-    one = lambda v: v[0] if isinstance(v, list) and len(v) == 1 else v  # noqa: E731 (hcl2 wraps values in lists)
-    rules = {one(r["name"]): r for r in acl["rule"]}
+    loc = tf_locals(tf)
+    acl, rules = web_acl_rules(tf)
     rule = rules["rate-limit-token-routes-per-ip"]
     text = json.dumps(rule)
     assert "block" in json.dumps(rule["action"])
-    scope = one(one(one(one(rule["statement"])["rate_based_statement"])["scope_down_statement"])["regex_match_statement"])
-    assert "uri_path" in json.dumps(scope["field_to_match"]) and "LOWERCASE" in json.dumps(scope["text_transformation"])
-    pattern = re.compile(one(scope["regex_string"]))
-    limited = ["/token", "/revoke", "/device_authorization", "/device"]
-    for path in limited + [f"/v1{p}" for p in limited]:
-        assert pattern.search(path), path
-    for path in ["/tokens", "/secure-data", "/search", "/.well-known/jwks.json", "/token/x", "/assets/signin.css",
-                 "/v1/assets/signin.css", "/devices", "/device/x", "/x_device_authorization"]:
-        assert not pattern.search(path), path
-    defaults = {name: one(body.get("default")) for parsed in tf.values() for block in parsed.get("variable", []) for name, body in block.items()}
+    both = one(one(one(one(rule["statement"])["rate_based_statement"])["scope_down_statement"])["and_statement"])["statement"]
+    path, pattern = regex_of(next(s for s in both if "regex_match_statement" in s), loc)
+    assert "uri_path" in json.dumps(path["field_to_match"]) and "LOWERCASE" in json.dumps(path["text_transformation"])
+    limited = ["/token", "/revoke", "/device_authorization", "/device", "/authorize"]
+    for p in limited + [f"/v1{p}" for p in limited]:
+        assert pattern.search(p), p
+    for p in ["/tokens", "/secure-data", "/search", "/.well-known/jwks.json", "/token/x", "/assets/signin.css",
+              "/v1/assets/signin.css", "/devices", "/device/x", "/x_device_authorization", "/signout", "/v1/signout",
+              "/authorized", "/authorize/x"]:
+        assert not pattern.search(p), p
+    excluded = one(one(one(next(s for s in both if "not_statement" in s)["not_statement"])["statement"])["label_match_statement"])
+    assert one(excluded["scope"]) == "LABEL" and resolved(excluded["key"], loc) == loc["device_poll_label"]
+    defaults = variable_defaults(tf)
     assert "${var.waf_token_rate_limit}" in text
     assert defaults["waf_token_rate_limit"] < defaults["waf_rate_limit"], defaults
     priorities = [one(r["priority"]) for r in acl["rule"]]
     assert len(priorities) == len(set(priorities)), priorities
 
 
+# A TV's poll of the token endpoint as clients send it (RFC 8628 §3.4), in any parameter order,
+# the URN's colons encoded or not.
+DEVICE_POLLS = [
+    "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=abc&client_id=oasis-tv",
+    "client_id=oasis-tv&grant_type=urn:ietf:params:oauth:grant-type:device_code&device_code=abc",
+    "device_code=abc&client_id=oasis-tv&grant_type=urn%3aietf%3aparams%3aoauth%3agrant-type%3adevice_code",
+]
+# Bodies that must stay under the token routes' limit: other grants, and everything that would
+# slip a password (or a code) past it by looking like a poll to a careless match.
+NOT_DEVICE_POLLS = [
+    "grant_type=password&client_id=oasis-demo&username=demo&password=x",
+    "grant_type=refresh_token&refresh_token=x",
+    "grant_type=authorization_code&code=x&redirect_uri=https%3A%2F%2Fa.example%2Fcb&code_verifier=v",
+    # The poll's parameter inside another value: %26 and %3D are a value's characters, not separators.
+    "grant_type=password&username=demo&password=x%26grant_type%3Durn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code",
+    # A parameter the token function does not read (names are case-sensitive), beside a password grant.
+    "GRANT_TYPE=urn:ietf:params:oauth:grant-type:device_code&grant_type=password&username=demo&password=x",
+    "xgrant_type=urn:ietf:params:oauth:grant-type:device_code&grant_type=password&username=demo&password=x",
+    # Another value that starts or ends like the URN.
+    "grant_type=urn:ietf:params:oauth:grant-type:device_codex&username=demo&password=x",
+    "grant_type=xurn:ietf:params:oauth:grant-type:device_code&username=demo&password=x",
+    "grant_type=URN:IETF:PARAMS:OAUTH:GRANT-TYPE:DEVICE_CODE&username=demo&password=x",
+]
+
+
+def test_device_polls_have_a_per_ip_limit_of_their_own_so_two_tvs_behind_one_router_can_sign_in():
+    """A TV polls POST /token every 5 s (60 times in 5 minutes) while its user signs in: under
+    the token routes' limit, two TVs behind one home router would get 403s. Polls are labelled
+    by an earlier counting rule (POST /token whose form's grant_type is exactly the device_code
+    URN, matched on the raw body), left out of the token routes' limit, and limited by their
+    own, higher one, which is still below the general limit that counts them too."""
+    tf = load_tf(TF)
+    loc = tf_locals(tf)
+    acl, rules = web_acl_rules(tf)
+    label_rule = rules["label-device-polls"]
+    assert json.dumps(label_rule["action"]) == json.dumps([{"count": [{}]}]), "the labelling rule only counts"
+    assert resolved(one(label_rule["rule_label"])["name"], loc) == loc["device_poll_label"]
+    path_and_body = one(one(label_rule["statement"])["and_statement"])["statement"]
+    assert len(path_and_body) == 2
+    (path, path_pattern), (body, body_pattern) = (regex_of(s, loc) for s in path_and_body)
+    assert "uri_path" in json.dumps(path["field_to_match"])
+    for p in ["/token", "/v1/token"]:
+        assert path_pattern.search(p), p
+    for p in ["/revoke", "/device", "/device_authorization", "/authorize", "/token/x", "/tokens"]:
+        assert not path_pattern.search(p), p
+    assert "body" in json.dumps(body["field_to_match"])
+    assert one(one(one(body["field_to_match"])["body"])["oversize_handling"]) == "NO_MATCH", "an uninspected body is no poll"
+    # No decoding or case folding before the match: either would let a crafted body pose as a poll.
+    assert [one(one(tt)["type"]) for tt in body["text_transformation"]] == ["NONE"]
+    for b in DEVICE_POLLS:
+        assert body_pattern.search(b), b
+    for b in NOT_DEVICE_POLLS:
+        assert not body_pattern.search(b), b
+
+    polls = rules["rate-limit-device-polls-per-ip"]
+    assert "block" in json.dumps(polls["action"])
+    rate = one(one(polls["statement"])["rate_based_statement"])
+    assert one(rate["limit"]) == "${var.waf_device_poll_rate_limit}" and one(rate["aggregate_key_type"]) == "IP"
+    only = one(one(rate["scope_down_statement"])["label_match_statement"])
+    assert resolved(only["key"], loc) == loc["device_poll_label"]
+
+    priority = {name: one(r["priority"]) for name, r in rules.items()}
+    assert priority["label-device-polls"] < min(priority["rate-limit-token-routes-per-ip"], priority["rate-limit-device-polls-per-ip"]), (
+        "a label exists only for the rules evaluated after the one that adds it"
+    )
+    defaults = variable_defaults(tf)
+    polls_per_tv = 300 // 5  # one poll every 5 s (RFC 8628 §3.5's default interval), in the 5-minute window
+    assert defaults["waf_device_poll_rate_limit"] >= 2 * polls_per_tv + defaults["waf_token_rate_limit"], defaults
+    assert defaults["waf_token_rate_limit"] < defaults["waf_device_poll_rate_limit"] < defaults["waf_rate_limit"], defaults
+    condition = one(one(one(acl["lifecycle"])["precondition"])["condition"])
+    assert condition == "${var.waf_device_poll_rate_limit < var.waf_rate_limit}", condition
+
+
 def test_the_stricter_stage_throttle_names_operations_of_the_api():
     """Each stricter method setting names an operation openapi.yaml declares (a typo would make
     API Gateway refuse the setting, or throttle nothing), and covers every route that checks a
-    password or a code or starts a device sign-in."""
-    strict = tf_set(tf_locals(load_tf(TF))["strict_throttle_methods"])
+    password or a code or starts a device sign-in. POST /token, which also carries the devices'
+    polls, has a rate of its own that leaves the logins' rate free beside 150 devices polling
+    every 5 s."""
+    strict = tf_locals(load_tf(TF))["strict_throttle"]
     doc = render_openapi(TF / "openapi.yaml")
     operations = {f"{path.lstrip('/')}/{method.upper()}" for path, ops in doc["paths"].items() for method in ops}
-    assert strict <= operations, strict - operations
-    assert strict >= {"token/POST", "device_authorization/POST", "device/POST"}, strict
+    assert set(strict) <= operations, set(strict) - operations
+    assert set(strict) >= {"token/POST", "device_authorization/POST", "device/POST", "authorize/POST"}, strict
+    assert strict["token/POST"] == "${var.token_endpoint_throttle_rate_limit}", strict
+    assert {v for k, v in strict.items() if k != "token/POST"} == {"${var.token_throttle_rate_limit}"}, strict
+    defaults = variable_defaults(load_tf(TF))
+    assert defaults["token_endpoint_throttle_rate_limit"] >= defaults["token_throttle_rate_limit"] + 150 / 5, defaults
 
 
 def test_every_per_function_setting_covers_exactly_the_functions():
