@@ -40,7 +40,7 @@ check:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	# The functions as `make package` builds them: DynamoDB only, no embedded store.
-	cargo clippy -p token -p secure-data -p search --no-default-features -- -D warnings
+	cargo clippy -p token -p secure-data -p search -p signin --no-default-features -- -D warnings
 
 # The DynamoDB tests run against moto_server on 127.0.0.1, started and stopped by the script.
 unit: tools
@@ -87,7 +87,7 @@ test: tools check audit unit e2e infra
 # The deployable artifacts: target/lambda/<function>/bootstrap.zip (arm64, provided.al2023).
 package: tools
 	rustup target add aarch64-unknown-linux-gnu
-	cargo lambda build --release --arm64 --output-format zip --no-default-features -p token -p secure-data -p search
+	cargo lambda build --release --arm64 --output-format zip --no-default-features -p token -p secure-data -p search -p signin
 
 # In-process handler latency, release build; numbers go in the README.
 bench:

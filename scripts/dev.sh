@@ -40,7 +40,7 @@ chmod 700 "$state"
 cargo build --quiet -p oasis-admin
 # Build each function exactly as `cargo lambda watch` will run it (`cargo run --bin <name>`), so
 # the first request to a function starts a built binary instead of waiting on the compiler.
-for function in token secure-data search; do cargo build --quiet --bin "$function"; done
+for function in token secure-data search signin; do cargo build --quiet --bin "$function"; done
 admin=$root/target/debug/oasis-admin
 export OASIS_STORE=$backend OASIS_SQLITE_PATH=$state/oasis.db OASIS_KEYS_FILE=$state/keys.json OASIS_JWKS_FILE=$state/jwks.json
 if [ "$backend" = dynamodb ]; then
