@@ -18,7 +18,7 @@ use oasis_lambda::form::{self, Form};
 use oasis_login::{LoginError, SignedIn};
 use oasis_store::{AuthCode, Client, User};
 
-use crate::page::{alert, escape, render};
+use crate::page::{alert, escape, render, render_redirecting};
 use crate::{App, MAX_BODY_BYTES, SignInError, csrf, device::describe, session};
 
 /// How long a code may be redeemed (RFC 6749 §4.1.2 recommends at most ten minutes).
@@ -365,7 +365,7 @@ fn signin_page(
         hidden = p.hidden(),
         username = escape(username),
     );
-    render(status, "Sign in", &body)
+    render_redirecting(status, "Sign in", &body, &valid.redirect_uri)
 }
 
 fn consent_page(p: &Params, valid: &Valid, user: &User, token: &str) -> Response<Body> {
@@ -383,5 +383,5 @@ fn consent_page(p: &Params, valid: &Valid, user: &User, token: &str) -> Response
         token = escape(token),
         hidden = p.hidden(),
     );
-    render(StatusCode::OK, "Allow access?", &body)
+    render_redirecting(StatusCode::OK, "Allow access?", &body, &valid.redirect_uri)
 }

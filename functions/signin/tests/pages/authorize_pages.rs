@@ -113,6 +113,9 @@ async fn a_first_party_app_gets_a_code_at_its_redirect_uri_with_its_state_and_ou
     let page = get(&f, &format!("/authorize?{}", query(&[])), None).await;
     assert_eq!(page.status, 200, "{}", page.text);
     assert!(page.text.contains("Sign in to continue to <strong>Oasis</strong>"), "{}", page.text);
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(csp.contains("form-action 'self' http://localhost:5173;"), "the form may end at the app's origin only: {csp}");
+    assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("script-src"), "{csp}");
     let done = sign_in(&f, &query(&[]), DEMO_USER, &f.creds.demo_password, "").await;
     let (base, params) = location(&done);
     assert_eq!(base, APP_REDIRECT_URI);
