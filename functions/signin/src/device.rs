@@ -214,6 +214,30 @@ async fn decide(
     Ok(resp)
 }
 
+/// `GET /device/qr?user_code=…`: the QR code a TV shows beside its code, an SVG of the
+/// verification link with the code filled in (RFC 8628 §3.3.1), so a phone's camera opens
+/// the review page directly. Only a well-formed code is encoded: the image can carry no
+/// other text, and a code that does not exist gives a link to "not valid".
+pub(crate) fn qr(app: &App, req: &Request) -> Response<Body> {
+    let Some(code) = query_param(req, "user_code").and_then(|c| UserCode::parse(&c).ok()) else {
+        return render(StatusCode::BAD_REQUEST, "Sign-in problem", &alert("A QR code needs a user_code like BCDF-GHJK."));
+    };
+    let svg = verification_qr(&app.settings.issuer_url, &code);
+    let mut resp = Response::new(Body::Text(svg));
+    resp.headers_mut().insert(header::CONTENT_TYPE, lambda_http::http::HeaderValue::from_static("image/svg+xml"));
+    resp
+}
+
+/// The SVG QR code of `{issuer}/device?user_code=XXXX-XXXX`.
+pub fn verification_qr(issuer_url: &str, code: &UserCode) -> String {
+    let link = format!("{}/device?user_code={}", issuer_url.trim_end_matches('/'), code.display());
+    match qrcode::QrCode::new(link.as_bytes()) {
+        Ok(qr) => qr.render::<qrcode::render::svg::Color<'_>>().min_dimensions(256, 256).build(),
+        // A link this short always fits (a version-40 code holds 2,953 bytes).
+        Err(_) => String::new(),
+    }
+}
+
 fn query_param(req: &Request, name: &str) -> Option<String> {
     use lambda_http::RequestExt as _;
     let params = req.query_string_parameters_ref()?;

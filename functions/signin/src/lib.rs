@@ -23,6 +23,7 @@ use oasis_lambda::{Cors, RequestMeta};
 use oasis_login::{LockoutPolicy, Login};
 use oasis_store::SignInStore;
 
+pub use device::verification_qr;
 pub use error::SignInError;
 
 /// Every (method, path) this function serves; `terraform/openapi.yaml` must list exactly these
@@ -32,6 +33,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/authorize"),
     ("GET", "/device"),
     ("POST", "/device"),
+    ("GET", "/device/qr"),
     ("POST", "/signout"),
     ("GET", "/assets/signin.css"),
 ];
@@ -118,6 +120,7 @@ impl Function for App {
         match route {
             "/authorize" => authorize::serve(self, meta, req).await,
             "/device" => device::serve(self, meta, req).await,
+            "/device/qr" => Ok(device::qr(self, req)),
             "/signout" => session::sign_out(self, meta, req).await,
             _ => Ok(stylesheet()),
         }

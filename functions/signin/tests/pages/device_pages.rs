@@ -303,3 +303,19 @@ async fn the_stylesheet_is_served_by_the_function_and_bad_forms_get_a_page_not_a
     let delete = reply(f.app.handle(request(&event("DELETE", "/device", &[], None))).await);
     assert_eq!(delete.status, 405);
 }
+
+#[tokio::test]
+async fn a_tv_can_show_a_qr_code_of_its_sign_in_link_with_the_code_filled_in() {
+    let f = fixture().await;
+    let r = get(&f, "/device/qr?user_code=bcdf-ghjk", &[]).await;
+    assert_eq!((r.status, r.header("content-type")), (200, Some("image/svg+xml")), "{}", r.text);
+    let link = format!("{ISSUER}/device?user_code=BCDF-GHJK");
+    let expected = qrcode::QrCode::new(link.as_bytes()).unwrap();
+    let expected = expected.render::<qrcode::render::svg::Color<'_>>().min_dimensions(256, 256).build();
+    assert_eq!(r.text, expected, "the SVG encodes exactly the verification link");
+    assert!(r.text.starts_with("<?xml") && r.text.contains("<svg"));
+    assert_ne!(get(&f, "/device/qr?user_code=CCDF-GHJK", &[]).await.text, r.text);
+    for bad in ["/device/qr", "/device/qr?user_code=", "/device/qr?user_code=%3Cscript%3E", "/device/qr?user_code=BCDF-GHJ0"] {
+        assert_eq!(get(&f, bad, &[]).await.status, 400, "{bad}");
+    }
+}
