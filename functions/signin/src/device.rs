@@ -220,7 +220,11 @@ async fn decide(
 /// other text, and a code that does not exist gives a link to "not valid".
 pub(crate) fn qr(app: &App, req: &Request) -> Response<Body> {
     let Some(code) = query_param(req, "user_code").and_then(|c| UserCode::parse(&c).ok()) else {
-        return render(StatusCode::BAD_REQUEST, "Sign-in problem", &alert("A QR code needs a user_code like BCDF-GHJK."));
+        return render(
+            StatusCode::BAD_REQUEST,
+            "Sign-in problem",
+            &alert("A QR code needs a user_code like BCDF-GHJK."),
+        );
     };
     let svg = verification_qr(&app.settings.issuer_url, &code);
     let mut resp = Response::new(Body::Text(svg));

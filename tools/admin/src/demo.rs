@@ -60,6 +60,7 @@ pub async fn seed(store: &dyn Store, hasher: &PasswordHasher) -> Result<DemoCred
             refresh_in_cookie: false,
             allowed_origins: vec![],
             redirect_uris: vec![],
+            legacy_password_grant: true,
         },
     )
     .await?;
@@ -75,6 +76,7 @@ pub async fn seed(store: &dyn Store, hasher: &PasswordHasher) -> Result<DemoCred
             refresh_in_cookie: true,
             allowed_origins: vec![WEB_ORIGIN.into()],
             redirect_uris: vec![],
+            legacy_password_grant: true,
         },
     )
     .await?;
@@ -90,6 +92,7 @@ pub async fn seed(store: &dyn Store, hasher: &PasswordHasher) -> Result<DemoCred
             refresh_in_cookie: false,
             allowed_origins: vec![],
             redirect_uris: vec![],
+            legacy_password_grant: false,
         },
     )
     .await?;
@@ -105,6 +108,7 @@ pub async fn seed(store: &dyn Store, hasher: &PasswordHasher) -> Result<DemoCred
             refresh_in_cookie: false,
             allowed_origins: vec![],
             redirect_uris: all(&[APP_REDIRECT_URI, "http://127.0.0.1/callback"]),
+            legacy_password_grant: false,
         },
     )
     .await?;
@@ -120,6 +124,7 @@ pub async fn seed(store: &dyn Store, hasher: &PasswordHasher) -> Result<DemoCred
             refresh_in_cookie: false,
             allowed_origins: vec![],
             redirect_uris: vec![],
+            legacy_password_grant: false,
         },
     )
     .await?;

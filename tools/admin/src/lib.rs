@@ -23,7 +23,7 @@ pub enum AdminError {
     #[error("unknown scope {0:?} (known: {known})", known = KNOWN.join(", "))]
     UnknownScope(String),
     #[error(
-        "unknown grant type {0:?} (known: authorization_code, refresh_token, urn:ietf:params:oauth:grant-type:device_code, client_credentials, password)"
+        "unknown grant type {0:?} (known: authorization_code, refresh_token, device_code, client_credentials, password)"
     )]
     UnknownGrant(String),
     #[error("client id must be 3-64 characters of a-z, 0-9, '-', '_', '.'")]
@@ -220,6 +220,9 @@ pub struct NewClient {
     pub allowed_origins: Vec<String>,
     /// Where the authorization code flow may redirect (required for that grant).
     pub redirect_uris: Vec<String>,
+    /// The operator's explicit yes to the password grant (RFC 9700 §2.4: MUST NOT be used);
+    /// without it a new client cannot have that grant.
+    pub legacy_password_grant: bool,
 }
 
 /// An `https://` origin, or `http://` for a loopback host only: the host must be exactly
@@ -245,10 +248,19 @@ pub async fn create_client(store: &dyn Store, new: NewClient) -> Result<(Client,
     let grant_types = new
         .grant_types
         .iter()
-        .map(|g| GrantType::parse(g).map_err(|e| AdminError::UnknownGrant(e.0)))
+        // `device_code` is the command line's short name for RFC 8628's URN.
+        .map(|g| match g.as_str() {
+            "device_code" => Ok(GrantType::DeviceCode),
+            g => GrantType::parse(g).map_err(|e| AdminError::UnknownGrant(e.0)),
+        })
         .collect::<Result<Vec<_>, _>>()?;
     if grant_types.contains(&GrantType::ClientCredentials) && !new.confidential {
         return Err(AdminError::Invalid("client_credentials needs a confidential client"));
+    }
+    if grant_types.contains(&GrantType::Password) && !new.legacy_password_grant {
+        return Err(AdminError::Invalid(
+            "the password grant is legacy (RFC 9700 §2.4): sign in with authorization_code or device_code, or pass --legacy-password-grant to enable it for this client",
+        ));
     }
     if grant_types.contains(&GrantType::Password) && !new.first_party {
         return Err(AdminError::Invalid("the password grant is only for first-party clients (RFC 9700 §2.4)"));

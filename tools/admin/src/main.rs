@@ -29,7 +29,8 @@ Commands and their options:
   user unlock <USERNAME>          lift a lock-out after wrong passwords
   address unlock <ADDRESS>        lift a source address's lock-out
   client create <CLIENT_ID> --name NAME [--confidential] [--first-party]
-         [--grants password,refresh_token] [--scopes search] [--cookie --origins https://app.example]
+         [--grants authorization_code,refresh_token] [--scopes search] [--cookie --origins https://app.example]
+         [--redirect-uris https://app.example/cb] [--legacy-password-grant]
   keys init | keys list | keys jwks
   keys stage                      rotation phase 1: publish a new key
   keys promote [--max-token-lifetime 900] [--signing-cache 300]   phase 2: sign with it
@@ -176,8 +177,8 @@ enum ClientCommand {
         /// One of ours (required for the password grant)
         #[arg(long)]
         first_party: bool,
-        /// Comma-separated grant types: authorization_code, refresh_token,
-        /// urn:ietf:params:oauth:grant-type:device_code, client_credentials, password
+        /// Comma-separated grant types: authorization_code, refresh_token, device_code (RFC 8628),
+        /// client_credentials, password (legacy: needs --legacy-password-grant)
         #[arg(long, value_name = "GRANTS", default_value = "refresh_token")]
         grants: String,
         /// Comma-separated scopes
@@ -193,6 +194,10 @@ enum ClientCommand {
         /// (https://…, loopback http://127.0.0.1/… on any port, or com.example.app:/…)
         #[arg(long, value_name = "URIS")]
         redirect_uris: Option<String>,
+        /// Allow the password grant for this client (legacy, RFC 9700 §2.4; migrate its users
+        /// to the authorization code or device flow)
+        #[arg(long)]
+        legacy_password_grant: bool,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -590,6 +595,7 @@ async fn run(command: Command) -> Result<(), CliError> {
             cookie,
             origins,
             redirect_uris,
+            legacy_password_grant,
             store,
         }) => {
             let (client, secret) = oasis_admin::create_client(
@@ -604,6 +610,7 @@ async fn run(command: Command) -> Result<(), CliError> {
                     refresh_in_cookie: cookie,
                     allowed_origins: origins.as_deref().map(list).unwrap_or_default(),
                     redirect_uris: redirect_uris.as_deref().map(list).unwrap_or_default(),
+                    legacy_password_grant,
                 },
             )
             .await?;

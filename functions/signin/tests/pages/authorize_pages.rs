@@ -34,6 +34,7 @@ async fn fixture() -> Fixture {
         refresh_in_cookie: false,
         allowed_origins: vec![],
         redirect_uris: vec!["https://partner.example/cb".into()],
+        legacy_password_grant: false,
     };
     oasis_admin::create_client(store.as_ref(), partner).await.unwrap();
     let app = Lambda::new(App::new(store.clone(), hasher, Settings::new(ISSUER)));
@@ -114,7 +115,10 @@ async fn a_first_party_app_gets_a_code_at_its_redirect_uri_with_its_state_and_ou
     assert_eq!(page.status, 200, "{}", page.text);
     assert!(page.text.contains("Sign in to continue to <strong>Oasis</strong>"), "{}", page.text);
     let csp = page.header("content-security-policy").unwrap();
-    assert!(csp.contains("form-action 'self' http://localhost:5173;"), "the form may end at the app's origin only: {csp}");
+    assert!(
+        csp.contains("form-action 'self' http://localhost:5173;"),
+        "the form may end at the app's origin only: {csp}"
+    );
     assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("script-src"), "{csp}");
     let done = sign_in(&f, &query(&[]), DEMO_USER, &f.creds.demo_password, "").await;
     let (base, params) = location(&done);

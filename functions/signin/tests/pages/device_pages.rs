@@ -249,6 +249,7 @@ async fn device_code_phishing_the_review_shows_who_asks_so_a_stranger_code_is_no
         refresh_in_cookie: false,
         allowed_origins: vec![],
         redirect_uris: vec![],
+        legacy_password_grant: false,
     };
     oasis_admin::create_client(f.store.as_ref(), evil).await.unwrap();
     pending(&f, "CCDF-GHJK", "free-movies").await;
@@ -315,7 +316,9 @@ async fn a_tv_can_show_a_qr_code_of_its_sign_in_link_with_the_code_filled_in() {
     assert_eq!(r.text, expected, "the SVG encodes exactly the verification link");
     assert!(r.text.starts_with("<?xml") && r.text.contains("<svg"));
     assert_ne!(get(&f, "/device/qr?user_code=CCDF-GHJK", &[]).await.text, r.text);
-    for bad in ["/device/qr", "/device/qr?user_code=", "/device/qr?user_code=%3Cscript%3E", "/device/qr?user_code=BCDF-GHJ0"] {
+    for bad in
+        ["/device/qr", "/device/qr?user_code=", "/device/qr?user_code=%3Cscript%3E", "/device/qr?user_code=BCDF-GHJ0"]
+    {
         assert_eq!(get(&f, bad, &[]).await.status, 400, "{bad}");
     }
 }

@@ -128,6 +128,7 @@ async fn a_code_is_useless_to_another_client_and_is_spent_by_the_attempt() {
         refresh_in_cookie: false,
         allowed_origins: vec![],
         redirect_uris: vec![APP_REDIRECT_URI.into()],
+        legacy_password_grant: false,
     };
     oasis_admin::create_client(f.store.as_ref(), other).await.unwrap();
     code(&f, "mine").await;

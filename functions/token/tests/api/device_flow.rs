@@ -182,6 +182,7 @@ async fn a_stolen_device_code_is_useless_to_another_client_and_an_unknown_one_is
         refresh_in_cookie: false,
         allowed_origins: vec![],
         redirect_uris: vec![],
+        legacy_password_grant: false,
     };
     oasis_admin::create_client(f.store.as_ref(), other_tv).await.unwrap();
     let stolen = poll(&f, "other-tv", &device_code).await;

@@ -285,6 +285,7 @@ async fn kiosk(f: &Fixture) {
             refresh_in_cookie: false,
             allowed_origins: vec![],
             redirect_uris: vec![],
+            legacy_password_grant: true,
         },
     )
     .await

@@ -90,7 +90,11 @@ async fn user_create_reads_the_password_from_stdin_and_stores_only_its_hash() {
         (vec!["user", "create", "carol", "--scopes", "root"], "a long enough password\n", "unknown scope"),
         (vec!["user", "create", "alice"], "a long enough password\n", "already exists"),
         (vec!["user", "create", "dave", "--password", "x"], "", "unexpected argument '--password'"),
-        (vec!["client", "create", "tv-app", "--name", "TV", "--grants", "password"], "", "first-party"),
+        (
+            vec!["client", "create", "tv-app", "--name", "TV", "--grants", "password", "--legacy-password-grant"],
+            "",
+            "first-party",
+        ),
         (vec!["frobnicate"], "", "unrecognized subcommand 'frobnicate'"),
     ] {
         let (code, _, err) = admin(&db, &args, stdin);
@@ -171,6 +175,8 @@ fn documented() -> Vec<(&'static str, Flags)> {
                     ("--scopes", None),
                     ("--cookie", None),
                     ("--origins", None),
+                    ("--redirect-uris", None),
+                    ("--legacy-password-grant", None),
                 ],
                 &STORE,
             ),
@@ -359,6 +365,42 @@ async fn db_and_store_flags_choose_the_database_of_every_store_command_over_the_
 }
 
 #[tokio::test]
+async fn the_password_grant_needs_the_operators_explicit_legacy_flag_and_the_code_flow_a_redirect_uri() {
+    let dir = TempDir::new();
+    let db = dir.path("oasis.db");
+    let base = ["client", "create", "old-app", "--name", "Old", "--first-party", "--grants", "password"];
+    let (code, _, err) = admin(&db, &base, "");
+    assert_eq!(code, 2);
+    assert!(err.contains("the password grant is legacy") && err.contains("--legacy-password-grant"), "{err}");
+    let (code, _, err) = admin(&db, &[&base[..], &["--legacy-password-grant"]].concat(), "");
+    assert_eq!(code, 0, "{err}");
+    let code_flow = ["client", "create", "spa-app", "--name", "SPA", "--grants", "authorization_code"];
+    let (code, _, err) = admin(&db, &code_flow, "");
+    assert_eq!(code, 2);
+    assert!(err.contains("needs at least one --redirect-uris"), "{err}");
+    for bad in ["http://app.example/cb", "https://app.example/cb#x", "https://*.app.example/cb", "javascript:alert(1)"]
+    {
+        let (code, _, err) = admin(&db, &[&code_flow[..], &["--redirect-uris", bad]].concat(), "");
+        assert_eq!(code, 2, "{bad}");
+        assert!(err.contains("redirect URI"), "{bad}: {err}");
+    }
+    let uris = "https://app.example/cb, http://127.0.0.1/callback, com.example.app:/cb";
+    let (code, _, err) = admin(&db, &[&code_flow[..], &["--redirect-uris", uris]].concat(), "");
+    assert_eq!(code, 0, "{err}");
+    let tv = ["client", "create", "tv-box", "--name", "TV", "--grants", "device_code,refresh_token"];
+    let (code, _, err) = admin(&db, &tv, "");
+    assert_eq!(code, 0, "{err}");
+    let store = SqliteStore::open(&db).unwrap();
+    let spa = store.client(&oasis_domain::ClientId::parse("spa-app").unwrap()).await.unwrap().unwrap();
+    assert_eq!(
+        spa.redirect_uris.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        ["https://app.example/cb", "http://127.0.0.1/callback", "com.example.app:/cb"]
+    );
+    let tv = store.client(&oasis_domain::ClientId::parse("tv-box").unwrap()).await.unwrap().unwrap();
+    assert_eq!(tv.grant_types, [oasis_domain::GrantType::DeviceCode, oasis_domain::GrantType::RefreshToken]);
+}
+
+#[tokio::test]
 async fn client_create_flags_are_stored_and_omitted_ones_take_their_defaults() {
     let dir = TempDir::new();
     let db = dir.path("oasis.db");
@@ -376,6 +418,7 @@ async fn client_create_flags_are_stored_and_omitted_ones_take_their_defaults() {
         "--cookie",
         "--origins",
         "https://app.example, http://localhost:5173",
+        "--legacy-password-grant",
     ];
     let (code, out, err) = admin(&db, &args, "");
     assert_eq!(code, 0, "{err}");
