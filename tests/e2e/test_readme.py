@@ -12,6 +12,7 @@ import time
 import pytest
 
 from conftest import ROOT, block, free_port
+from test_device_flow_browser import browser  # noqa: F401 (fixture)
 
 
 def walkthrough():
@@ -191,3 +192,68 @@ def test_every_log_line_of_the_functions_carries_a_timestamp(server):
     assert logs, "no JSON log lines"
     for line in logs:
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z", line.get("timestamp", "")), line
+
+
+def started_block(script, server, stdin=False):
+    env = dict(os.environ, OASIS_URL=server.url, OASIS_DIR=str(server.state))
+    return subprocess.Popen(
+        ["bash", "-c", script], cwd=ROOT, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+    )
+
+
+@pytest.mark.parametrize("backend", ["server", "dynamodb_server"])
+def test_the_readme_tv_sign_in_works_as_written_while_a_person_approves_in_chromium(backend, request, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    srv = request.getfixturevalue(backend)
+    creds = srv.creds()
+    tv = started_block(block("device-flow"), srv)
+    try:
+        first = tv.stdout.readline()
+        m = re.fullmatch(r"On your phone, open (\S+) and enter ([A-Z]{4}-[A-Z]{4})\n", first)
+        assert m, first + tv.stderr.read()
+        assert m.group(1) == f"{srv.url}/device"
+        assert tv.stdout.readline().startswith(f"or open {srv.url}/device?user_code={m.group(2)} (its QR code: ")
+        browser.delete_all_cookies()
+        browser.get(m.group(1))
+        WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.ID, "user_code"))
+        browser.find_element(By.ID, "user_code").send_keys(m.group(2))
+        browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        WebDriverWait(browser, 30).until(lambda b: "Oasis for TV" in b.page_source and b.find_elements(By.ID, "password"))
+        browser.find_element(By.ID, "username").send_keys(creds["OASIS_DEMO_USER"])
+        browser.find_element(By.ID, "password").send_keys(creds["OASIS_DEMO_PASSWORD"])
+        browser.find_element(By.CSS_SELECTOR, "button[value=approve]").click()
+        WebDriverWait(browser, 60).until(lambda b: "Device signed in" in b.page_source)
+        out, err = tv.communicate(timeout=120)
+    finally:
+        tv.kill()
+    assert tv.returncode == 0, err
+    assert out == "Demo Viewer\n", (out, err)
+
+
+def test_the_readme_code_flow_block_exchanges_the_code_a_person_brought_back_from_chromium(server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    creds = server.creds()
+    app = started_block(block("code-flow"), server, stdin=True)
+    try:
+        first = app.stdout.readline()
+        assert first.startswith(f"Sign in at: {server.url}/authorize?"), first + app.stderr.read()
+        browser.delete_all_cookies()
+        browser.get(first.removeprefix("Sign in at: ").strip())
+        WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.ID, "password"))
+        browser.find_element(By.ID, "username").send_keys(creds["OASIS_DEMO_USER"])
+        browser.find_element(By.ID, "password").send_keys(creds["OASIS_DEMO_PASSWORD"])
+        browser.find_element(By.CSS_SELECTOR, "button[value=signin]").click()
+        # Nothing serves the demo app's redirect URI: the browser shows an error page there,
+        # and its address is what a person pastes back.
+        redirect = creds["OASIS_DEMO_WEB_REDIRECT_URI"]
+        WebDriverWait(browser, 60).until(lambda b: b.current_url.startswith(redirect + "?"))
+        out, err = app.communicate(browser.current_url + "\n", timeout=60)
+    finally:
+        app.kill()
+    assert app.returncode == 0, err
+    assert out == "Demo Viewer\n", (out, err)
