@@ -169,14 +169,14 @@ def test_waf_logs_redact_every_credential_header():
 OPENAPI_SKIPS = {
     "CKV_OPENAPI_5": "it fails any operation with `security: []`; the token, revocation, device authorization, "
     "JWKS and metadata endpoints are public by their RFCs (6749, 7009, 8628, 8414; clients authenticate in the "
-    "request), the sign-in pages (authorization endpoint, device page, sign-out) and their stylesheet are where a "
+    "request), the sign-in pages (authorization endpoint, device page and its QR code, sign-out) and their stylesheet are where a "
     "person without a token yet signs in (RFC 6749 §3.1, RFC 8628 §3.3), and CORS preflights carry no credentials, "
     "so they opt out of the global bearer requirement explicitly",
 }
 PUBLIC_OPERATIONS = {
     ("/token", "post"), ("/token", "options"), ("/revoke", "post"), ("/revoke", "options"),
     ("/device_authorization", "post"), ("/device", "get"), ("/device", "post"), ("/assets/signin.css", "get"),
-    ("/authorize", "get"), ("/authorize", "post"), ("/signout", "post"),
+    ("/authorize", "get"), ("/authorize", "post"), ("/signout", "post"), ("/device/qr", "get"),
     ("/.well-known/jwks.json", "get"), ("/.well-known/oauth-authorization-server", "get"),
     ("/secure-data", "options"), ("/secure-data/{user_id}", "options"), ("/search", "options"),
 }
