@@ -16,9 +16,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 GRAFANA = ROOT / "terraform/grafana"
-FUNCTIONS = ["token", "secure-data", "search"]
-MAIN_ROUTE = {"token": "/token", "secure-data": "/secure-data", "search": "/search"}
+FUNCTIONS = ["token", "secure-data", "search", "signin"]
+MAIN_ROUTE = {"token": "/token", "secure-data": "/secure-data", "search": "/search", "signin": "/authorize"}
 TOKEN = {"function": "token", "route": "/token"}
+AUTHORIZE = {"function": "signin", "route": "/authorize"}
+DEVICE = {"function": "signin", "route": "/device"}
 
 # (title, unit, [(metric, dimensions besides service, statistic)]); "*" is every value.
 PANELS = [
@@ -46,6 +48,41 @@ PANELS = [
             ("InputRejected", {"function": "search", "reason": "*"}, "Sum"),
             ("Status5xx", {"function": "*", "route": "*"}, "Sum"),
             ("Unavailable", {"function": "*", "route": "*"}, "Sum"),
+        ],
+    ),
+    (
+        "Sign-in: authorization codes",
+        "short",
+        [
+            ("CodeIssued", AUTHORIZE, "Sum"),
+            ("ConsentDenied", AUTHORIZE, "Sum"),
+            ("CodeRedeemed", TOKEN, "Sum"),
+            ("CodeRefused", {"function": "token", "reason": "*"}, "Sum"),
+            ("PkceRefused", {"function": "signin", "reason": "*"}, "Sum"),
+            ("AuthorizeRefused", {"function": "signin", "reason": "*"}, "Sum"),
+        ],
+    ),
+    (
+        "Sign-in: devices",
+        "short",
+        [
+            ("DeviceCodeIssued", {"function": "token", "route": "/device_authorization"}, "Sum"),
+            ("DeviceCodeApproved", DEVICE, "Sum"),
+            ("DeviceCodeDenied", DEVICE, "Sum"),
+            ("DeviceCodeRedeemed", TOKEN, "Sum"),
+            ("DeviceSlowDown", TOKEN, "Sum"),
+            ("DeviceCodeRefused", {"function": "token", "reason": "*"}, "Sum"),
+        ],
+    ),
+    (
+        "Sign-in: guessing and forgery",
+        "short",
+        [
+            ("DeviceCodeGuessing", {"function": "signin", "reason": "*"}, "Sum"),
+            ("CsrfRefused", {"function": "signin", "reason": "*"}, "Sum"),
+            ("CsrfRefused", TOKEN, "Sum"),
+            ("LoginFailed", {"function": "signin", "route": "*"}, "Sum"),
+            ("AccountLocked", {"function": "signin", "route": "*"}, "Sum"),
         ],
     ),
 ]

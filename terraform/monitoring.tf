@@ -4,9 +4,10 @@
 
 locals {
   emf_routes = {
-    token       = ["/token", "/revoke", "/.well-known/jwks.json", "/.well-known/oauth-authorization-server"]
+    token       = ["/token", "/revoke", "/.well-known/jwks.json", "/.well-known/oauth-authorization-server", "/device_authorization"]
     secure-data = ["/secure-data", "/secure-data/{user_id}"]
     search      = ["/search"]
+    signin      = ["/authorize", "/device", "/device/qr", "/signout", "/assets/signin.css"]
   }
   latency_alarms = merge([for fn, routes in local.emf_routes : { for r in routes : "${fn} ${r}" => { function = fn, route = r } }]...)
   alarm_actions  = [aws_sns_topic.alarms.arn]
@@ -55,6 +56,43 @@ resource "aws_cloudwatch_metric_alarm" "accounts_locked" {
   alarm_actions       = local.alarm_actions
 }
 
+# The sign-in pages check passwords too, on the same lock-out (oasis-login): the same alarms
+# per page that takes a password.
+resource "aws_cloudwatch_metric_alarm" "signin_brute_force_logins" {
+  for_each = toset(["/authorize", "/device"])
+
+  alarm_name          = "${local.prefix}-brute-force-logins-${trimprefix(each.key, "/")}"
+  alarm_description   = "Failed logins on the ${each.key} sign-in page spike: password guessing or credential stuffing. Runbook: README, brute-force-logins."
+  namespace           = var.metrics_namespace
+  metric_name         = "LoginFailed"
+  dimensions          = { service = local.prefix, function = "signin", route = each.key }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.login_failed_threshold
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "signin_accounts_locked" {
+  for_each = toset(["/authorize", "/device"])
+
+  alarm_name          = "${local.prefix}-accounts-locked-${trimprefix(each.key, "/")}"
+  alarm_description   = "Several accounts locked out in 5 minutes on the ${each.key} sign-in page: a targeted guessing campaign. Runbook: README, accounts-locked."
+  namespace           = var.metrics_namespace
+  metric_name         = "AccountLocked"
+  dimensions          = { service = local.prefix, function = "signin", route = each.key }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 5
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+}
+
 resource "aws_cloudwatch_metric_alarm" "refresh_reuse" {
   alarm_name          = "${local.prefix}-refresh-reuse"
   alarm_description   = "A rotated refresh token was presented again: a stolen token (the family is already revoked). Runbook: README, refresh-reuse."
@@ -65,6 +103,68 @@ resource "aws_cloudwatch_metric_alarm" "refresh_reuse" {
   period              = 60
   evaluation_periods  = 1
   threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+}
+
+# User codes typed wrong (or typed while the address's code entry is locked), on every
+# address together: each address locks after a few wrong codes (RFC 8628 §5.1), so a steady
+# stream means guessing spread over many addresses.
+resource "aws_cloudwatch_metric_alarm" "device_code_guessing" {
+  alarm_name          = "${local.prefix}-device-code-guessing"
+  alarm_description   = "Wrong device user codes spike: someone guessing codes to approve a device they do not hold. Runbook: README, device-code-guessing."
+  namespace           = var.metrics_namespace
+  metric_name         = "DeviceCodeGuessing"
+  dimensions          = { service = local.prefix, function = "signin" }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.device_code_guessing_threshold
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+}
+
+# An authorization code presented after it was used: intercepted, or a client that retries a
+# redemption (RFC 6749 §4.1.2: the tokens it issued are already revoked).
+resource "aws_cloudwatch_metric_alarm" "code_replay" {
+  alarm_name          = "${local.prefix}-code-replay"
+  alarm_description   = "A used authorization code was presented again: a stolen code (what it issued is revoked) or a client retrying. Runbook: README, code-replay."
+  namespace           = var.metrics_namespace
+  metric_name         = "CodeRefused"
+  dimensions          = { service = local.prefix, function = "token", reason = "replayed" }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+}
+
+# Form posts refused as forged: the sign-in pages' forms (by reason, origin or token) and the
+# token endpoint's refresh cookie (a cross-site request, by route). A few are forms left open
+# past their cookie's hour; many are a page elsewhere posting to ours.
+locals {
+  csrf_alarms = {
+    signin = { function = "signin" }
+    token  = { function = "token", route = "/token" }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "csrf_refused" {
+  for_each = local.csrf_alarms
+
+  alarm_name          = "${local.prefix}-${each.key}-csrf-refused"
+  alarm_description   = "Requests refused as cross-site forgeries on ${each.key} in bulk: another site posting to ours. Runbook: README, csrf-refused."
+  namespace           = var.metrics_namespace
+  metric_name         = "CsrfRefused"
+  dimensions          = merge({ service = local.prefix }, each.value)
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.csrf_refused_threshold
   comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
@@ -253,6 +353,31 @@ resource "aws_cloudwatch_dashboard" "main" {
         properties = {
           title = "Tokens and inputs rejected, by reason", region = local.region, stat = "Sum", period = 60
           metrics = [[{ expression = "SEARCH('{${var.metrics_namespace},service,function,reason} service=\"${local.prefix}\"', 'Sum', 60)" }]]
+        }
+      },
+      {
+        type = "metric", x = 0, y = 18, width = 12, height = 6
+        properties = {
+          title = "Sign-in pages: codes, devices, consent", region = local.region, stat = "Sum", period = 60
+          metrics = [for m in [
+            ["CodeIssued", "signin", "/authorize"], ["ConsentDenied", "signin", "/authorize"], ["CodeRedeemed", "token", "/token"],
+            ["DeviceCodeIssued", "token", "/device_authorization"], ["DeviceCodeApproved", "signin", "/device"],
+            ["DeviceCodeDenied", "signin", "/device"], ["DeviceCodeRedeemed", "token", "/token"],
+          ] : [var.metrics_namespace, m[0], "service", local.prefix, "function", m[1], "route", m[2]]]
+        }
+      },
+      {
+        type = "metric", x = 12, y = 18, width = 12, height = 6
+        properties = {
+          title = "Sign-in pages: guessing and forgery", region = local.region, stat = "Sum", period = 60
+          metrics = [
+            [var.metrics_namespace, "DeviceCodeGuessing", "service", local.prefix, "function", "signin"],
+            [var.metrics_namespace, "CsrfRefused", "service", local.prefix, "function", "signin"],
+            [var.metrics_namespace, "CsrfRefused", "service", local.prefix, "function", "token", "route", "/token"],
+            [var.metrics_namespace, "CodeRefused", "service", local.prefix, "function", "token", "reason", "replayed"],
+            [var.metrics_namespace, "LoginFailed", "service", local.prefix, "function", "signin", "route", "/authorize"],
+            [var.metrics_namespace, "LoginFailed", "service", local.prefix, "function", "signin", "route", "/device"],
+          ]
         }
       },
       {

@@ -290,6 +290,28 @@ variable "token_rejected_threshold" {
   }
 }
 
+variable "device_code_guessing_threshold" {
+  description = "Wrong device user codes (all addresses together, locked ones included) in 5 minutes that raise the device-code-guessing alarm."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.device_code_guessing_threshold >= 1
+    error_message = "device_code_guessing_threshold must be at least 1."
+  }
+}
+
+variable "csrf_refused_threshold" {
+  description = "Requests refused as cross-site forgeries in 5 minutes, per function (signin's forms, the token endpoint's refresh cookie), that raise an alarm."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.csrf_refused_threshold >= 1
+    error_message = "csrf_refused_threshold must be at least 1."
+  }
+}
+
 variable "waf_blocked_threshold" {
   description = "WAF-blocked requests in 5 minutes that raise an alarm."
   type        = number

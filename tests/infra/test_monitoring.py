@@ -70,6 +70,12 @@ def instances(name, alarm, tf):
         return [{"function": fn, "route": r} for fn, routes in locals_["emf_routes"].items() for r in routes]
     if "local.anomaly_alarms" in each:
         return [dict(first(a["dimensions"]), metric=a["metric"]) for a in locals_["anomaly_alarms"].values()]
+    by_map = re.fullmatch(r"\$\{local\.(\w+)\}", each)
+    if by_map and "each.value" in str(dims):
+        # for_each over a local map of dimension sets, each merged over the service.
+        sets = locals_.get(by_map.group(1))
+        assert isinstance(sets, dict) and all(isinstance(v, dict) for v in sets.values()), f"alarm {name}: cannot read {each}"
+        return [dict(v) for v in sets.values()]
     return [{k: v for k, v in dims.items() if k != "service"}]
 
 
@@ -82,17 +88,22 @@ def selected(expr, key):
 
 
 def selector_problems(label, used, wanted):
+    """`wanted`: the dimensions of each alarm instance. An instance without a dimension selects
+    the series without that label (""); one without a route is a reasoned signal's set
+    (service, function[, reason]), so its twin must also say which reason, "" for the total."""
     found = []
     keys = {k for w in wanted for k in w}
+    if any("route" not in w for w in wanted):
+        keys |= {"route", "reason"}
     for key in keys:
-        values = {w[key] for w in wanted}
+        values = {w.get(key, "") for w in wanted}
         if selected(used, key) != values:
-            found.append(f"{label}: selects {key} {sorted(selected(used, key) or [])}, the alarms cover {sorted(values)}")
+            if values == {""}:
+                found.append(f'{label}: CloudWatch matches dimension sets exactly; the twin needs {key}=""')
+            else:
+                found.append(f"{label}: selects {key} {sorted(selected(used, key) or [])}, the alarms cover {sorted(values)}")
         if len(values) > 1 and not re.search(rf"\bby \([^)]*\b{key}\b", used):
             found.append(f"{label}: one alarm per {key}, the twin does not group by it")
-    for absent in ["route", "reason"] if "route" not in keys else []:
-        if selected(used, absent) != {""}:
-            found.append(f'{label}: CloudWatch matches dimension sets exactly; the twin needs {absent}=""')
     if "sum by (" not in used and "histogram_quantile" not in used:
         found.append(f"{label}: the twin does not sum its series by the alarm's dimensions")
     return found
@@ -208,6 +219,16 @@ def test_every_alarm_on_the_functions_metrics_has_a_prometheus_twin_with_its_thr
     (lambda t: t.replace('route=~"/token|/secure-data|/search"})', 'route=~"/token"})'), "(Status4xx): selects route ['/token']"),
     (lambda t: t.replace('oasis:anomaly:TokenRejected\n        expr: sum by (service, function) (oasis:TokenRejected:sum300s{function=~"secure-data|search", reason="", route=""})', 'oasis:anomaly:TokenRejected\n        expr: sum by (service, function) (oasis:TokenRejected:sum300s{function=~"secure-data|search"})'), "(TokenRejected): CloudWatch matches dimension sets exactly"),
     (lambda t: t.replace("sum by (service) (oasis:LoginFailed:sum300s", "(oasis:LoginFailed:sum300s"), "brute_force_logins: the twin does not sum"),
+    (lambda t: t.replace('function="signin", route=~"/authorize|/device"}) >= 50', 'function="signin", route=~"/authorize"}) >= 50'), "signin_brute_force_logins: selects route ['/authorize']"),
+    (lambda t: t.replace('sum by (service, route) (oasis:AccountLocked', 'sum by (service) (oasis:AccountLocked'), "signin_accounts_locked: one alarm per route, the twin does not group by it"),
+    (lambda t: t.replace('|/device/qr|/signout|/assets/signin.css|', '|/device/qr|/assets/signin.css|'), "latency_p99: selects route"),
+    (lambda t: t.replace('function=~"token|signin|secure-data|search"', 'function=~"token|secure-data|search"'), "latency_p99: selects function"),
+    (lambda t: t.replace('DeviceCodeGuessing:sum300s{function="signin", reason="", route=""}', 'DeviceCodeGuessing:sum300s{function="signin", route=""}'), 'device_code_guessing: CloudWatch matches dimension sets exactly; the twin needs reason=""'),
+    (lambda t: t.replace('reason="", route=""}) >= 50', 'reason="", route=""}) >= 40'), "device_code_guessing: GreaterThanOrEqualToThreshold 50"),
+    (lambda t: t.replace('CodeRefused:sum60s{function="token", reason="replayed", route=""}', 'CodeRefused:sum60s{function="token", reason="", route=""}'), "code_replay: selects reason ['']"),
+    (lambda t: t.replace("CodeRefused_total offset 60s", "CodeRefused_total offset 300s"), "code_replay: period 60"),
+    (lambda t: t.replace(' or oasis:CsrfRefused:sum300s{function="token", route="/token"}', ""), "csrf_refused: selects function ['signin']"),
+    (lambda t: t.replace('sum by (service, function, route) (oasis:CsrfRefused', 'sum by (service, route) (oasis:CsrfRefused'), "csrf_refused: one alarm per function, the twin does not group by it"),
 ])
 def test_a_twin_that_drifts_from_its_alarm_is_caught(change, says):
     drifted = change(RULES.read_text())
@@ -236,7 +257,17 @@ def test_each_alert_fires_at_its_threshold_and_not_below():
     lambda t: t.replace("+ 3 * stddev_over_time(oasis:anomaly:LoginFailed", "+ 1 * stddev_over_time(oasis:anomaly:LoginFailed"),
     lambda t: t.replace("+ 3 * stddev_over_time(oasis:anomaly:TokenRejected", "+ 9 * stddev_over_time(oasis:anomaly:TokenRejected"),
     lambda t: t.replace("+ 3 * stddev_over_time(oasis:anomaly:Status4xx", "+ 9 * stddev_over_time(oasis:anomaly:Status4xx"),
-], ids=["brute-force up", "brute-force down", "tokens 99", "p99 450", "p99 198", "5xx no hold", "band 1", "tokens band 9", "4xx band 9"])
+    lambda t: t.replace('route=~"/authorize|/device"}) >= 50', 'route=~"/authorize|/device"}) >= 51'),
+    lambda t: t.replace('route=~"/authorize|/device"}) >= 50', 'route=~"/authorize|/device"}) >= 49'),
+    lambda t: t.replace('route=~"/authorize|/device"}) >= 5\n', 'route=~"/authorize|/device"}) >= 6\n'),
+    lambda t: t.replace('reason="", route=""}) >= 50', 'reason="", route=""}) >= 51'),
+    lambda t: t.replace('reason="", route=""}) >= 50', 'reason="", route=""}) >= 49'),
+    lambda t: t.replace('reason="replayed", route=""}) >= 1', 'reason="replayed", route=""}) >= 2'),
+    lambda t: t.replace('function="signin", reason="", route=""} or', 'function="signin", route=""} or'),
+    lambda t: t.replace('route="/token"}) >= 20', 'route="/token"}) >= 21'),
+    lambda t: t.replace('route="/token"}) >= 20', 'route="/token"}) >= 19'),
+], ids=["brute-force up", "brute-force down", "tokens 99", "p99 450", "p99 198", "5xx no hold", "band 1", "tokens band 9", "4xx band 9",
+        "signin logins 51", "signin logins 49", "signin locks 6", "code guessing 51", "code guessing 49", "code replay 2", "csrf reasons added", "csrf 21", "csrf 19"])
 def test_the_rule_tests_fail_when_a_threshold_band_or_hold_moves(tmp_path, change):
     moved = change(RULES.read_text())
     assert moved != RULES.read_text(), "the planted change did not apply"

@@ -150,7 +150,8 @@ def test_alarms_dashboards_and_the_readme_catalog_use_only_metrics_the_code_emit
     documented = set(re.findall(r"^\| `([A-Za-z0-9]+)` \|", catalog, re.M))
     assert documented == emitted, f"undocumented {emitted - documented}, stale {documented - emitted}"
     for alarm in ["brute-force-logins", "accounts-locked", "refresh-reuse", "tokens-rejected", "5xx-rate", "p99-latency",
-                  "lambda-throttles", "lambda-errors", "waf-blocked", "dynamodb-throttles"]:
+                  "lambda-throttles", "lambda-errors", "waf-blocked", "dynamodb-throttles",
+                  "device-code-guessing", "code-replay", "csrf-refused"]:
         assert f"**{alarm}**" in readme, f"no runbook entry for {alarm}"
 
 
