@@ -3,3 +3,4 @@
 
 mod authorize_pages;
 mod device_pages;
+mod events;
