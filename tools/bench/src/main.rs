@@ -156,6 +156,66 @@ async fn resource_rows() -> Vec<Row> {
     rows
 }
 
+/// The sign-in pages as a browser loads them, and a code lookup (a store read); signing in
+/// itself is argon2, measured by the password grant.
+async fn signin_rows() -> Vec<Row> {
+    let store = Arc::new(SqliteStore::open(temp_db("signin")).expect("sqlite"));
+    let hasher = PasswordHasher::default_params().expect("argon2");
+    oasis_admin::demo::seed(store.as_ref(), &hasher).await.expect("demo data");
+    let now = oasis_auth::now();
+    let pending = oasis_store::DeviceGrant {
+        device_code_hash: "bench".into(),
+        user_code: oasis_domain::UserCode::parse("BCDF-GHJK").expect("code"),
+        client_id: oasis_domain::ClientId::parse(oasis_admin::demo::TV_CLIENT).expect("client"),
+        scope: oasis_domain::ScopeSet::parse("search").expect("scope"),
+        created_at: now,
+        expires_at: now + 3600,
+        interval: 5,
+        last_polled_at: None,
+        state: oasis_store::DeviceGrantState::Pending,
+    };
+    oasis_store::DeviceGrantStore::create_device_grant(store.as_ref(), &pending, now).await.expect("grant");
+    let app = oasis_lambda::shell::Lambda::new(oasis_signin::App::new(
+        store,
+        hasher,
+        oasis_signin::Settings::new(oasis_testkit::ISSUER),
+    ));
+    let app = &app;
+    let authorize = format!(
+        "/authorize?response_type=code&client_id={}&redirect_uri={}&scope=search&state=s&code_challenge={}&code_challenge_method=S256",
+        oasis_admin::demo::APP_CLIENT,
+        "http%3A%2F%2Flocalhost%3A5173%2Fcallback",
+        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    );
+    let csrf = "A".repeat(43);
+    let cookie = format!("__Host-oasis_csrf={csrf}");
+    let lookup = form(&[("csrf", &csrf), ("action", "lookup"), ("user_code", "BCDF-GHJK")]);
+    let headers = [FORM, ("Cookie", cookie.as_str()), ("Origin", oasis_testkit::ISSUER)];
+    let mut rows = vec![];
+    for (name, path) in [
+        ("signin: GET /authorize (sign-in page)", authorize.as_str()),
+        ("signin: GET /device (code entry page)", "/device"),
+        ("signin: GET /device/qr (SVG)", "/device/qr?user_code=BCDF-GHJK"),
+    ] {
+        rows.push(
+            measure(
+                name,
+                5000,
+                || async move { reply(app.handle(request(&event("GET", path, &[], None))).await).status },
+            )
+            .await,
+        );
+    }
+    rows.push(
+        measure("signin: POST /device (code lookup, review page)", 5000, || {
+            let req = request(&event("POST", "/device", &headers, Some(&lookup)));
+            async move { reply(app.handle(req).await).status }
+        })
+        .await,
+    );
+    rows
+}
+
 fn temp_db(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("oasis-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -166,6 +226,7 @@ fn main() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let mut rows = rt.block_on(token_rows());
     rows.extend(rt.block_on(resource_rows()));
+    rows.extend(rt.block_on(signin_rows()));
     println!("| handler (in-process, warm, embedded SQLite) | n | p50 ms | p99 ms |");
     println!("|---|---:|---:|---:|");
     let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("oasis-bench-{}", std::process::id())));
