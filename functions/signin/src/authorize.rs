@@ -172,7 +172,7 @@ async fn get(app: &App, req: &Request, token: &str) -> Result<Response<Body>, Si
     };
     let now = oasis_auth::now();
     match session::current(app, req, now).await? {
-        Some(user) => proceed(app, &p, &valid, &user, token, now).await,
+        Some(user) => proceed(app, &p, &valid, &user, token, false, now).await,
         None => Ok(signin_page(StatusCode::OK, &p, &valid, token, "", None)),
     }
 }
@@ -248,21 +248,28 @@ async fn signin(
         Err(LoginError::Store(e)) => return Err(e.into()),
     };
     let cookie = session::start(app, req, &user, now).await?;
-    let mut resp = proceed(app, p, valid, &user, token, now).await?;
+    let mut resp = proceed(app, p, valid, &user, token, true, now).await?;
     resp.headers_mut().append(header::SET_COOKIE, cookie);
     Ok(resp)
 }
 
 /// A signed-in person: first-party apps get their code at once, third-party apps ask first.
+/// Without a person's action on this request (a session, no password typed), a code goes out
+/// silently only to a confidential client or an `https` redirect URI: anything on the machine
+/// can listen on a loopback port or claim a custom scheme, and start the flow with its own
+/// PKCE challenge (RFC 8252 §8.6), so those get a one-click "continue as" page instead.
+#[allow(clippy::too_many_arguments)]
 async fn proceed(
     app: &App,
     p: &Params,
     valid: &Valid,
     user: &User,
     token: &str,
+    acted: bool,
     now: u64,
 ) -> Result<Response<Body>, SignInError> {
-    if valid.client.first_party {
+    let trusted_target = valid.client.is_confidential() || valid.redirect_uri.starts_with("https://");
+    if valid.client.first_party && (acted || trusted_target) {
         return issue(app, valid, user, now).await;
     }
     Ok(consent_page(p, valid, user, token))
@@ -371,10 +378,15 @@ fn signin_page(
 fn consent_page(p: &Params, valid: &Valid, user: &User, token: &str) -> Response<Body> {
     let granted = valid.scope.intersection(&user.scopes);
     let scopes: String = granted.iter().map(|s| format!("<li>{}</li>", escape(&describe(s)))).collect();
+    let note = if valid.client.first_party {
+        "Continue only if you just started signing in to this app yourself."
+    } else {
+        "It is not made by Oasis. Allow only apps you trust."
+    };
     let body = format!(
         "<p><strong>{client}</strong> wants to use your account <strong>{user}</strong>.</p>\n\
 <p>It will be able to:</p>\n<ul class=\"scopes\">{scopes}</ul>\n\
-<p class=\"note\">It is not made by Oasis. Allow only apps you trust.</p>\n\
+<p class=\"note\">{note}</p>\n\
 <form method=\"post\" action=\"authorize\">\n<input type=\"hidden\" name=\"csrf\" value=\"{token}\">\n{hidden}\
 <div class=\"actions\"><button type=\"submit\" name=\"action\" value=\"allow\">Allow</button>\n\
 <button type=\"submit\" name=\"action\" value=\"deny\" class=\"secondary\">Deny</button></div>\n</form>",

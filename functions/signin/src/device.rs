@@ -12,11 +12,11 @@
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use oasis_auth::password::MAX_PASSWORD_BYTES;
-use oasis_domain::{ScopeSet, UserCode, Username};
+use oasis_domain::{UserCode, Username};
 use oasis_lambda::RequestMeta;
 use oasis_lambda::form::{self, Form, FormError};
 use oasis_login::{LoginError, SignedIn};
-use oasis_store::{DeviceDecision, DeviceGrant, DeviceGrantState, User, throttle_key};
+use oasis_store::{Client, DeviceDecision, DeviceGrant, DeviceGrantState, User, throttle_key};
 
 use crate::page::{alert, escape, render};
 use crate::{App, MAX_BODY_BYTES, SignInError, csrf, session};
@@ -26,23 +26,21 @@ const TITLE_REVIEW: &str = "Approve this device?";
 
 pub(crate) async fn serve(app: &App, meta: &RequestMeta, req: &Request) -> Result<Response<Body>, SignInError> {
     let (token, set_cookie) = csrf::token(req);
-    let mut resp = if meta.method == Method::POST {
-        post(app, meta, req, &token).await?
-    } else {
-        get(app, meta, req, &token).await?
-    };
+    let mut resp = if meta.method == Method::POST { post(app, meta, req, &token).await? } else { get(req, &token) };
     if let Some(cookie) = set_cookie {
         resp.headers_mut().append(header::SET_COOKIE, cookie);
     }
     Ok(resp)
 }
 
-async fn get(app: &App, meta: &RequestMeta, req: &Request, token: &str) -> Result<Response<Body>, SignInError> {
-    let typed = query_param(req, "user_code");
-    match typed.as_deref() {
-        None | Some("") => Ok(enter_page(StatusCode::OK, token, "", None)),
-        Some(typed) => lookup(app, meta, req, token, typed).await,
-    }
+/// A link (the TV's QR code, `verification_uri_complete`) fills the code in and looks
+/// nothing up: the person confirms it with one click, a post that carries the CSRF token, so
+/// a cross-site page cannot spend a network's wrong-code budget with image requests, and a
+/// link someone else sent shows its code before anything else (RFC 8628 §5.4).
+fn get(req: &Request, token: &str) -> Response<Body> {
+    let typed = query_param(req, "user_code").unwrap_or_default();
+    let shown = UserCode::parse(&typed).map(|c| c.display()).unwrap_or_default();
+    enter_page(StatusCode::OK, token, &shown, None)
 }
 
 async fn post(app: &App, meta: &RequestMeta, req: &Request, token: &str) -> Result<Response<Body>, SignInError> {
@@ -83,16 +81,16 @@ async fn lookup(
     typed: &str,
 ) -> Result<Response<Body>, SignInError> {
     match find(app, meta, typed).await? {
-        Found::Grant(grant, client_name) => {
+        Found::Grant(grant, client) => {
             let user = session::current(app, req, oasis_auth::now()).await?;
-            Ok(review_page(StatusCode::OK, token, &grant, &client_name, user.as_ref(), "", None))
+            Ok(review_page(StatusCode::OK, token, &grant, &client, user.as_ref(), "", None))
         }
         Found::Refused(status, message) => Ok(enter_page(status, token, typed, Some(message))),
     }
 }
 
 enum Found {
-    Grant(DeviceGrant, String),
+    Grant(DeviceGrant, Client),
     Refused(StatusCode, &'static str),
 }
 
@@ -102,40 +100,56 @@ const TOO_MANY: &str = "Too many wrong codes from your network. Please wait a fe
 /// The pending grant a typed code names, with its client's name; wrong codes counted.
 async fn find(app: &App, meta: &RequestMeta, typed: &str) -> Result<Found, SignInError> {
     let now = oasis_auth::now();
-    let key = format!("code-{}", throttle_key::address(meta.source_ip.as_deref().unwrap_or("unknown")));
-    if app.store.attempts(&key, now).await?.is_some_and(|a| a.locked_until > now) {
-        oasis_lambda::metrics::signal("DeviceCodeGuessing", Some("locked"));
-        tracing::warn!(signal = "device_code_guessing", reason = "locked", "code entry refused while locked");
-        return Ok(Found::Refused(StatusCode::TOO_MANY_REQUESTS, TOO_MANY));
-    }
     let Ok(code) = UserCode::parse(typed) else {
         // Not a code at all: a typo, not a guess; nothing to count.
         return Ok(Found::Refused(StatusCode::BAD_REQUEST, WRONG_CODE));
     };
+    let key = format!("code-{}", throttle_key::address(meta.source_ip.as_deref().unwrap_or("unknown")));
+    let policy = app.settings.code_entry_lockout;
+    if app.store.attempts(&key, now).await?.is_some_and(|a| a.locked_until > now) {
+        return Ok(locked_out());
+    }
+    // Counted before the lookup, as sign-in counts before the password check: parallel guesses
+    // all pass the check above, but each gets its own count, and from the threshold on only
+    // the one that takes the lock is looked up. A code that turns out to exist is taken back.
+    let counted = app.store.record_failure(&key, now, now + policy.window_seconds).await?;
+    let mut took = None;
+    if let Some(lock) = policy.lock_seconds(counted.failures) {
+        if !app.store.try_lock(&key, now, now + lock, now + policy.window_seconds.max(lock)).await? {
+            return Ok(locked_out());
+        }
+        took = Some(now + lock);
+    }
     let grant = app.store.device_grant_by_user_code(&code, now).await?;
     let client = match &grant {
         Some(g) => app.store.client(&g.client_id).await?.filter(|c| !c.disabled),
         None => None,
     };
-    match (grant, client) {
-        (Some(g), Some(c)) if g.state == DeviceGrantState::Pending => Ok(Found::Grant(g, c.name)),
-        (Some(_), Some(_)) => Ok(Found::Refused(StatusCode::BAD_REQUEST, "This code has already been used.")),
-        _ => {
-            let policy = app.settings.code_entry_lockout;
-            let counted = app.store.record_failure(&key, now, now + policy.window_seconds).await?;
-            oasis_lambda::metrics::signal("DeviceCodeGuessing", Some("wrong_code"));
-            tracing::warn!(
-                signal = "device_code_guessing",
-                reason = "wrong_code",
-                failures = counted.failures,
-                "wrong device code"
-            );
-            if let Some(lock) = policy.lock_seconds(counted.failures) {
-                app.store.try_lock(&key, now, now + lock, now + policy.window_seconds.max(lock)).await?;
-            }
-            Ok(Found::Refused(StatusCode::BAD_REQUEST, WRONG_CODE))
+    if let (Some(g), Some(c)) = (grant, client) {
+        app.store.forgive_failure(&key, now).await?;
+        if let Some(until) = took {
+            app.store.release_lock(&key, until).await?;
         }
+        return Ok(if g.state == DeviceGrantState::Pending {
+            Found::Grant(g, c)
+        } else {
+            Found::Refused(StatusCode::BAD_REQUEST, "This code has already been used.")
+        });
     }
+    oasis_lambda::metrics::signal("DeviceCodeGuessing", Some("wrong_code"));
+    tracing::warn!(
+        signal = "device_code_guessing",
+        reason = "wrong_code",
+        failures = counted.failures,
+        "wrong device code"
+    );
+    Ok(Found::Refused(StatusCode::BAD_REQUEST, WRONG_CODE))
+}
+
+fn locked_out() -> Found {
+    oasis_lambda::metrics::signal("DeviceCodeGuessing", Some("locked"));
+    tracing::warn!(signal = "device_code_guessing", reason = "locked", "code entry refused while locked");
+    Found::Refused(StatusCode::TOO_MANY_REQUESTS, TOO_MANY)
 }
 
 /// Step 2 → 3: approve (after signing in) or deny.
@@ -148,8 +162,8 @@ async fn decide(
     form: &Form,
     approve: bool,
 ) -> Result<Response<Body>, SignInError> {
-    let (grant, client_name) = match find(app, meta, typed).await? {
-        Found::Grant(g, name) => (g, name),
+    let (grant, client) = match find(app, meta, typed).await? {
+        Found::Grant(g, client) => (g, client),
         Found::Refused(status, message) => return Ok(enter_page(status, token, typed, Some(message))),
     };
     let now = oasis_auth::now();
@@ -161,11 +175,7 @@ async fn decide(
         let body = "<p>The device will not be signed in. You can close this page.</p>";
         return Ok(render(StatusCode::OK, "Device not signed in", body));
     }
-    let client_scopes = match app.store.client(&grant.client_id).await? {
-        Some(c) if !c.disabled => c.scopes,
-        _ => ScopeSet::default(),
-    };
-    let ceiling = grant.scope.intersection(&client_scopes);
+    let ceiling = grant.scope.intersection(&client.scopes);
     let raw_username = form.get("username").unwrap_or_default();
     let password = form.get("password").unwrap_or_default();
     // Signed in already, and no password typed: approve as the session's user.
@@ -177,7 +187,7 @@ async fn decide(
         }
         _ => {
             const BAD: &str = "Wrong username or password.";
-            let bad = |status| review_page(status, token, &grant, &client_name, None, raw_username, Some(BAD));
+            let bad = |status| review_page(status, token, &grant, &client, None, raw_username, Some(BAD));
             let username = match Username::parse(raw_username) {
                 Ok(u) if !password.is_empty() && password.len() <= MAX_PASSWORD_BYTES => u,
                 _ => return Ok(bad(StatusCode::BAD_REQUEST)),
@@ -205,7 +215,7 @@ async fn decide(
     tracing::info!(signal = "device_code_approved", "device sign-in approved by its user");
     let body = format!(
         "<p>You are signed in on <strong>{}</strong>. You can return to your device now; it will continue by itself.</p>",
-        escape(&client_name)
+        escape(&client.name)
     );
     let mut resp = render(StatusCode::OK, "Device signed in", &body);
     if let Some(cookie) = cookie {
@@ -283,7 +293,7 @@ fn review_page(
     status: StatusCode,
     token: &str,
     grant: &DeviceGrant,
-    client_name: &str,
+    client: &Client,
     signed_in: Option<&User>,
     username: &str,
     error: Option<&str>,
@@ -300,7 +310,7 @@ fn review_page(
     let body = format!(
         "<p><strong>{client}</strong> wants to sign in to your account on the device showing \
 <strong class=\"code\">{code}</strong>.</p>\n<p>It will be able to:</p>\n<ul class=\"scopes\">{scopes}</ul>\n\
-<p class=\"note\">Only approve if you started this yourself, on a device in front of you, and the code matches.</p>\n\
+<p class=\"note\">Only approve if you started this yourself, on a device in front of you, and the code matches.{third_party}</p>\n\
 {error}{credentials}<form method=\"post\" action=\"device\">\n\
 <input type=\"hidden\" name=\"csrf\" value=\"{token}\">\n\
 <input type=\"hidden\" name=\"user_code\" value=\"{code}\">\n\
@@ -310,7 +320,8 @@ fn review_page(
 <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\">\n\
 <div class=\"actions\"><button type=\"submit\" name=\"action\" value=\"approve\">Approve</button>\n\
 <button type=\"submit\" name=\"action\" value=\"deny\" class=\"secondary\">Deny</button></div>\n</form>",
-        client = escape(client_name),
+        client = escape(&client.name),
+        third_party = if client.first_party { "" } else { " This app is not made by Oasis." },
         code = escape(&grant.user_code.display()),
         error = error.map(alert).unwrap_or_default(),
         token = escape(token),

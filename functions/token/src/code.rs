@@ -26,9 +26,11 @@ pub(crate) async fn redeem(app: &App, client: &Client, form: &Form, now: u64) ->
     let code = match app.store.redeem_code(&token_hash(code), &family_id, now).await? {
         CodeRedemption::Redeemed(code) => code,
         CodeRedemption::Unknown => return Err(refused("unknown")),
-        CodeRedemption::Replayed { family_id } => {
+        CodeRedemption::Replayed { family_id, client_id } => {
             // RFC 6749 §4.1.2: a code used twice is stolen or confused; what it issued goes.
-            if let Some(f) = family_id {
+            // Only when its own client presents it again: anyone else holding a used code
+            // (from a history or a log) must not be able to sign its user out.
+            if let Some(f) = family_id.filter(|_| client_id == client.client_id) {
                 app.store.revoke_family(&f).await?;
             }
             return Err(refused("replayed"));
@@ -52,9 +54,17 @@ pub(crate) async fn redeem(app: &App, client: &Client, form: &Form, now: u64) ->
     if scope.is_empty() {
         return Err(refused("no_scope"));
     }
-    oasis_lambda::metrics::signal("CodeRedeemed", None);
-    tracing::info!(signal = "code_redeemed", "authorization code redeemed");
-    start_session_in(app, client, &user, &scope, family_id, now).await
+    match start_session_in(app, client, &user, &scope, family_id, now).await {
+        // A replay revoked the family before this first use could create it (the revocation
+        // left a tombstone): the code is compromised, nothing is issued.
+        Err(TokenError::Store(oasis_store::StoreError::AlreadyExists(_))) => Err(refused("replayed")),
+        Ok(resp) => {
+            oasis_lambda::metrics::signal("CodeRedeemed", None);
+            tracing::info!(signal = "code_redeemed", "authorization code redeemed");
+            Ok(resp)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 fn refused(reason: &'static str) -> TokenError {

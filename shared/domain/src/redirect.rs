@@ -48,8 +48,10 @@ impl RedirectUri {
     }
 
     /// Whether a redirect URI presented in a request is this registered one: the same string,
-    /// except that a loopback URI matches on any port (RFC 8252 §7.3: a native app takes
-    /// whatever port is free when it starts).
+    /// except that a loopback IP literal URI matches on any port (RFC 8252 §7.3: a native app
+    /// takes whatever port is free when it starts). `localhost` is matched exactly: §8.3
+    /// advises against it, and a web app's `http://localhost:5173` must not stand for every
+    /// port of the machine.
     pub fn matches(&self, presented: &str) -> bool {
         if self.0 == presented {
             return true;
@@ -76,11 +78,11 @@ fn authority(rest: &str) -> Option<(&str, &str)> {
     port_ok.then_some((host, path))
 }
 
-/// A loopback `http` URI with its port removed, for matching on any port.
+/// A loopback IP literal `http` URI with its port removed, for matching on any port.
 fn loopback_without_port(uri: &str) -> Option<String> {
     let rest = uri.strip_prefix("http:")?;
     let (host, path) = authority(rest)?;
-    LOOPBACK_HOSTS.contains(&host).then(|| format!("http://{host}{path}"))
+    ["127.0.0.1", "[::1]"].contains(&host).then(|| format!("http://{host}{path}"))
 }
 
 impl fmt::Display for RedirectUri {
@@ -212,6 +214,9 @@ mod tests {
         assert!(native.matches("http://127.0.0.1:51234/callback"));
         assert!(!native.matches("http://127.0.0.1:51234/other"));
         assert!(!native.matches("http://localhost:51234/callback"), "another host is another URI");
+        let dev = RedirectUri::parse("http://localhost:5173/callback").unwrap();
+        assert!(dev.matches("http://localhost:5173/callback"));
+        assert!(!dev.matches("http://localhost:31337/callback"), "localhost is matched exactly (RFC 8252 §8.3)");
         assert!(!web.matches("https://app.example:8443/callback"), "only loopback ports float");
     }
 

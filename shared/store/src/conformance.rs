@@ -144,6 +144,17 @@ pub async fn revoking_a_user_revokes_all_their_families_only(s: &dyn Store) {
     assert!(!s.refresh_token("h3").await.unwrap().unwrap().1.revoked);
 }
 
+pub async fn a_family_revoked_before_it_exists_cannot_then_be_created(s: &dyn Store) {
+    s.revoke_family("f9").await.unwrap();
+    let late = s.create_family(&family("f9", "u1"), &token("h9", "f9")).await;
+    assert!(matches!(late, Err(StoreError::AlreadyExists(_))), "{late:?}");
+    assert_eq!(s.refresh_token("h9").await.unwrap(), None, "nothing of it was written");
+    assert_eq!(s.revoke_user_families(&uid("u1")).await.unwrap(), 0, "a tombstone belongs to no user");
+    s.create_family(&family("f1", "u1"), &token("h1", "f1")).await.unwrap();
+    s.revoke_family("f1").await.unwrap();
+    assert!(s.refresh_token("h1").await.unwrap().unwrap().1.revoked, "an existing family is revoked as before");
+}
+
 pub async fn unknown_refresh_tokens_are_not_found(s: &dyn Store) {
     assert_eq!(s.refresh_token("nope").await.unwrap(), None);
     assert_eq!(s.rotate("nope", &token("h2", "f1"), 1).await.unwrap(), Rotation::AlreadyUsed);
@@ -566,11 +577,11 @@ pub async fn an_authorization_code_is_redeemed_once_and_a_replay_names_the_famil
     };
     assert_eq!(
         s.redeem_code("c1", "fam-d", 1_020).await.unwrap(),
-        CodeRedemption::Replayed { family_id: Some(family.into()) }
+        CodeRedemption::Replayed { family_id: Some(family.into()), client_id: cid("web") }
     );
     assert_eq!(
         s.redeem_code("c1", "fam-e", 2_000).await.unwrap(),
-        CodeRedemption::Replayed { family_id: Some(family.into()) },
+        CodeRedemption::Replayed { family_id: Some(family.into()), client_id: cid("web") },
         "a replay is known after the code's minute"
     );
 }
@@ -622,6 +633,7 @@ macro_rules! conformance_tests {
             a_revoked_family_cannot_rotate,
             revoking_a_user_revokes_all_their_families_only,
             unknown_refresh_tokens_are_not_found,
+            a_family_revoked_before_it_exists_cannot_then_be_created,
             failure_counters_count_lock_and_expire,
             counters_are_kept_per_key,
             a_forgiven_failure_is_taken_back_and_never_below_zero_or_into_a_new_counter,

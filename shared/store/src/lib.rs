@@ -70,6 +70,10 @@ pub trait RefreshStore: Send + Sync {
     /// Atomically: if `old_hash` is not rotated and its family is not revoked, mark it rotated
     /// at `now` and store `new`. Exactly one of two concurrent callers gets `Rotated`.
     async fn rotate(&self, old_hash: &str, new: &RefreshToken, now: u64) -> StoreResult<Rotation>;
+    /// Revokes a family; one that does not exist yet is revoked in advance (a tombstone that
+    /// makes a later [`RefreshStore::create_family`] of that id fail), so a revocation that
+    /// overtakes the family's creation (a code replayed while its first use is still
+    /// issuing) is not lost. Tombstones expire with the storage's next sweep.
     async fn revoke_family(&self, family_id: &str) -> StoreResult<()>;
     /// Revokes every family of a user (password change, disable, compromise).
     async fn revoke_user_families(&self, user_id: &UserId) -> StoreResult<u32>;

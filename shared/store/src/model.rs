@@ -152,8 +152,9 @@ pub struct AuthCode {
 pub enum CodeRedemption {
     /// First use within its validity: this caller redeems it.
     Redeemed(AuthCode),
-    /// Used before: the refresh family the first use started, to revoke (RFC 6749 §4.1.2).
-    Replayed { family_id: Option<String> },
+    /// Used before: the refresh family the first use started, to revoke (RFC 6749 §4.1.2),
+    /// and the client the code was issued to.
+    Replayed { family_id: Option<String>, client_id: ClientId },
     /// Unknown or expired.
     Unknown,
 }

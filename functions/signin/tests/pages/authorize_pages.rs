@@ -142,8 +142,29 @@ async fn a_signed_in_person_is_not_asked_for_the_password_again_and_signing_out_
     let f = fixture().await;
     let first = sign_in(&f, &query(&[]), DEMO_USER, &f.creds.demo_password, "").await;
     let session = set_cookie(&first, "__Host-oasis_session").unwrap();
+    // A public app on a loopback redirect: one click ("continue as"), never silent.
     let again = get(&f, &format!("/authorize?{}", query(&[("state", "second")])), Some(&session)).await;
-    let (_, params) = location(&again);
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert!(
+        again.text.contains("wants to use your account <strong>demo</strong>")
+            && !again.text.contains("id=\"password\"")
+    );
+    let csrf_cookie = set_cookie(&again, "__Host-oasis_csrf").unwrap();
+    let mut fields: Vec<(String, String)> = serde_urlencoded::from_str(&query(&[("state", "second")])).unwrap();
+    fields.extend([("csrf".into(), hidden(&again.text, "csrf").unwrap()), ("action".into(), "allow".into())]);
+    let body = serde_urlencoded::to_string(&fields).unwrap();
+    let cookies = format!("{session}; {csrf_cookie}");
+    let allowed = reply(
+        f.app
+            .handle(request(&event(
+                "POST",
+                "/authorize",
+                &[FORM, ("Cookie", &cookies), ("Origin", ISSUER)],
+                Some(&body),
+            )))
+            .await,
+    );
+    let (_, params) = location(&allowed);
     assert!(params.contains_key("code") && params["state"] == "second");
     // Sign out with the page's CSRF token.
     let page = get(&f, "/device", None).await;
@@ -158,8 +179,7 @@ async fn a_signed_in_person_is_not_asked_for_the_password_again_and_signing_out_
     assert_eq!(out.status, 200, "{}", out.text);
     assert!(set_cookie(&out, "__Host-oasis_session").is_some_and(|c| c == "__Host-oasis_session="), "cleared");
     let after = get(&f, &format!("/authorize?{}", query(&[])), Some(&session)).await;
-    assert_eq!(after.status, 200, "the old cookie no longer signs anyone in");
-    assert!(after.text.contains("Sign in to continue"));
+    assert!(after.text.contains("Sign in to continue"), "the old cookie no longer signs anyone in");
 }
 
 #[tokio::test]
@@ -174,9 +194,9 @@ async fn session_fixation_a_session_value_the_browser_brought_is_never_the_one_s
     let issued = set_cookie(&victim, "__Host-oasis_session").unwrap();
     assert_ne!(issued, planted, "a fresh session value at sign-in");
     let with_planted = get(&f, &format!("/authorize?{}", query(&[])), Some(planted)).await;
-    assert_eq!(with_planted.status, 200, "the planted value signs no one in: {}", with_planted.text);
+    assert!(with_planted.text.contains("id=\"password\""), "the planted value signs no one in: {}", with_planted.text);
     let with_issued = get(&f, &format!("/authorize?{}", query(&[])), Some(&issued)).await;
-    assert_eq!(with_issued.status, 303, "the issued one does");
+    assert!(with_issued.text.contains("wants to use your account <strong>demo</strong>"), "the issued one does");
     // Each sign-in gets a value of its own.
     let again = sign_in(&f, &query(&[]), DEMO_USER, &f.creds.demo_password, "").await;
     assert_ne!(set_cookie(&again, "__Host-oasis_session").unwrap(), issued);
@@ -242,6 +262,22 @@ async fn open_redirect_an_unknown_client_or_unregistered_redirect_uri_gets_an_er
         assert!(r.header("location").is_none(), "{name}: never a redirect");
         assert!(r.text.contains("Sign-in problem"), "{name}");
     }
+}
+
+#[tokio::test]
+async fn a_listener_on_a_local_port_gets_no_code_without_a_click_of_the_signed_in_person() {
+    let f = fixture().await;
+    let first = sign_in(&f, &query(&[]), DEMO_USER, &f.creds.demo_password, "").await;
+    let session = set_cookie(&first, "__Host-oasis_session").unwrap();
+    // Anything on the machine can listen on a loopback port and open this link with its own
+    // PKCE challenge (RFC 8252 §8.6): a page, not a silent redirect with a code.
+    let q = query(&[("redirect_uri", "http://127.0.0.1:31337/callback")]);
+    let r = get(&f, &format!("/authorize?{q}"), Some(&session)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.header("location").is_none());
+    let other_port =
+        get(&f, &format!("/authorize?{}", query(&[("redirect_uri", "http://localhost:31337/callback")])), None).await;
+    assert_eq!(other_port.status, 400, "localhost is matched exactly, not on any port");
 }
 
 #[tokio::test]

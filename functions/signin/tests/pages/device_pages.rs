@@ -108,12 +108,22 @@ async fn a_person_enters_the_code_reviews_the_app_and_its_scopes_signs_in_and_ap
 }
 
 #[tokio::test]
-async fn the_code_from_a_qr_link_opens_the_review_directly() {
+async fn a_qr_link_fills_the_code_in_and_looks_nothing_up_until_the_person_continues() {
     let f = fixture().await;
-    pending(&f, "BCDF-GHJK", TV_CLIENT).await;
-    let page = get(&f, "/device?user_code=BCDF-GHJK", &[]).await;
+    let code = pending(&f, "BCDF-GHJK", TV_CLIENT).await;
+    let page = get(&f, "/device?user_code=bcdfghjk", &[]).await;
     assert_eq!(page.status, 200);
-    assert!(page.text.contains("Approve this device?") && page.text.contains("Oasis for TV"), "{}", page.text);
+    assert!(page.text.contains("value=\"BCDF-GHJK\"") && page.text.contains("Sign in a device"), "{}", page.text);
+    assert!(!page.text.contains("Oasis for TV"), "the app is named only after the person continues");
+    // Wrong codes in links are not counted either: a cross-site page's image requests cannot
+    // lock a network out of code entry.
+    for _ in 0..20 {
+        assert_eq!(get(&f, "/device?user_code=ZZZZ-ZZZZ", &[]).await.status, 200);
+    }
+    let b = open(&f).await;
+    let review = post(&f, &b, &[("user_code", "BCDF-GHJK"), ("action", "lookup")], Some(ISSUER)).await;
+    assert!(review.status == 200 && review.text.contains("Oasis for TV"), "{}", review.text);
+    assert_eq!(state(&f, &code).await, DeviceGrantState::Pending);
 }
 
 #[tokio::test]
@@ -203,8 +213,11 @@ async fn csrf_a_post_without_the_cookie_token_or_from_another_origin_is_refused_
 async fn clickjacking_every_page_forbids_framing_and_script() {
     let f = fixture().await;
     pending(&f, "BCDF-GHJK", TV_CLIENT).await;
-    for path in ["/device", "/device?user_code=BCDF-GHJK", "/device?user_code=ZZZZ-ZZZZ"] {
-        let page = get(&f, path, &[]).await;
+    let b = open(&f).await;
+    let review = post(&f, &b, &[("user_code", "BCDF-GHJK"), ("action", "lookup")], Some(ISSUER)).await;
+    let wrong = post(&f, &b, &[("user_code", "ZZZZ-ZZZZ"), ("action", "lookup")], Some(ISSUER)).await;
+    let pages = [("/device", get(&f, "/device", &[]).await), ("review", review), ("wrong code", wrong)];
+    for (path, page) in pages {
         let csp = page.header("content-security-policy").unwrap_or_default();
         assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"), "{path}: {csp}");
         assert!(!csp.contains("script-src"), "no script allowed: {csp}");
@@ -253,11 +266,13 @@ async fn device_code_phishing_the_review_shows_who_asks_so_a_stranger_code_is_no
     };
     oasis_admin::create_client(f.store.as_ref(), evil).await.unwrap();
     pending(&f, "CCDF-GHJK", "free-movies").await;
-    let page = get(&f, "/device?user_code=CCDF-GHJK", &[]).await;
+    let b = open(&f).await;
+    let page = post(&f, &b, &[("user_code", "CCDF-GHJK"), ("action", "lookup")], Some(ISSUER)).await;
     assert!(page.text.contains("&lt;b&gt;Oasis&lt;/b&gt; &quot;official&quot; &lt;script&gt;"), "{}", page.text);
     assert!(!page.text.contains("<script>") && !page.text.contains("<b>Oasis"), "markup in a client name is text");
     assert!(page.text.contains("See your profile, entitlements and watchlist"), "the scopes are spelled out");
     assert!(page.text.contains("Only approve if you started this yourself"));
+    assert!(page.text.contains("This app is not made by Oasis."), "a third-party app is said to be one");
 }
 
 #[tokio::test]

@@ -134,6 +134,16 @@ async fn a_code_is_useless_to_another_client_and_is_spent_by_the_attempt() {
     code(&f, "mine").await;
     let stolen = redeem(&f, "other-app", "mine", APP_REDIRECT_URI, Some(VERIFIER)).await;
     assert_eq!(stolen.error().as_deref(), Some("invalid_grant"));
+    // A used code in the wrong hands cannot sign its user out either.
+    code(&f, "used").await;
+    let first = redeem(&f, APP_CLIENT, "used", APP_REDIRECT_URI, Some(VERIFIER)).await;
+    let rt = first.json()["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        redeem(&f, "other-app", "used", APP_REDIRECT_URI, Some(VERIFIER)).await.error().as_deref(),
+        Some("invalid_grant")
+    );
+    let (_, family) = f.store.refresh_token(&token_hash(&rt)).await.unwrap().unwrap();
+    assert!(!family.revoked, "another client's replay revokes nothing");
     let rightful = redeem(&f, APP_CLIENT, "mine", APP_REDIRECT_URI, Some(VERIFIER)).await;
     assert_eq!(rightful.error().as_deref(), Some("invalid_grant"), "a code tried by a thief is burnt for everyone");
     let unknown = redeem(&f, APP_CLIENT, "never-issued", APP_REDIRECT_URI, Some(VERIFIER)).await;

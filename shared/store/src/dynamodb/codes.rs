@@ -92,7 +92,10 @@ impl AuthCodeStore for DynamoStore {
                 let old = self.get_pk(&self.t.grants, code_key(hash)).await?;
                 Ok(match old {
                     Some(i) if i.contains_key("used_at") && get_n(&i, "expires_at")? > now => {
-                        CodeRedemption::Replayed { family_id: opt_s(&i, "family_id") }
+                        CodeRedemption::Replayed {
+                            family_id: opt_s(&i, "family_id"),
+                            client_id: get_parsed(&i, "client_id", ClientId::parse)?,
+                        }
                     }
                     _ => CodeRedemption::Unknown,
                 })

@@ -104,14 +104,16 @@ impl RefreshStore for DynamoStore {
                 .update_item()
                 .table_name(&self.t.refresh)
                 .key("pk", s(format!("f#{family_id}")))
-                .update_expression("SET revoked = :yes")
-                .condition_expression("attribute_exists(pk)")
+                // A missing family gets a tombstone (no user, so outside the `by_user` index),
+                // expired at once: the TTL sweep removes it hours later.
+                .update_expression("SET revoked = :yes, expires_at = if_not_exists(expires_at, :zero)")
                 .expression_attribute_values(":yes", AttributeValue::Bool(true))
+                .expression_attribute_values(":zero", n(0))
                 .send()
                 .await;
             match r {
                 Err(e) if is_code(&e, "TransactionConflictException") && backoff.retry().await => {}
-                r => return missing_is_fine(r),
+                r => return r.map(|_| ()).map_err(classify),
             }
         }
     }

@@ -60,7 +60,7 @@ impl AuthCodeStore for SqliteStore {
             .map_err(classify)?;
         let answer = match found {
             None => CodeRedemption::Unknown,
-            Some((_, Some(_), family)) => CodeRedemption::Replayed { family_id: family },
+            Some((code, Some(_), family)) => CodeRedemption::Replayed { family_id: family, client_id: code.client_id },
             Some((code, None, _)) if code.valid_until <= now => CodeRedemption::Unknown,
             Some((code, None, _)) => {
                 tx.execute(

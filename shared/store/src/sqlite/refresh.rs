@@ -87,8 +87,17 @@ impl RefreshStore for SqliteStore {
     }
 
     async fn revoke_family(&self, family_id: &str) -> StoreResult<()> {
+        if family_id.is_empty() {
+            return Ok(());
+        }
+        // A missing family gets a tombstone: no user, no client, expired at once (purged).
         self.conn()
-            .execute("UPDATE refresh_families SET revoked = 1 WHERE family_id = ?1", [family_id])
+            .execute(
+                "INSERT INTO refresh_families (family_id, user_id, client_id, scope, created_at, expires_at, revoked)
+                 VALUES (?1, '', '', '', 0, 0, 1)
+                 ON CONFLICT (family_id) DO UPDATE SET revoked = 1",
+                [family_id],
+            )
             .map_err(classify)?;
         Ok(())
     }
