@@ -9,7 +9,7 @@ import time
 import urllib.parse
 
 import pytest
-from test_device_flow_browser import approve_in_browser, browser, shot, start_device  # noqa: F401 (fixture)
+from test_device_flow_browser import approve_in_browser, browser, open_review, shot, start_device  # noqa: F401 (fixture)
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
@@ -103,8 +103,7 @@ def test_a_signed_in_browser_approves_a_tv_without_typing_the_password_again(ser
 
     sign_in_with_authlib(server, browser, "code-then-device")
     started = start_device(server, "search")
-    browser.get(started["verification_uri_complete"])
-    WebDriverWait(browser, 30).until(lambda b: "Approve this device?" in b.page_source)
+    open_review(browser, started["verification_uri_complete"])
     assert "Signed in as" in browser.page_source
     shot(browser, "device-review-signed-in")
     browser.find_element(By.CSS_SELECTOR, "button[value=approve]").click()

@@ -48,13 +48,25 @@ def poll(srv, device_code):
     return srv.form("/token", {"grant_type": DEVICE_GRANT, "client_id": srv.creds()["OASIS_DEMO_TV_CLIENT"], "device_code": device_code})
 
 
+def open_review(browser, url):
+    """The TV's link fills the code in; the person checks it and continues to the review."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(url)
+    WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.ID, "user_code"))
+    code = url.rsplit("user_code=", 1)[1]
+    assert browser.find_element(By.ID, "user_code").get_attribute("value") == code, "the link's code is filled in"
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(browser, 30).until(lambda b: "Approve this device?" in b.page_source)
+
+
 def approve_in_browser(browser, url, creds, shots_prefix):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     browser.delete_all_cookies()
-    browser.get(url)
-    WebDriverWait(browser, 30).until(lambda b: "Approve this device?" in b.page_source)
+    open_review(browser, url)
     assert "Oasis for TV" in browser.page_source
     shot(browser, f"{shots_prefix}-review")
     browser.find_element(By.ID, "username").send_keys(creds["OASIS_DEMO_USER"])
