@@ -262,8 +262,9 @@ async fn each_functions_dynamodb_grants_equal_the_calls_its_code_makes() {
     assert_eq!(poll(&token, &denied_device).await.error().as_deref(), Some("slow_down"));
     let mut token_calls = recorder.take();
 
-    // signin: the code typed and reviewed, a wrong code, a wrong then (after its counter
-    // expired) a right password that rehashes and clears the count, an approval and a denial.
+    // signin: the code from the TV's link filled in, posted and reviewed, a wrong code, a
+    // wrong then (after its counter expired) a right password that rehashes and clears the
+    // count, an approval and a denial.
     let mut signin_settings = oasis_signin::Settings::new(ISSUER);
     signin_settings.account_lockout =
         LockoutPolicy { threshold: 5, base_seconds: 1, cap_seconds: 1, window_seconds: 1 };
@@ -272,6 +273,8 @@ async fn each_functions_dynamodb_grants_equal_the_calls_its_code_makes() {
     let r = page(&signin, "GET", "/device", &[]).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let r = page(&signin, "GET", &format!("/device?user_code={approved_user}"), &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = page(&signin, "POST", "/device", &[("action", "lookup"), ("user_code", &approved_user)]).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert!(r.text.contains("Approve this device?"), "{}", r.text);
     let r = page(&signin, "POST", "/device", &[("action", "lookup"), ("user_code", "BBBB-BBBB")]).await;
@@ -288,8 +291,9 @@ async fn each_functions_dynamodb_grants_equal_the_calls_its_code_makes() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert!(r.text.contains("Device not signed in"), "{}", r.text);
     // The code flow: the sign-in page, a password sign-in that starts a session and gets a
-    // code, the signed-in browser straight back with a second code, a second sign-in that
-    // ends the session the browser brought, and signing out.
+    // code, the signed-in browser's "continue" page (a loopback redirect URI gets no silent
+    // code) and a second code from it, a second sign-in that ends the session the browser
+    // brought, and signing out.
     let query = form(&AUTHORIZE);
     let r = page(&signin, "GET", &format!("/authorize?{query}"), &[]).await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -299,6 +303,9 @@ async fn each_functions_dynamodb_grants_equal_the_calls_its_code_makes() {
     let first_code = code_of(&r);
     let session = session_cookie(&r);
     let r = signed_in_page(&signin, "GET", &format!("/authorize?{query}"), &[], Some(&session)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let allow = [("action", "allow")];
+    let r = signed_in_page(&signin, "POST", "/authorize", &[&AUTHORIZE[..], &allow].concat(), Some(&session)).await;
     let second_code = code_of(&r);
     let r = signed_in_page(&signin, "POST", "/authorize", &[&AUTHORIZE[..], &password].concat(), Some(&session)).await;
     code_of(&r);
