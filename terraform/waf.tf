@@ -97,9 +97,10 @@ resource "aws_wafv2_web_acl" "api" {
   # The token routes get their own, lower per-IP limit: the stage's method throttle on
   # POST /token is shared by every caller, so a few addresses each under the general limit
   # could otherwise spend every user's logins and refreshes. The sign-in routes share it:
-  # /device_authorization starts device grants, /device checks user codes (GET and POST) and
-  # passwords (POST), /authorize passwords (POST). /assets/signin.css and /signout stay under
-  # the general limit only, and so do device polls (labelled above), which have their own.
+  # /device_authorization starts device grants, /device checks user codes and passwords,
+  # /authorize passwords (both on POST; their GETs share the path). /device/qr,
+  # /assets/signin.css and /signout stay under the general limit only, and so do device polls
+  # (labelled above), which have their own.
   rule {
     name     = "rate-limit-token-routes-per-ip"
     priority = 7
