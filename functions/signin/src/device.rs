@@ -81,7 +81,8 @@ async fn lookup(
     typed: &str,
 ) -> Result<Response<Body>, SignInError> {
     match find(app, meta, typed).await? {
-        Found::Grant(grant, client) => {
+        Found::Grant(found) => {
+            let (grant, client) = *found;
             let user = session::current(app, req, oasis_auth::now()).await?;
             Ok(review_page(StatusCode::OK, token, &grant, &client, user.as_ref(), "", None))
         }
@@ -90,7 +91,7 @@ async fn lookup(
 }
 
 enum Found {
-    Grant(DeviceGrant, Client),
+    Grant(Box<(DeviceGrant, Client)>),
     Refused(StatusCode, &'static str),
 }
 
@@ -131,7 +132,7 @@ async fn find(app: &App, meta: &RequestMeta, typed: &str) -> Result<Found, SignI
             app.store.release_lock(&key, until).await?;
         }
         return Ok(if g.state == DeviceGrantState::Pending {
-            Found::Grant(g, c)
+            Found::Grant(Box::new((g, c)))
         } else {
             Found::Refused(StatusCode::BAD_REQUEST, "This code has already been used.")
         });
@@ -163,7 +164,7 @@ async fn decide(
     approve: bool,
 ) -> Result<Response<Body>, SignInError> {
     let (grant, client) = match find(app, meta, typed).await? {
-        Found::Grant(g, client) => (g, client),
+        Found::Grant(found) => *found,
         Found::Refused(status, message) => return Ok(enter_page(status, token, typed, Some(message))),
     };
     let now = oasis_auth::now();

@@ -98,6 +98,13 @@ pub struct DeviceGrant {
     pub state: DeviceGrantState,
 }
 
+impl DeviceGrant {
+    /// Whether a poll at `now` comes less than an interval after the last one.
+    pub fn polled_too_soon(&self, now: u64) -> bool {
+        self.last_polled_at.is_some_and(|last| now < last.saturating_add(self.interval))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeviceGrantState {
     Pending,

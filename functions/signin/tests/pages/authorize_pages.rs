@@ -1,29 +1,18 @@
 //! `/authorize`: the code flow's pages, and the attacks on them (open redirect, PKCE
 //! downgrade, CSRF, session fixation, enumeration).
 
-use std::sync::Arc;
-
-use oasis_admin::demo::{APP_CLIENT, APP_REDIRECT_URI, DEMO_USER, DemoCredentials};
-use oasis_auth::password::PasswordHasher;
+use oasis_admin::demo::{APP_CLIENT, APP_REDIRECT_URI, DEMO_USER};
 use oasis_auth::secret::token_hash;
-use oasis_lambda::shell::Lambda;
-use oasis_signin::{App, Settings};
-use oasis_store::sqlite::SqliteStore;
 use oasis_store::{AuthCodeStore, CodeRedemption};
 use oasis_testkit::{FORM, ISSUER, Reply, event, form, reply, request};
 
+use crate::common::{self, Fixture, hidden, set_cookie};
+
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-struct Fixture {
-    app: Lambda<App>,
-    store: Arc<SqliteStore>,
-    creds: DemoCredentials,
-}
-
+/// The demo data and a third-party app, `partner-app`.
 async fn fixture() -> Fixture {
-    let store = Arc::new(SqliteStore::open_in_memory().unwrap());
-    let hasher = PasswordHasher::default_params().unwrap();
-    let creds = oasis_admin::demo::seed(store.as_ref(), &hasher).await.unwrap();
+    let f = common::fixture().await;
     let partner = oasis_admin::NewClient {
         client_id: "partner-app".into(),
         name: "Partner <Movies>".into(),
@@ -36,9 +25,8 @@ async fn fixture() -> Fixture {
         redirect_uris: vec!["https://partner.example/cb".into()],
         legacy_password_grant: false,
     };
-    oasis_admin::create_client(store.as_ref(), partner).await.unwrap();
-    let app = Lambda::new(App::new(store.clone(), hasher, Settings::new(ISSUER)));
-    Fixture { app, store, creds }
+    oasis_admin::create_client(f.store.as_ref(), partner).await.unwrap();
+    f
 }
 
 /// The query of a valid request of the demo app, with `overrides` (an empty value drops it).
@@ -64,21 +52,6 @@ fn query(overrides: &[(&str, &str)]) -> String {
 async fn get(f: &Fixture, path: &str, cookie: Option<&str>) -> Reply {
     let headers: Vec<(&str, &str)> = cookie.map(|c| vec![("Cookie", c)]).unwrap_or_default();
     reply(f.app.handle(request(&event("GET", path, &headers, None))).await)
-}
-
-fn hidden(html: &str, name: &str) -> Option<String> {
-    let at = html.find(&format!("name=\"{name}\" value=\""))?;
-    let rest = &html[at + name.len() + 15..];
-    Some(rest[..rest.find('"')?].to_owned())
-}
-
-fn set_cookie(r: &Reply, name: &str) -> Option<String> {
-    r.headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with(&format!("{name}=")))
-        .map(|c| c.split(';').next().unwrap().to_owned())
 }
 
 /// The parameters of a redirect's `Location`, with what precedes the query.

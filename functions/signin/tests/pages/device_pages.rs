@@ -1,30 +1,13 @@
 //! `/device`: entering a code, reviewing, signing in, approving or denying; CSRF, clickjacking,
 //! code guessing, phishing and markup injection.
 
-use std::sync::Arc;
-
-use oasis_admin::demo::{DEMO_USER, DemoCredentials, TV_CLIENT};
+use oasis_admin::demo::{DEMO_USER, TV_CLIENT};
 use oasis_auth::password::PasswordHasher;
 use oasis_domain::{ClientId, ScopeSet, UserCode, Username};
-use oasis_lambda::shell::Lambda;
-use oasis_signin::{App, Settings};
-use oasis_store::sqlite::SqliteStore;
 use oasis_store::{DeviceGrant, DeviceGrantState, DeviceGrantStore, ThrottleStore, UserStore};
 use oasis_testkit::{FORM, ISSUER, Reply, event, form, reply, request};
 
-struct Fixture {
-    app: Lambda<App>,
-    store: Arc<SqliteStore>,
-    creds: DemoCredentials,
-}
-
-async fn fixture() -> Fixture {
-    let store = Arc::new(SqliteStore::open_in_memory().unwrap());
-    let hasher = PasswordHasher::default_params().unwrap();
-    let creds = oasis_admin::demo::seed(store.as_ref(), &hasher).await.unwrap();
-    let app = Lambda::new(App::new(store.clone(), hasher, Settings::new(ISSUER)));
-    Fixture { app, store, creds }
-}
+use crate::common::{Fixture, fixture, hidden};
 
 /// A pending grant of the demo TV app for `code`, as `/device_authorization` makes one.
 async fn pending(f: &Fixture, code: &str, client: &str) -> UserCode {
@@ -57,12 +40,6 @@ async fn get(f: &Fixture, path: &str, headers: &[(&str, &str)]) -> Reply {
 struct Browser {
     cookie: String,
     token: String,
-}
-
-fn hidden(html: &str, name: &str) -> Option<String> {
-    let at = html.find(&format!("name=\"{name}\" value=\""))?;
-    let rest = &html[at + name.len() + 15..];
-    Some(rest[..rest.find('"')?].to_owned())
 }
 
 async fn open(f: &Fixture) -> Browser {

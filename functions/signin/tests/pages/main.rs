@@ -2,5 +2,6 @@
 //! sees and can do, and the attacks on the forms.
 
 mod authorize_pages;
+mod common;
 mod device_pages;
 mod events;

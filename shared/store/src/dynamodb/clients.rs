@@ -20,19 +20,7 @@ impl ClientStore for DynamoStore {
         if let Some(h) = &c.secret_hash {
             item.insert("secret_hash".into(), s(h));
         }
-        let r = self
-            .client
-            .put_item()
-            .table_name(&self.t.clients)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) if is_code(&e, "ConditionalCheckFailedException") => Err(StoreError::AlreadyExists("client")),
-            Err(e) => Err(classify(e)),
-        }
+        self.put_new(&self.t.clients, item, "client").await
     }
 
     async fn client(&self, client_id: &ClientId) -> StoreResult<Option<Client_>> {

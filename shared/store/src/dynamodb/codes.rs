@@ -50,44 +50,26 @@ impl AuthCodeStore for DynamoStore {
             ("valid_until".into(), n(c.valid_until)),
             ("expires_at".into(), n(c.expires_at)),
         ]);
-        let r = self
-            .client
-            .put_item()
-            .table_name(&self.t.grants)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) if is_code(&e, "ConditionalCheckFailedException") => {
-                Err(StoreError::AlreadyExists("authorization code"))
-            }
-            Err(e) => Err(classify(e)),
-        }
+        self.put_new(&self.t.grants, item, "authorization code").await
     }
 
     async fn redeem_code(&self, hash: &str, family_id: &str, now: u64) -> StoreResult<CodeRedemption> {
         if hash.is_empty() {
             return Ok(CodeRedemption::Unknown);
         }
-        let r = self
-            .client
-            .update_item()
-            .table_name(&self.t.grants)
-            .key("pk", s(code_key(hash)))
-            .update_expression("SET used_at = :now, family_id = :family")
-            .condition_expression(
+        let values = HashMap::from([(":now".into(), n(now)), (":family".into(), s(family_id))]);
+        let used = self
+            .update_if(
+                &self.t.grants,
+                code_key(hash),
+                "SET used_at = :now, family_id = :family",
                 "attribute_exists(code_hash) AND attribute_not_exists(used_at) AND valid_until > :now",
+                values,
             )
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":family", s(family_id))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match r {
-            Ok(out) => Ok(CodeRedemption::Redeemed(code_from(&out.attributes.unwrap_or_default())?)),
-            Err(e) if is_code(&e, "ConditionalCheckFailedException") => {
+            .await?;
+        match used {
+            Some(item) => Ok(CodeRedemption::Redeemed(code_from(&item)?)),
+            None => {
                 // The item as it was tells a replay from an unknown or expired code.
                 let old = self.get_pk(&self.t.grants, code_key(hash)).await?;
                 Ok(match old {
@@ -100,7 +82,6 @@ impl AuthCodeStore for DynamoStore {
                     _ => CodeRedemption::Unknown,
                 })
             }
-            Err(e) => Err(classify(e)),
         }
     }
 }
@@ -116,44 +97,24 @@ impl SessionStore for DynamoStore {
             ("idle_expires_at".into(), n(c.idle_expires_at)),
             ("expires_at".into(), n(c.expires_at)),
         ]);
-        let r = self
-            .client
-            .put_item()
-            .table_name(&self.t.grants)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) if is_code(&e, "ConditionalCheckFailedException") => {
-                Err(StoreError::AlreadyExists("sign-in session"))
-            }
-            Err(e) => Err(classify(e)),
-        }
+        self.put_new(&self.t.grants, item, "sign-in session").await
     }
 
     async fn touch_session(&self, hash: &str, now: u64, idle_until: u64) -> StoreResult<Option<SignInSession>> {
         if hash.is_empty() {
             return Ok(None);
         }
-        let r = self
-            .client
-            .update_item()
-            .table_name(&self.t.grants)
-            .key("pk", s(session_key(hash)))
-            .update_expression("SET idle_expires_at = :idle")
-            .condition_expression("attribute_exists(session_hash) AND idle_expires_at > :now AND expires_at > :now")
-            .expression_attribute_values(":idle", n(idle_until))
-            .expression_attribute_values(":now", n(now))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match r {
-            Ok(out) => Ok(Some(session_from(&out.attributes.unwrap_or_default())?)),
-            Err(e) if is_code(&e, "ConditionalCheckFailedException") => Ok(None),
-            Err(e) => Err(classify(e)),
-        }
+        let values = HashMap::from([(":idle".into(), n(idle_until)), (":now".into(), n(now))]);
+        let touched = self
+            .update_if(
+                &self.t.grants,
+                session_key(hash),
+                "SET idle_expires_at = :idle",
+                "attribute_exists(session_hash) AND idle_expires_at > :now AND expires_at > :now",
+                values,
+            )
+            .await?;
+        touched.map(|item| session_from(&item)).transpose()
     }
 
     async fn delete_session(&self, hash: &str) -> StoreResult<()> {

@@ -40,21 +40,7 @@ fn code_key(code: &UserCode) -> String {
 impl DynamoStore {
     /// Updates the grant item under `condition`; false when the condition failed.
     async fn update_grant(&self, hash: &str, expr: &str, condition: &str, values: Item) -> StoreResult<bool> {
-        let r = self
-            .client
-            .update_item()
-            .table_name(&self.t.grants)
-            .key("pk", s(grant_key(hash)))
-            .update_expression(expr)
-            .condition_expression(condition)
-            .set_expression_attribute_values(Some(values))
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(e) if is_code(&e, "ConditionalCheckFailedException") => Ok(false),
-            Err(e) => Err(classify(e)),
-        }
+        Ok(self.update_if(&self.t.grants, grant_key(hash), expr, condition, values).await?.is_some())
     }
 
     /// The device-code hash a live user code points at.
@@ -158,28 +144,22 @@ impl DeviceGrantStore for DynamoStore {
             Err(e) => return Err(classify(e)),
         };
         let mut grant = grant_from(&old)?;
-        if grant.last_polled_at.is_none_or(|last| now >= last.saturating_add(grant.interval)) {
+        if !grant.polled_too_soon(now) {
             return Ok(Some(DevicePoll { grant, slow_down: false }));
         }
+        let values = HashMap::from([(":step".into(), n(step))]);
         let raised = self
-            .client
-            .update_item()
-            .table_name(&self.t.grants)
-            .key("pk", s(grant_key(hash)))
-            .update_expression("ADD poll_interval :step")
-            .condition_expression("attribute_exists(device_code_hash)")
-            .expression_attribute_values(":step", n(step))
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
-            .await;
-        match raised {
-            Ok(out) => {
-                grant.interval = get_n(&out.attributes.unwrap_or_default(), "poll_interval")?;
-                Ok(Some(DevicePoll { grant, slow_down: true }))
-            }
-            Err(e) if is_code(&e, "ConditionalCheckFailedException") => Ok(None),
-            Err(e) => Err(classify(e)),
-        }
+            .update_if(
+                &self.t.grants,
+                grant_key(hash),
+                "ADD poll_interval :step",
+                "attribute_exists(device_code_hash)",
+                values,
+            )
+            .await?;
+        let Some(raised) = raised else { return Ok(None) };
+        grant.interval = get_n(&raised, "poll_interval")?;
+        Ok(Some(DevicePoll { grant, slow_down: true }))
     }
 
     async fn redeem_device_grant(&self, hash: &str, now: u64) -> StoreResult<bool> {

@@ -61,6 +61,52 @@ impl DynamoStore {
         missing_is_fine(r)
     }
 
+    /// Puts an item whose `pk` must be new; [`StoreError::AlreadyExists`] (naming `what`)
+    /// when it is not.
+    pub(super) async fn put_new(&self, table: &str, item: Item, what: &'static str) -> StoreResult<()> {
+        let r = self
+            .client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if is_code(&e, "ConditionalCheckFailedException") => Err(StoreError::AlreadyExists(what)),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    /// Updates the item `pk` of `table` with `expr` if `condition` holds: the item as the
+    /// update left it, or `None` when the condition failed.
+    pub(super) async fn update_if(
+        &self,
+        table: &str,
+        pk: String,
+        expr: &str,
+        condition: &str,
+        values: Item,
+    ) -> StoreResult<Option<Item>> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(table)
+            .key("pk", s(pk))
+            .update_expression(expr)
+            .condition_expression(condition)
+            .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match r {
+            Ok(out) => Ok(Some(out.attributes.unwrap_or_default())),
+            Err(e) if is_code(&e, "ConditionalCheckFailedException") => Ok(None),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
     /// BatchWriteItem in chunks of 25, retrying unprocessed items with backoff.
     /// Writes in batches of 25, up to [`PARALLEL_BATCHES`] at once; each batch retries its
     /// unprocessed items with backoff, so a load slows to what the table's capacity allows.

@@ -109,7 +109,7 @@ impl DeviceGrantStore for SqliteStore {
             .optional()
             .map_err(classify)?;
         let Some(mut grant) = found else { return Ok(None) };
-        let slow_down = grant.last_polled_at.is_some_and(|last| now < last.saturating_add(grant.interval));
+        let slow_down = grant.polled_too_soon(now);
         if slow_down {
             grant.interval = grant.interval.saturating_add(step);
         }
