@@ -108,4 +108,4 @@ def test_every_emf_document_the_functions_printed_follows_the_specification(serv
                 assert m["Unit"] in UNITS
                 assert isinstance(d[m["Name"]], (int, float))
         functions.add(d["function"])
-    assert functions == {"token", "secure-data", "search"}
+    assert functions == {"token", "secure-data", "search", "signin"}

@@ -93,7 +93,15 @@ struct Valid {
 /// the client (RFC 6749 §4.1.2.1).
 enum Invalid {
     Page(&'static str),
-    Redirect { to: String, state: Option<String>, error: &'static str, description: &'static str },
+    /// `pkce`: the PKCE failure this is (counted as `PkceRefused` by that reason, instead of
+    /// `AuthorizeRefused`: one document carries one reason).
+    Redirect {
+        to: String,
+        state: Option<String>,
+        error: &'static str,
+        description: &'static str,
+        pkce: Option<&'static str>,
+    },
 }
 
 async fn validate(app: &App, p: &Params) -> Result<Result<Valid, Invalid>, SignInError> {
@@ -108,9 +116,10 @@ async fn validate(app: &App, p: &Params) -> Result<Result<Valid, Invalid>, SignI
     else {
         return Ok(Err(Invalid::Page("This sign-in link would send you somewhere the app did not register.")));
     };
-    let back = |error, description| {
-        Err(Invalid::Redirect { to: redirect_uri.clone(), state: p.state.clone(), error, description })
+    let refused = |error, description, pkce| {
+        Err(Invalid::Redirect { to: redirect_uri.clone(), state: p.state.clone(), error, description, pkce })
     };
+    let back = |error, description| refused(error, description, None);
     if p.state.as_ref().is_some_and(|s| s.len() > MAX_STATE) {
         return Ok(back("invalid_request", "state is too long"));
     }
@@ -122,16 +131,13 @@ async fn validate(app: &App, p: &Params) -> Result<Result<Valid, Invalid>, SignI
     }
     // PKCE for every client, S256 only: a missing method means `plain` (RFC 7636 §4.3).
     let Some(challenge) = p.code_challenge.as_deref() else {
-        pkce_refused("missing");
-        return Ok(back("invalid_request", "code_challenge is required (PKCE, S256)"));
+        return Ok(refused("invalid_request", "code_challenge is required (PKCE, S256)", Some("missing")));
     };
     if p.code_challenge_method.as_deref() != Some("S256") {
-        pkce_refused("not_s256");
-        return Ok(back("invalid_request", "code_challenge_method must be S256"));
+        return Ok(refused("invalid_request", "code_challenge_method must be S256", Some("not_s256")));
     }
     let Ok(challenge) = CodeChallenge::parse(challenge) else {
-        pkce_refused("malformed");
-        return Ok(back("invalid_request", "code_challenge must be 43 base64url characters"));
+        return Ok(refused("invalid_request", "code_challenge must be 43 base64url characters", Some("malformed")));
     };
     let scope = match p.scope.as_deref().map(ScopeSet::parse) {
         None => client.scopes.clone(),
@@ -139,11 +145,6 @@ async fn validate(app: &App, p: &Params) -> Result<Result<Valid, Invalid>, SignI
         Some(_) => return Ok(back("invalid_scope", "the requested scope is invalid, unknown or exceeds the client's")),
     };
     Ok(Ok(Valid { redirect_uri, state: p.state.clone(), challenge, scope, client }))
-}
-
-fn pkce_refused(reason: &'static str) {
-    oasis_lambda::metrics::signal("PkceRefused", Some(reason));
-    tracing::warn!(signal = "pkce_refused", reason, "authorization request without a usable PKCE challenge");
 }
 
 pub(crate) async fn serve(app: &App, meta: &RequestMeta, req: &Request) -> Result<Response<Body>, SignInError> {
@@ -338,9 +339,21 @@ fn refuse(app: &App, invalid: Invalid) -> Response<Body> {
             );
             error_page(StatusCode::BAD_REQUEST, message)
         }
-        Invalid::Redirect { to, state, error, description } => {
-            oasis_lambda::metrics::signal("AuthorizeRefused", Some(error));
-            tracing::warn!(signal = "authorize_refused", reason = error, "authorization request refused");
+        Invalid::Redirect { to, state, error, description, pkce } => {
+            match pkce {
+                Some(reason) => {
+                    oasis_lambda::metrics::signal("PkceRefused", Some(reason));
+                    tracing::warn!(
+                        signal = "pkce_refused",
+                        reason,
+                        "authorization request without a usable PKCE challenge"
+                    );
+                }
+                None => {
+                    oasis_lambda::metrics::signal("AuthorizeRefused", Some(error));
+                    tracing::warn!(signal = "authorize_refused", reason = error, "authorization request refused");
+                }
+            }
             back(app, &to, state.as_deref(), Err((error, description)))
         }
     }

@@ -349,3 +349,27 @@ async fn a_wrong_password_and_an_unknown_user_get_the_same_page_and_no_code() {
     assert_eq!(strip(&wrong.text, DEMO_USER), strip(&unknown.text, "nobody-here"), "no enumeration oracle");
     assert!(wrong.header("location").is_none());
 }
+
+#[tokio::test]
+async fn a_pkce_refusal_is_counted_by_its_own_reason_and_nothing_else_claims_the_document() {
+    let f = fixture().await;
+    let app = oasis_lambda::shell::Lambda::new(oasis_signin::App::new(
+        f.store.clone(),
+        oasis_auth::password::PasswordHasher::default_params().unwrap(),
+        oasis_signin::Settings::new(ISSUER),
+    ))
+    .with_metrics(oasis_lambda::metrics::Metrics::capture("signin"));
+    for (overrides, reason) in [
+        (vec![("code_challenge", ""), ("code_challenge_method", "")], "missing"),
+        (vec![("code_challenge_method", "plain")], "not_s256"),
+    ] {
+        app.handle(request(&event("GET", &format!("/authorize?{}", query(&overrides)), &[], None))).await;
+        let docs = app.metrics().take();
+        let doc: serde_json::Value = serde_json::from_str(docs.last().unwrap()).unwrap();
+        assert_eq!((doc["PkceRefused"].as_f64(), doc["reason"].as_str()), (Some(1.0), Some(reason)), "{doc}");
+        assert!(doc["AuthorizeRefused"].is_null(), "{doc}");
+    }
+    app.handle(request(&event("GET", &format!("/authorize?{}", query(&[("scope", "admin")])), &[], None))).await;
+    let doc: serde_json::Value = serde_json::from_str(app.metrics().take().last().unwrap()).unwrap();
+    assert_eq!((doc["AuthorizeRefused"].as_f64(), doc["reason"].as_str()), (Some(1.0), Some("invalid_scope")), "{doc}");
+}
