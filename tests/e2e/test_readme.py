@@ -122,8 +122,14 @@ def test_the_local_admin_block_runs_against_a_running_local_run_and_the_walkthro
     # key cache is 1 s here), and the verifiers accept it once they re-read the JWKS the block
     # wrote: on meeting the unknown key, at most every 30 s (a flood of made-up kids must not
     # make them read it on every request).
+    # The block's TV app starts a device sign-in (it has no password grant: that is legacy).
+    started = srv.form("/device_authorization", {"client_id": "tv-app", "scope": "search"})
+    assert started.status == 200 and started.json()["user_code"], started.body
+    refused = srv.form("/token", {"grant_type": "password", "client_id": "tv-app", "username": "alice", "password": password})
+    assert refused.json()["error"] == "unauthorized_client", refused.body
     time.sleep(2)
-    login = srv.form("/token", {"grant_type": "password", "client_id": "tv-app", "username": "alice", "password": password})
+    # Alice signs in through the demo client, which keeps the legacy password grant.
+    login = srv.form("/token", {"grant_type": "password", "client_id": "oasis-demo", "username": "alice", "password": password})
     assert login.status == 200, login.body
     token = login.json()["access_token"]
     assert kid(token) == new_kid, "the token function did not pick up the promoted key"
@@ -138,7 +144,7 @@ def test_the_local_admin_block_runs_against_a_running_local_run_and_the_walkthro
 
     # Locked by the token function's own counting, lifted by the admin tool: the two agree on
     # where the counter lives.
-    wrong = {"grant_type": "password", "client_id": "tv-app", "username": "alice", "password": "not alice's password"}
+    wrong = {"grant_type": "password", "client_id": "oasis-demo", "username": "alice", "password": "not alice's password"}
     for _ in range(5):
         assert srv.form("/token", wrong).status == 400
     right = dict(wrong, password=password)
