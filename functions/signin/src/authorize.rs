@@ -9,7 +9,7 @@
 //! single-use, and bound to client, redirect URI, challenge, scope and user.
 
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
-use lambda_http::{Body, Request, RequestExt as _, Response};
+use lambda_http::{Body, Request, Response};
 use oasis_auth::password::MAX_PASSWORD_BYTES;
 use oasis_auth::secret::{TOKEN_BYTES, random_token, token_hash};
 use oasis_domain::{CodeChallenge, GrantType, ScopeSet, Username};
@@ -18,7 +18,7 @@ use oasis_lambda::form::{self, Form};
 use oasis_login::{LoginError, SignedIn};
 use oasis_store::{AuthCode, Client, User};
 
-use crate::page::{alert, escape, render, render_redirecting};
+use crate::page::{alert, escape, query_param, render, render_redirecting};
 use crate::{App, MAX_BODY_BYTES, SignInError, csrf, device::describe, session};
 
 /// How long a code may be redeemed (RFC 6749 §4.1.2 recommends at most ten minutes).
@@ -157,16 +157,8 @@ pub(crate) async fn serve(app: &App, meta: &RequestMeta, req: &Request) -> Resul
     Ok(resp)
 }
 
-fn query(req: &Request, name: &str) -> Option<String> {
-    let params = req.query_string_parameters_ref()?;
-    let mut values = params.all(name)?.into_iter();
-    let first = values.next()?;
-    // RFC 6749 §3.1: parameters must not be repeated; a repeated one is read as absent.
-    if values.next().is_some() { None } else { Some(first.to_owned()) }
-}
-
 async fn get(app: &App, req: &Request, token: &str) -> Result<Response<Body>, SignInError> {
-    let p = Params::from(|n| query(req, n));
+    let p = Params::from(|n| query_param(req, n));
     let valid = match validate(app, &p).await? {
         Ok(v) => v,
         Err(invalid) => return Ok(refuse(app, invalid)),
@@ -187,8 +179,7 @@ async fn post(app: &App, meta: &RequestMeta, req: &Request, token: &str) -> Resu
     };
     let p = Params::from(|n| form.get(n).map(str::to_owned));
     if let Err(forged) = csrf::check(req, meta, &app.origin, form.get("csrf")) {
-        oasis_lambda::metrics::signal("CsrfRefused", Some(forged.reason()));
-        tracing::warn!(signal = "csrf_refused", reason = forged.reason(), "form post refused as forged");
+        forged.report();
         return Ok(error_page(
             StatusCode::FORBIDDEN,
             "This form has expired or did not come from this site. Please start again from the app.",

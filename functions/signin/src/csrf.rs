@@ -39,11 +39,17 @@ pub(crate) enum Forged {
 }
 
 impl Forged {
-    pub(crate) fn reason(self) -> &'static str {
+    fn reason(self) -> &'static str {
         match self {
             Forged::Origin => "origin",
             Forged::Token => "token",
         }
+    }
+
+    /// Counts and logs the refusal (the `CsrfRefused` signal, by reason).
+    pub(crate) fn report(self) {
+        oasis_lambda::metrics::signal("CsrfRefused", Some(self.reason()));
+        tracing::warn!(signal = "csrf_refused", reason = self.reason(), "form post refused as forged");
     }
 }
 

@@ -18,7 +18,7 @@ use oasis_lambda::form::{self, Form, FormError};
 use oasis_login::{LoginError, SignedIn};
 use oasis_store::{Client, DeviceDecision, DeviceGrant, DeviceGrantState, User, throttle_key};
 
-use crate::page::{alert, escape, render};
+use crate::page::{alert, escape, query_param, render};
 use crate::{App, MAX_BODY_BYTES, SignInError, csrf, session};
 
 const TITLE_ENTER: &str = "Sign in a device";
@@ -59,8 +59,7 @@ async fn post(app: &App, meta: &RequestMeta, req: &Request, token: &str) -> Resu
         }
     };
     if let Err(forged) = csrf::check(req, meta, &app.origin, form.get("csrf")) {
-        oasis_lambda::metrics::signal("CsrfRefused", Some(forged.reason()));
-        tracing::warn!(signal = "csrf_refused", reason = forged.reason(), "form post refused as forged");
+        forged.report();
         let msg = "This form has expired or did not come from this site. Please enter the code again.";
         return Ok(enter_page(StatusCode::FORBIDDEN, token, "", Some(msg)));
     }
@@ -251,15 +250,6 @@ pub fn verification_qr(issuer_url: &str, code: &UserCode) -> String {
         // A link this short always fits (a version-40 code holds 2,953 bytes).
         Err(_) => String::new(),
     }
-}
-
-fn query_param(req: &Request, name: &str) -> Option<String> {
-    use lambda_http::RequestExt as _;
-    let params = req.query_string_parameters_ref()?;
-    let mut values = params.all(name)?.into_iter();
-    let first = values.next()?;
-    // A repeated parameter is ambiguous: read as none.
-    if values.next().is_some() { None } else { Some(first.to_owned()) }
 }
 
 fn enter_page(status: StatusCode, token: &str, typed: &str, error: Option<&str>) -> Response<Body> {

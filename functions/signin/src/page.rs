@@ -26,6 +26,16 @@ pub(crate) fn escape(text: &str) -> String {
     out
 }
 
+/// A query parameter sent exactly once; a repeated one is ambiguous (RFC 6749 §3.1 forbids it)
+/// and is read as absent.
+pub(crate) fn query_param(req: &lambda_http::Request, name: &str) -> Option<String> {
+    use lambda_http::RequestExt as _;
+    let params = req.query_string_parameters_ref()?;
+    let mut values = params.all(name)?.into_iter();
+    let first = values.next()?;
+    if values.next().is_some() { None } else { Some(first.to_owned()) }
+}
+
 /// A whole page: `title` is plain text, `body` is HTML built from escaped parts.
 pub(crate) fn render(status: StatusCode, title: &str, body: &str) -> Response<Body> {
     render_with(status, title, body, None)

@@ -65,8 +65,7 @@ fn cookie(value: &str, max_age: u64) -> HeaderValue {
 pub(crate) async fn sign_out(app: &App, meta: &RequestMeta, req: &Request) -> Result<Response<Body>, SignInError> {
     let form = oasis_lambda::form::read(req, MAX_BODY_BYTES).ok();
     if let Err(forged) = csrf::check(req, meta, &app.origin, form.as_ref().and_then(|f| f.get("csrf"))) {
-        oasis_lambda::metrics::signal("CsrfRefused", Some(forged.reason()));
-        tracing::warn!(signal = "csrf_refused", reason = forged.reason(), "form post refused as forged");
+        forged.report();
         return Ok(page::render(
             StatusCode::FORBIDDEN,
             "Sign-in problem",

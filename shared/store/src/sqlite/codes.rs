@@ -2,12 +2,6 @@
 
 use super::*;
 
-fn scope_column(row: &Row<'_>, idx: usize) -> rusqlite::Result<ScopeSet> {
-    let text: String = row.get(idx)?;
-    ScopeSet::parse(&text)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
-}
-
 #[async_trait]
 impl AuthCodeStore for SqliteStore {
     async fn create_code(&self, c: &AuthCode) -> StoreResult<()> {

@@ -6,12 +6,6 @@ use super::*;
 const COLUMNS: &str = "device_code_hash, user_code, client_id, scope, created_at, expires_at, poll_interval,
     last_polled_at, state, user_id, granted_scope";
 
-fn scope_column(row: &Row<'_>, idx: usize) -> rusqlite::Result<ScopeSet> {
-    let text: String = row.get(idx)?;
-    ScopeSet::parse(&text)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
-}
-
 fn grant_from_row(r: &Row<'_>) -> rusqlite::Result<DeviceGrant> {
     let state: String = r.get(8)?;
     let state = match state.as_str() {

@@ -96,6 +96,10 @@ impl SqliteStore {
     fn migrate_redirect_uris(&self) -> StoreResult<()> {
         const HAS: &str = "SELECT EXISTS (SELECT 1 FROM pragma_table_info('clients') WHERE name = 'redirect_uris')";
         let mut c = self.conn();
+        // Checked first without a lock: every start of every function opens the store.
+        if c.query_row(HAS, [], |r| r.get::<_, bool>(0)).map_err(classify)? {
+            return Ok(());
+        }
         let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
         if !tx.query_row(HAS, [], |r| r.get::<_, bool>(0)).map_err(classify)? {
             tx.execute_batch("ALTER TABLE clients ADD COLUMN redirect_uris TEXT NOT NULL DEFAULT '[]'")
