@@ -49,62 +49,31 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(classify)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(classify)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(classify)?;
-        conn.execute_batch(SCHEMA).map_err(classify)?;
         let store = Self { conn: Mutex::new(conn) };
-        store.migrate_search_index()?;
-        store.migrate_redirect_uris()?;
+        store.ensure_schema()?;
         Ok(store)
     }
 
-    /// Databases made before the prefix index kept one row per whole word (`title_terms`),
-    /// which made every search read all titles of its word: rebuild the index from `titles`.
-    fn migrate_search_index(&self) -> StoreResult<()> {
-        const OLD: &str = "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'title_terms')";
+    /// Every start of every function opens the store, so a file already at [`SCHEMA_VERSION`]
+    /// costs one read of its header; anything older gets the schema and the migrations in one
+    /// write transaction (another process opening the same file may be migrating too: the
+    /// version is checked again inside the lock).
+    fn ensure_schema(&self) -> StoreResult<()> {
+        let version =
+            |c: &Connection| c.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0)).map_err(classify);
         let mut c = self.conn();
-        if !c.query_row(OLD, [], |r| r.get::<_, bool>(0)).map_err(classify)? {
-            return Ok(());
-        }
-        // Another process opening the same file may be migrating too: decide inside the lock.
-        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
-        if !tx.query_row(OLD, [], |r| r.get::<_, bool>(0)).map_err(classify)? {
-            return Ok(());
-        }
-        // Rows left by an earlier migration (then an older binary ran) may be stale.
-        tx.execute_batch("DELETE FROM title_index").map_err(classify)?;
-        let mut after: Option<String> = None;
-        loop {
-            let chunk = {
-                let mut page = tx
-                    .prepare_cached(
-                        "SELECT id, title, genre, year, maturity FROM titles WHERE ?1 IS NULL OR id > ?1 ORDER BY id LIMIT ?2",
-                    )
-                    .map_err(classify)?;
-                page.query_map(params![after, LOAD_BATCH as i64], title_from_row)
-                    .map_err(classify)?
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(classify)?
-            };
-            let Some(last) = chunk.last() else { break };
-            after = Some(last.id.clone());
-            index_titles(&tx, &chunk).map_err(classify)?;
-        }
-        tx.execute_batch("DROP TABLE IF EXISTS title_terms").map_err(classify)?;
-        tx.commit().map_err(classify)
-    }
-
-    /// Databases made before the code flow have clients without redirect URIs: none, then.
-    fn migrate_redirect_uris(&self) -> StoreResult<()> {
-        const HAS: &str = "SELECT EXISTS (SELECT 1 FROM pragma_table_info('clients') WHERE name = 'redirect_uris')";
-        let mut c = self.conn();
-        // Checked first without a lock: every start of every function opens the store.
-        if c.query_row(HAS, [], |r| r.get::<_, bool>(0)).map_err(classify)? {
+        // A newer file than this binary knows is left as it is (its schema only adds).
+        if version(&c)? >= SCHEMA_VERSION {
             return Ok(());
         }
         let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
-        if !tx.query_row(HAS, [], |r| r.get::<_, bool>(0)).map_err(classify)? {
-            tx.execute_batch("ALTER TABLE clients ADD COLUMN redirect_uris TEXT NOT NULL DEFAULT '[]'")
-                .map_err(classify)?;
+        if version(&tx)? >= SCHEMA_VERSION {
+            return Ok(());
         }
+        tx.execute_batch(SCHEMA).map_err(classify)?;
+        migrate_search_index(&tx)?;
+        migrate_redirect_uris(&tx)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(classify)?;
         tx.commit().map_err(classify)
     }
 
@@ -130,4 +99,43 @@ impl SqliteStore {
         n += c.execute("DELETE FROM signin_sessions WHERE expires_at <= ?1", [int(now)]).map_err(classify)?;
         Ok(n)
     }
+}
+
+/// Databases made before the prefix index kept one row per whole word (`title_terms`), which
+/// made every search read all titles of its word: rebuild the index from `titles`.
+fn migrate_search_index(tx: &Connection) -> StoreResult<()> {
+    const OLD: &str = "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'title_terms')";
+    if !tx.query_row(OLD, [], |r| r.get::<_, bool>(0)).map_err(classify)? {
+        return Ok(());
+    }
+    // Rows left by an earlier migration (then an older binary ran) may be stale.
+    tx.execute_batch("DELETE FROM title_index").map_err(classify)?;
+    let mut after: Option<String> = None;
+    loop {
+        let chunk = {
+            let mut page = tx
+                .prepare_cached(
+                    "SELECT id, title, genre, year, maturity FROM titles WHERE ?1 IS NULL OR id > ?1 ORDER BY id LIMIT ?2",
+                )
+                .map_err(classify)?;
+            page.query_map(params![after, LOAD_BATCH as i64], title_from_row)
+                .map_err(classify)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(classify)?
+        };
+        let Some(last) = chunk.last() else { break };
+        after = Some(last.id.clone());
+        index_titles(tx, &chunk).map_err(classify)?;
+    }
+    tx.execute_batch("DROP TABLE IF EXISTS title_terms").map_err(classify)
+}
+
+/// Databases made before the code flow have clients without redirect URIs: none, then.
+fn migrate_redirect_uris(tx: &Connection) -> StoreResult<()> {
+    const HAS: &str = "SELECT EXISTS (SELECT 1 FROM pragma_table_info('clients') WHERE name = 'redirect_uris')";
+    if !tx.query_row(HAS, [], |r| r.get::<_, bool>(0)).map_err(classify)? {
+        tx.execute_batch("ALTER TABLE clients ADD COLUMN redirect_uris TEXT NOT NULL DEFAULT '[]'")
+            .map_err(classify)?;
+    }
+    Ok(())
 }

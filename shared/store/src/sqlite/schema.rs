@@ -1,5 +1,9 @@
 //! The database schema, created or migrated when the file is opened.
 
+/// `PRAGMA user_version` of a file with [`SCHEMA`] and every migration applied. Bump it with
+/// any change to either: a file at this version is opened without running them.
+pub(super) const SCHEMA_VERSION: i64 = 1;
+
 pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS users (
     id TEXT PRIMARY KEY,

@@ -123,3 +123,27 @@ fn a_database_whose_clients_predate_redirect_uris_opens_with_none_registered() {
     drop(SqliteStore::open(&path).unwrap());
     let _ = std::fs::remove_file(&path);
 }
+
+#[test]
+fn a_database_at_the_current_schema_version_is_opened_without_running_the_migrations() {
+    // Every function start opens the store: a current file must cost a header read, not the
+    // schema and every migration. An old-layout table planted after the first open shows
+    // whether the search-index migration ran again (it would drop it).
+    let path = temp_db();
+    drop(SqliteStore::open(&path).unwrap());
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = raw.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+    assert!(version > 0, "the first open records the schema version");
+    raw.execute_batch("CREATE TABLE title_terms (term TEXT NOT NULL, title_id TEXT NOT NULL)").unwrap();
+    drop(SqliteStore::open(&path).unwrap());
+    let planted: i64 =
+        raw.query_row("SELECT COUNT(*) FROM sqlite_master WHERE name = 'title_terms'", [], |r| r.get(0)).unwrap();
+    assert_eq!(planted, 1, "a current file is not migrated again");
+    // The same file marked as older is migrated on its next open.
+    raw.pragma_update(None, "user_version", 0).unwrap();
+    drop(SqliteStore::open(&path).unwrap());
+    let left: i64 =
+        raw.query_row("SELECT COUNT(*) FROM sqlite_master WHERE name = 'title_terms'", [], |r| r.get(0)).unwrap();
+    assert_eq!(left, 0);
+    let _ = std::fs::remove_file(&path);
+}
