@@ -105,6 +105,12 @@ pub async fn clients_round_trip_and_are_unique(s: &dyn Store) {
     public.secret_hash = None;
     s.create_client(&public).await.unwrap();
     assert_eq!(s.client(&cid("spa")).await.unwrap().unwrap().secret_hash, None);
+    s.set_client_disabled(&cid("web"), true).await.unwrap();
+    assert!(s.client(&cid("web")).await.unwrap().unwrap().disabled);
+    s.set_client_disabled(&cid("web"), false).await.unwrap();
+    assert_eq!(s.client(&cid("web")).await.unwrap(), Some(client("web")), "enabled again, nothing else changed");
+    s.set_client_disabled(&cid("nobody"), true).await.unwrap();
+    assert_eq!(s.client(&cid("nobody")).await.unwrap(), None, "disabling an unknown client creates nothing");
 }
 
 /// An empty key finds nothing rather than failing (DynamoDB refuses empty key values). Empty

@@ -51,6 +51,9 @@ pub trait UserStore: Send + Sync {
 pub trait ClientStore: Send + Sync {
     async fn create_client(&self, client: &Client) -> StoreResult<()>;
     async fn client(&self, client_id: &ClientId) -> StoreResult<Option<Client>>;
+    /// A disabled client cannot authenticate, and every token issued to it (for a user or for
+    /// itself) is refused while it stays disabled.
+    async fn set_client_disabled(&self, client_id: &ClientId, disabled: bool) -> StoreResult<()>;
 }
 
 /// The result of the conditional rotation write.

@@ -38,6 +38,8 @@ pub enum AdminError {
     BadRedirectUri(String),
     #[error("no user named {0}")]
     NoSuchUser(String),
+    #[error("no client {0}")]
+    NoSuchClient(String),
     #[error("{0:?} is not an IP address (e.g. 203.0.113.7 or 2001:db8::1)")]
     BadAddress(String),
     #[error("maturity must be an age from 0 to 18")]
@@ -192,6 +194,16 @@ pub async fn set_disabled(store: &dyn Store, username: &str, disabled: bool) -> 
         revoke_user_tokens(store, username).await?;
     }
     Ok(())
+}
+
+/// Disables (or enables again) a client: while disabled it cannot authenticate, and every
+/// token issued to it is refused by the verifiers, users' tokens included.
+pub async fn set_client_disabled(store: &dyn Store, client_id: &str, disabled: bool) -> Result<(), AdminError> {
+    let id = ClientId::parse(client_id.trim()).map_err(|_| AdminError::BadClientId)?;
+    if store.client(&id).await?.is_none() {
+        return Err(AdminError::NoSuchClient(id.to_string()));
+    }
+    Ok(store.set_client_disabled(&id, disabled).await?)
 }
 
 pub async fn set_password(

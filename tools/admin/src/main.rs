@@ -31,6 +31,7 @@ Commands and their options:
   client create <CLIENT_ID> --name NAME [--confidential] [--first-party]
          [--grants authorization_code,refresh_token] [--scopes search] [--cookie --origins https://app.example]
          [--redirect-uris https://app.example/cb] [--legacy-password-grant]
+  client disable <CLIENT_ID> | client enable <CLIENT_ID>   its tokens refused while disabled
   keys init | keys list | keys jwks
   keys stage                      rotation phase 1: publish a new key
   keys promote [--max-token-lifetime 900] [--signing-cache 300]   phase 2: sign with it
@@ -198,6 +199,18 @@ enum ClientCommand {
         /// to the authorization code or device flow)
         #[arg(long)]
         legacy_password_grant: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Disable a client: it cannot authenticate and every token issued to it is refused
+    Disable {
+        client_id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Enable a disabled client
+    Enable {
+        client_id: String,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -493,7 +506,11 @@ impl Command {
                 | UserCommand::Unlock { store, .. },
             )
             | Command::Address(AddressCommand::Unlock { store, .. })
-            | Command::Client(ClientCommand::Create { store, .. })
+            | Command::Client(
+                ClientCommand::Create { store, .. }
+                | ClientCommand::Disable { store, .. }
+                | ClientCommand::Enable { store, .. },
+            )
             | Command::Catalog(CatalogCommand::Load { store, .. })
             | Command::DevSeed { store, .. } => store,
             _ => return None,
@@ -619,6 +636,14 @@ async fn run(command: Command) -> Result<(), CliError> {
                 // The one place the secret is shown; `Secret` prints as [redacted] everywhere else.
                 println!("client secret (shown once, stored only as a hash): {}", secret.expose());
             }
+        }
+        Command::Client(ClientCommand::Disable { client_id, store }) => {
+            oasis_admin::set_client_disabled(store.open().await?.as_ref(), &client_id, true).await?;
+            println!("disabled client {}; every token issued to it is refused", client_id.trim());
+        }
+        Command::Client(ClientCommand::Enable { client_id, store }) => {
+            oasis_admin::set_client_disabled(store.open().await?.as_ref(), &client_id, false).await?;
+            println!("enabled client {}", client_id.trim());
         }
         Command::Keys(KeysCommand::Init(keys)) => {
             let set = oasis_admin::keys::init(&keys.storage().await?).await?;

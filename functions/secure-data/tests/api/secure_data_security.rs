@@ -148,6 +148,21 @@ async fn a_cut_off_user_is_refused_at_once_before_the_token_expires() {
 }
 
 #[tokio::test]
+async fn a_users_token_stolen_from_a_client_that_was_then_disabled_is_refused_at_once() {
+    let (w, app) = world().await;
+    let token = w.token(&w.demo, "data:read");
+    assert_eq!(get(&app, "/secure-data", Some(&token)).await.status, 200);
+    oasis_admin::set_client_disabled(w.store.as_ref(), "oasis-demo", true).await.unwrap();
+    let r = get(&app, "/secure-data", Some(&token)).await;
+    assert_eq!((r.status, r.error().as_deref()), (401, Some("invalid_token")), "{}", r.text);
+    oasis_admin::set_client_disabled(w.store.as_ref(), "oasis-demo", false).await.unwrap();
+    assert_eq!(get(&app, "/secure-data", Some(&token)).await.status, 200, "enabled again, its tokens work again");
+    // A token naming a client that does not exist (a deleted one) speaks for nobody.
+    let orphan = w.token_with(ISSUER, AUDIENCE, w.demo.id.as_str(), "deleted-app", "data:read", Some(13));
+    assert_eq!(get(&app, "/secure-data", Some(&orphan)).await.status, 401);
+}
+
+#[tokio::test]
 async fn a_client_acting_for_itself_has_no_personal_data() {
     let (w, app) = world().await;
     let t = w.token_with(ISSUER, AUDIENCE, "oasis-demo-service", "oasis-demo-service", "data:read", None);

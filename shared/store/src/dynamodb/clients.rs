@@ -45,4 +45,9 @@ impl ClientStore for DynamoStore {
             created_at: get_n(&i, "created_at")?,
         }))
     }
+
+    async fn set_client_disabled(&self, client_id: &ClientId, disabled: bool) -> StoreResult<()> {
+        let values = HashMap::from([(":d".into(), AttributeValue::Bool(disabled))]);
+        self.update_existing(&self.t.clients, client_id.to_string(), "SET disabled = :d", values).await
+    }
 }

@@ -47,17 +47,22 @@ impl DynamoStore {
     }
 
     pub(super) async fn update_user(&self, id: &str, expr: &str, values: Item) -> StoreResult<()> {
+        self.update_existing(&self.t.users, format!("u#{id}"), expr, values).await
+    }
+
+    /// Updates the item `pk` of `table` if it exists; updating one that does not changes
+    /// nothing, as in SQL.
+    pub(super) async fn update_existing(&self, table: &str, pk: String, expr: &str, values: Item) -> StoreResult<()> {
         let r = self
             .client
             .update_item()
-            .table_name(&self.t.users)
-            .key("pk", s(format!("u#{id}")))
+            .table_name(table)
+            .key("pk", s(pk))
             .update_expression(expr)
             .condition_expression("attribute_exists(pk)")
             .set_expression_attribute_values(Some(values))
             .send()
             .await;
-        // Updating a user that does not exist changes nothing, as in SQL.
         missing_is_fine(r)
     }
 

@@ -54,4 +54,11 @@ impl ClientStore for SqliteStore {
             .optional()
             .map_err(classify)
     }
+
+    async fn set_client_disabled(&self, client_id: &ClientId, disabled: bool) -> StoreResult<()> {
+        self.conn()
+            .execute("UPDATE clients SET disabled = ?2 WHERE client_id = ?1", params![client_id, disabled])
+            .map_err(classify)?;
+        Ok(())
+    }
 }
