@@ -285,6 +285,7 @@ async fn issue(app: &App, valid: &Valid, user: &User, now: u64) -> Result<Respon
         code_challenge: valid.challenge.as_str().to_owned(),
         scope,
         user_id: user.id.clone(),
+        user_generation: user.token_generation,
         created_at: now,
         valid_until: now + CODE_TTL,
         expires_at: now + CODE_KEPT,

@@ -206,7 +206,7 @@ async fn decide(
         let msg = "Your account holds nothing this device asks for.";
         return Ok(enter_page(StatusCode::FORBIDDEN, token, "", Some(msg)));
     }
-    let decision = DeviceDecision::Approve { user_id: user.id, scope };
+    let decision = DeviceDecision::Approve { user_id: user.id, scope, user_generation: user.token_generation };
     if !app.store.decide_device_grant(&grant.user_code, &decision, now).await? {
         let msg = "This code was approved or denied meanwhile, or has expired.";
         return Ok(enter_page(StatusCode::CONFLICT, token, "", Some(msg)));

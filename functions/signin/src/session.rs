@@ -26,7 +26,7 @@ pub(crate) async fn current(app: &App, req: &Request, now: u64) -> Result<Option
         return Ok(None);
     };
     let user = app.store.user_by_id(&session.user_id).await?;
-    Ok(user.filter(|u| !u.disabled && u.tokens_valid_after <= session.created_at))
+    Ok(user.filter(|u| !u.disabled && u.token_generation == session.user_generation))
 }
 
 /// Starts a session for `user` (ending the one the browser brought, if any) and returns the
@@ -39,6 +39,7 @@ pub(crate) async fn start(app: &App, req: &Request, user: &User, now: u64) -> Re
     let session = SignInSession {
         session_hash: token_hash(&value),
         user_id: user.id.clone(),
+        user_generation: user.token_generation,
         created_at: now,
         idle_expires_at: now + IDLE_SECONDS,
         expires_at: now + ABSOLUTE_SECONDS,

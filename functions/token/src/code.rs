@@ -47,7 +47,7 @@ pub(crate) async fn redeem(app: &App, client: &Client, form: &Form, now: u64) ->
         return Err(refused("pkce_failed"));
     }
     let user = app.store.user_by_id(&code.user_id).await?;
-    let Some(user) = user.filter(|u| !u.disabled && u.tokens_valid_after <= code.created_at) else {
+    let Some(user) = user.filter(|u| !u.disabled && u.token_generation == code.user_generation) else {
         return Err(refused("user_cut_off"));
     };
     let scope = code.scope.intersection(&client.scopes).intersection(&user.scopes);

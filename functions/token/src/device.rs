@@ -100,11 +100,11 @@ pub(crate) async fn redeem(app: &App, client: &Client, form: &Form, now: u64) ->
         oasis_lambda::metrics::signal("DeviceSlowDown", None);
         return Err(TokenError::SlowDown);
     }
-    let (user_id, scope) = match grant.state {
+    let (user_id, scope, approved_at_generation) = match grant.state {
         DeviceGrantState::Pending => return Err(TokenError::AuthorizationPending),
         DeviceGrantState::Denied => return Err(refused("denied", TokenError::AccessDenied)),
         DeviceGrantState::Redeemed => return Err(refused("redeemed", TokenError::InvalidGrant)),
-        DeviceGrantState::Approved { user_id, scope } => (user_id, scope),
+        DeviceGrantState::Approved { user_id, scope, user_generation } => (user_id, scope, user_generation),
     };
     // Of concurrent polls of an approved grant, exactly one gets tokens.
     if !app.store.redeem_device_grant(&hash, now).await? {
@@ -113,7 +113,7 @@ pub(crate) async fn redeem(app: &App, client: &Client, form: &Form, now: u64) ->
     // The user may have been disabled or cut off, or the client's scopes narrowed, since the
     // approval.
     let user = app.store.user_by_id(&user_id).await?;
-    let Some(user) = user.filter(|u| !u.disabled && u.tokens_valid_after <= grant.created_at) else {
+    let Some(user) = user.filter(|u| !u.disabled && u.token_generation == approved_at_generation) else {
         return Err(refused("user_cut_off", TokenError::InvalidGrant));
     };
     let scope = scope.intersection(&client.scopes).intersection(&user.scopes);

@@ -140,6 +140,7 @@ pub(crate) async fn start_session_in(
         user_id: user.id.clone(),
         client_id: client.client_id.clone(),
         scope: scope.to_string(),
+        user_generation: user.token_generation,
         created_at: now,
         expires_at: now + app.settings.refresh_absolute_ttl,
         revoked: false,
@@ -205,7 +206,7 @@ async fn refresh(
         return Err(TokenError::InvalidGrant);
     }
     let user = app.store.user_by_id(&family.user_id).await?;
-    let Some(user) = user.filter(|u| !u.disabled && u.tokens_valid_after <= family.created_at) else {
+    let Some(user) = user.filter(|u| !u.disabled && u.token_generation == family.user_generation) else {
         app.store.revoke_family(&family.family_id).await?;
         oasis_lambda::metrics::signal("RefreshFailed", Some("user_cut_off"));
         tracing::warn!(signal = "refresh_failed", reason = "user_cut_off", "user disabled or tokens cut off");
@@ -243,7 +244,7 @@ async fn client_credentials(app: &App, client: &Client, form: &Form, now: u64) -
     let allowed = client.scopes.clone();
     let scope = grant_scope(requested_scope(form)?, &allowed)?;
     let id = client.client_id.as_str();
-    let grant = Grant { subject: id, client_id: id, scope: &scope, maturity: None };
+    let grant = Grant { subject: id, client_id: id, scope: &scope, maturity: None, generation: None };
     let signing = app.signing().await.map_err(|e| TokenError::Internal(Box::new(e)))?;
     let issued = signing.issuer.issue(&grant, now).map_err(|e| TokenError::Internal(Box::new(e)))?;
     Ok(token_response(&issued.token, issued.expires_in, None, &scope))
@@ -257,8 +258,13 @@ async fn issue(
     refresh: Option<(&str, &RefreshFamily)>,
     now: u64,
 ) -> Result<Response<Body>, TokenError> {
-    let grant =
-        Grant { subject: user.id.as_str(), client_id: client.client_id.as_str(), scope, maturity: Some(user.maturity) };
+    let grant = Grant {
+        subject: user.id.as_str(),
+        client_id: client.client_id.as_str(),
+        scope,
+        maturity: Some(user.maturity),
+        generation: Some(user.token_generation),
+    };
     let signing = app.signing().await.map_err(|e| TokenError::Internal(Box::new(e)))?;
     let issued = signing.issuer.issue(&grant, now).map_err(|e| TokenError::Internal(Box::new(e)))?;
     match refresh {

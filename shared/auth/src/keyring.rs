@@ -210,7 +210,7 @@ mod tests {
 
     fn token(set: &KeySet) -> String {
         let scope = ScopeSet::parse("search").unwrap();
-        let grant = Grant { subject: "u", client_id: "c", scope: &scope, maturity: None };
+        let grant = Grant { subject: "u", client_id: "c", scope: &scope, maturity: None, generation: None };
         Issuer::new(set.signing_key().unwrap(), "iss", "aud", 600).issue(&grant, crate::now()).unwrap().token
     }
 

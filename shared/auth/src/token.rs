@@ -46,6 +46,10 @@ struct Claims {
     /// The highest content maturity rating (an age, 0–18) the subject may see.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     maturity: Option<u8>,
+    /// The user's token generation at issue: a cut-off raises it, and verifiers refuse
+    /// tokens of an older one. Absent (0) in tokens a client holds for itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    r#gen: Option<u64>,
 }
 
 /// What an access token is issued for.
@@ -54,6 +58,8 @@ pub struct Grant<'a> {
     pub client_id: &'a str,
     pub scope: &'a ScopeSet,
     pub maturity: Option<Maturity>,
+    /// The user's [`token generation`](VerifiedClaims::generation); `None` for a client.
+    pub generation: Option<u64>,
 }
 
 pub struct IssuedToken {
@@ -103,6 +109,7 @@ impl Issuer {
             jti: jti.clone(),
             scope: grant.scope.to_string(),
             maturity: grant.maturity.map(Maturity::age),
+            r#gen: grant.generation,
         };
         let token = jsonwebtoken::encode(&header, &claims, &self.key.key).map_err(IssueError)?;
         Ok(IssuedToken { token, expires_in: self.ttl_seconds, jti })
@@ -171,6 +178,7 @@ pub struct VerifiedClaims {
     expires_at: u64,
     jti: String,
     maturity: Option<Maturity>,
+    generation: u64,
 }
 
 impl VerifiedClaims {
@@ -194,6 +202,10 @@ impl VerifiedClaims {
     }
     pub fn jti(&self) -> &str {
         &self.jti
+    }
+    /// The user's token generation the token was issued at (0 when it carries none).
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
     /// The maturity ceiling; tokens without one (client credentials) see only all-ages content.
     pub fn maturity(&self) -> Maturity {
@@ -292,6 +304,7 @@ impl Verifier {
             expires_at: c.exp,
             jti: c.jti,
             maturity: c.maturity.map(Maturity::parse).transpose().map_err(|_| Rejection::Malformed)?,
+            generation: c.r#gen.unwrap_or(0),
         })
     }
 }
@@ -322,8 +335,13 @@ mod tests {
 
     fn issue(f: &Fixture) -> String {
         let scope = ScopeSet::parse("search data:read").unwrap();
-        let grant =
-            Grant { subject: "u-1", client_id: "web", scope: &scope, maturity: Some(Maturity::parse(13).unwrap()) };
+        let grant = Grant {
+            subject: "u-1",
+            client_id: "web",
+            scope: &scope,
+            maturity: Some(Maturity::parse(13).unwrap()),
+            generation: Some(3),
+        };
         f.issuer.issue(&grant, crate::now()).unwrap().token
     }
 
@@ -352,6 +370,7 @@ mod tests {
         assert_eq!(claims.client_id(), "web");
         assert!(claims.has_scope("search") && claims.has_scope("data:read"));
         assert_eq!(claims.maturity(), 13);
+        assert_eq!(claims.generation(), 3, "the user's token generation rides in the token");
         let header = jsonwebtoken::decode_header(issue(&f)).unwrap();
         assert_eq!(header.typ.as_deref(), Some("at+jwt"));
         assert_eq!(header.kid.as_deref(), Some(f.set.signing_key().unwrap().kid()));

@@ -147,7 +147,7 @@ async fn principal(store: &dyn PrincipalStore, claims: &VerifiedClaims) -> Resul
     // once, so the second lookup adds no round trip.
     let (user, client) = tokio::join!(store.user_by_id(&user_id), store.client(&client_id));
     let (user, client_live) = (user?, live(client?));
-    Ok(user.filter(|u| client_live && !u.disabled && claims.issued_at() >= u.tokens_valid_after).map(Principal::User))
+    Ok(user.filter(|u| client_live && !u.disabled && claims.generation() == u.token_generation).map(Principal::User))
 }
 
 /// A request's verified token and the live principal it speaks for: only [`authenticate`]

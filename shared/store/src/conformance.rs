@@ -28,7 +28,7 @@ fn user(id: &str, username: &str) -> User {
         disabled: false,
         scopes: ScopeSet::parse("data:read search").expect("test scopes"),
         maturity: rating(13),
-        tokens_valid_after: 0,
+        token_generation: 0,
         created_at: 1_000,
     }
 }
@@ -55,6 +55,7 @@ fn family(id: &str, user_id: &str) -> RefreshFamily {
         user_id: uid(user_id),
         client_id: cid("web"),
         scope: "search".into(),
+        user_generation: 7,
         created_at: 1_000,
         expires_at: 100_000,
         revoked: false,
@@ -91,9 +92,17 @@ pub async fn user_updates_are_persisted(s: &dyn Store) {
     s.create_user(&user("u1", "alice")).await.unwrap();
     s.set_password_hash(&uid("u1"), "new-hash").await.unwrap();
     s.set_disabled(&uid("u1"), true).await.unwrap();
-    s.set_tokens_valid_after(&uid("u1"), 4_242).await.unwrap();
+    s.cut_off_tokens(&uid("u1")).await.unwrap();
     let u = s.user_by_id(&uid("u1")).await.unwrap().unwrap();
-    assert_eq!((u.password_hash.as_str(), u.disabled, u.tokens_valid_after), ("new-hash", true, 4_242));
+    assert_eq!((u.password_hash.as_str(), u.disabled, u.token_generation), ("new-hash", true, 1));
+    // Concurrent cut-offs each count: an increment in the store, not a value read and written.
+    let u1 = uid("u1");
+    let (a, b) = tokio::join!(s.cut_off_tokens(&u1), s.cut_off_tokens(&u1));
+    a.unwrap();
+    b.unwrap();
+    assert_eq!(s.user_by_id(&uid("u1")).await.unwrap().unwrap().token_generation, 3);
+    s.cut_off_tokens(&uid("nobody")).await.unwrap();
+    assert_eq!(s.user_by_id(&uid("nobody")).await.unwrap(), None, "cutting off an unknown user creates nothing");
 }
 
 pub async fn clients_round_trip_and_are_unique(s: &dyn Store) {
@@ -453,7 +462,11 @@ fn device_grant(hash: &str, user_code: &str) -> DeviceGrant {
 }
 
 fn approve(user: &str) -> DeviceDecision {
-    DeviceDecision::Approve { user_id: uid(user), scope: ScopeSet::parse("search").expect("test scopes") }
+    DeviceDecision::Approve {
+        user_id: uid(user),
+        scope: ScopeSet::parse("search").expect("test scopes"),
+        user_generation: 7,
+    }
 }
 
 pub async fn a_device_grant_is_found_by_its_user_code_until_it_expires(s: &dyn Store) {
@@ -493,7 +506,12 @@ pub async fn a_device_grant_is_decided_once_and_only_while_pending(s: &dyn Store
     assert!(!s.decide_device_grant(&code("BCDFGHJK"), &DeviceDecision::Deny, 1_101).await.unwrap(), "decided already");
     assert!(!s.decide_device_grant(&code("BCDFGHJK"), &approve("u2"), 1_101).await.unwrap(), "decided already");
     let g = s.device_grant_by_user_code(&code("BCDFGHJK"), 1_102).await.unwrap().unwrap();
-    assert_eq!(g.state, DeviceGrantState::Approved { user_id: uid("u1"), scope: ScopeSet::parse("search").unwrap() });
+    let approved = DeviceGrantState::Approved {
+        user_id: uid("u1"),
+        scope: ScopeSet::parse("search").unwrap(),
+        user_generation: 7,
+    };
+    assert_eq!(g.state, approved);
     s.create_device_grant(&device_grant("d2", "CCDFGHJK"), 1_000).await.unwrap();
     assert!(!s.decide_device_grant(&code("CCDFGHJK"), &approve("u1"), 1_900).await.unwrap(), "expired");
     assert!(!s.decide_device_grant(&code("ZZZZZZZZ"), &approve("u1"), 1_100).await.unwrap(), "unknown");
@@ -558,6 +576,7 @@ fn auth_code(hash: &str) -> AuthCode {
         code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
         scope: ScopeSet::parse("search").expect("test scopes"),
         user_id: uid("u1"),
+        user_generation: 7,
         created_at: 1_000,
         valid_until: 1_060,
         expires_at: 87_400,
@@ -603,6 +622,7 @@ fn session(hash: &str) -> SignInSession {
     SignInSession {
         session_hash: hash.into(),
         user_id: uid("u1"),
+        user_generation: 7,
         created_at: 1_000,
         idle_expires_at: 2_800,
         expires_at: 44_200,
@@ -613,7 +633,7 @@ pub async fn a_sign_in_session_lives_until_it_idles_out_or_ends_or_is_deleted(s:
     s.create_session(&session("s1")).await.unwrap();
     assert!(matches!(s.create_session(&session("s1")).await, Err(StoreError::AlreadyExists(_))));
     let touched = s.touch_session("s1", 2_000, 3_800).await.unwrap().unwrap();
-    assert_eq!((touched.user_id, touched.idle_expires_at), (uid("u1"), 3_800));
+    assert_eq!((touched.user_id, touched.user_generation, touched.idle_expires_at), (uid("u1"), 7, 3_800));
     assert_eq!(s.touch_session("s1", 3_800, 5_600).await.unwrap(), None, "idled out");
     s.create_session(&SignInSession { expires_at: 2_500, ..session("s2") }).await.unwrap();
     assert_eq!(s.touch_session("s2", 2_500, 4_300).await.unwrap(), None, "past its absolute end");

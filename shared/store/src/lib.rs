@@ -43,8 +43,9 @@ pub trait UserStore: Send + Sync {
     /// Replaces the password hash (rehash on login, password change).
     async fn set_password_hash(&self, id: &UserId, hash: &str) -> StoreResult<()>;
     async fn set_disabled(&self, id: &UserId, disabled: bool) -> StoreResult<()>;
-    /// Every access token issued to the user before `at` is refused from now on.
-    async fn set_tokens_valid_after(&self, id: &UserId, at: u64) -> StoreResult<()>;
+    /// Raises the user's token generation by one, in the store (an atomic increment, no
+    /// clock): everything issued at an older generation is refused from now on.
+    async fn cut_off_tokens(&self, id: &UserId) -> StoreResult<()>;
 }
 
 #[async_trait]

@@ -15,8 +15,10 @@ pub struct User {
     pub scopes: ScopeSet,
     /// Highest maturity rating the user may see.
     pub maturity: Maturity,
-    /// Access tokens issued before this time (epoch seconds) are refused.
-    pub tokens_valid_after: u64,
+    /// Raised by every cut-off ([`crate::UserStore::cut_off_tokens`]): an access token, refresh
+    /// family, code, device approval or sign-in session made at an older generation is
+    /// refused. A counter, not a time, so no machine's clock decides what survives a cut-off.
+    pub token_generation: u64,
     pub created_at: u64,
 }
 
@@ -60,6 +62,8 @@ pub struct RefreshFamily {
     pub client_id: ClientId,
     /// The scope granted at login; refreshes may narrow the access token, never widen this.
     pub scope: String,
+    /// The user's [`User::token_generation`] when the family was started.
+    pub user_generation: u64,
     pub created_at: u64,
     /// Absolute expiry: no token of the family is valid after it, however recently used.
     pub expires_at: u64,
@@ -112,6 +116,8 @@ pub enum DeviceGrantState {
     Approved {
         user_id: UserId,
         scope: ScopeSet,
+        /// The user's [`User::token_generation`] when they approved.
+        user_generation: u64,
     },
     Denied,
     /// Tokens were issued for it: it is spent.
@@ -121,7 +127,7 @@ pub enum DeviceGrantState {
 /// What the user decided on the approval page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeviceDecision {
-    Approve { user_id: UserId, scope: ScopeSet },
+    Approve { user_id: UserId, scope: ScopeSet, user_generation: u64 },
     Deny,
 }
 
@@ -147,6 +153,8 @@ pub struct AuthCode {
     pub code_challenge: String,
     pub scope: ScopeSet,
     pub user_id: UserId,
+    /// The user's [`User::token_generation`] when they signed in for it.
+    pub user_generation: u64,
     pub created_at: u64,
     /// The code is redeemable until then (60 s)...
     pub valid_until: u64,
@@ -173,6 +181,8 @@ pub struct SignInSession {
     /// The hash of the cookie's value; the value itself is never stored.
     pub session_hash: String,
     pub user_id: UserId,
+    /// The user's [`User::token_generation`] at sign-in.
+    pub user_generation: u64,
     pub created_at: u64,
     pub idle_expires_at: u64,
     pub expires_at: u64,

@@ -58,9 +58,16 @@ impl World {
 
     /// An access token as the token function would issue it to `user` for `scope`.
     pub fn token(&self, user: &User, scope: &str) -> String {
-        self.token_with(ISSUER, AUDIENCE, user.id.as_str(), "oasis-demo", scope, Some(user.maturity.age()))
+        self.token_issued_at(user, scope, oasis_auth::now())
     }
 
+    /// The same, issued at `iat` (a token function whose clock differs from this machine's).
+    pub fn token_issued_at(&self, user: &User, scope: &str, iat: u64) -> String {
+        let grant = (user.id.as_str(), "oasis-demo", Some(user.maturity.age()), Some(user.token_generation));
+        self.mint(ISSUER, AUDIENCE, grant, scope, iat)
+    }
+
+    /// A token with every claim chosen (generation 0, as a user who was never cut off).
     pub fn token_with(
         &self,
         iss: &str,
@@ -70,11 +77,22 @@ impl World {
         scope: &str,
         maturity: Option<u8>,
     ) -> String {
+        self.mint(iss, aud, (sub, client_id, maturity, None), scope, oasis_auth::now())
+    }
+
+    fn mint(
+        &self,
+        iss: &str,
+        aud: &str,
+        (subject, client_id, maturity, generation): (&str, &str, Option<u8>, Option<u64>),
+        scope: &str,
+        iat: u64,
+    ) -> String {
         let issuer = Issuer::new(self.keys.signing_key().unwrap(), iss, aud, 900);
         let scope = if scope.is_empty() { ScopeSet::default() } else { ScopeSet::parse(scope).unwrap() };
         let maturity = maturity.map(|m| oasis_domain::Maturity::parse(m).expect("a test maturity of 0-18"));
-        let grant = Grant { subject: sub, client_id, scope: &scope, maturity };
-        issuer.issue(&grant, oasis_auth::now()).unwrap().token
+        let grant = Grant { subject, client_id, scope: &scope, maturity, generation };
+        issuer.issue(&grant, iat).unwrap().token
     }
 }
 

@@ -123,7 +123,7 @@ pub async fn create_user(store: &dyn Store, hasher: &PasswordHasher, new: NewUse
         disabled: false,
         scopes: known_scopes(&new.scopes)?,
         maturity,
-        tokens_valid_after: 0,
+        token_generation: 0,
         created_at: now,
     };
     store.create_user(&user).await?;
@@ -143,12 +143,13 @@ async fn find_user(store: &dyn Store, username: &str) -> Result<User, AdminError
     store.user_by_username(&username).await?.ok_or_else(|| AdminError::NoSuchUser(username.to_string()))
 }
 
-/// Cuts off every token of a user now: access tokens issued before this second are refused
-/// by the verifiers' user check, and every refresh-token family is revoked.
+/// Cuts off every token of a user now: the store raises the user's token generation (no clock
+/// involved, so a slow operator clock cannot let recent tokens survive), so every access
+/// token, refresh family, code, device approval and sign-in session of an older generation is
+/// refused; the refresh families are revoked too.
 pub async fn revoke_user_tokens(store: &dyn Store, username: &str) -> Result<u32, AdminError> {
     let user = find_user(store, username).await?;
-    // +1: tokens issued in this very second are cut off too.
-    store.set_tokens_valid_after(&user.id, oasis_auth::now() + 1).await?;
+    store.cut_off_tokens(&user.id).await?;
     Ok(store.revoke_user_families(&user.id).await?)
 }
 

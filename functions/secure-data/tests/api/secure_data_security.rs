@@ -40,7 +40,7 @@ async fn excessive_data_exposure_is_prevented_by_an_explicit_field_allow_list() 
     let r = get(&app, "/secure-data", Some(&w.token(&w.demo, "data:read"))).await;
     let keys: Vec<String> = r.json().as_object().unwrap().keys().cloned().collect();
     assert_eq!(keys, ["display_name", "entitlements", "maturity", "member_since", "user_id", "username", "watchlist"]);
-    for leak in ["argon2", "password", "tokens_valid_after", "disabled", "scopes"] {
+    for leak in ["argon2", "password", "tokens_valid_after", "token_generation", "disabled", "scopes"] {
         assert!(!r.text.contains(leak), "{leak} in {}", r.text);
     }
 }
@@ -145,6 +145,22 @@ async fn a_cut_off_user_is_refused_at_once_before_the_token_expires() {
     assert_eq!(get(&app, "/secure-data", Some(&token)).await.status, 200);
     oasis_admin::set_disabled(w.store.as_ref(), "demo", true).await.unwrap();
     assert_eq!(get(&app, "/secure-data", Some(&token)).await.status, 401);
+}
+
+#[tokio::test]
+async fn a_cut_off_holds_even_when_the_operators_clock_is_behind_the_token_functions() {
+    // The cut-off is a generation counter raised in the store, not a time: a token minted 20 s
+    // "after" the operator's clock (a slow admin machine; the verifiers accept 30 s of skew) is
+    // still cut off, and a token minted after the cut-off works at once.
+    let (w, app) = world().await;
+    let ahead = w.token_issued_at(&w.demo, "data:read", oasis_auth::now() + 20);
+    assert_eq!(get(&app, "/secure-data", Some(&ahead)).await.status, 200);
+    oasis_admin::revoke_user_tokens(w.store.as_ref(), "demo").await.unwrap();
+    let r = get(&app, "/secure-data", Some(&ahead)).await;
+    assert_eq!((r.status, r.error().as_deref()), (401, Some("invalid_token")), "{}", r.text);
+    let now = w.store.user_by_id(&w.demo.id).await.unwrap().unwrap();
+    assert_eq!(now.token_generation, w.demo.token_generation + 1);
+    assert_eq!(get(&app, "/secure-data", Some(&w.token(&now, "data:read"))).await.status, 200);
 }
 
 #[tokio::test]

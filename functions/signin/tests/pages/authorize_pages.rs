@@ -156,6 +156,18 @@ async fn a_signed_in_person_is_not_asked_for_the_password_again_and_signing_out_
 }
 
 #[tokio::test]
+async fn a_sign_in_session_from_before_a_cut_off_signs_nobody_in_after_it() {
+    let f = fixture().await;
+    let first = sign_in(&f, &query(&[]), DEMO_USER, &f.creds.demo_password, "").await;
+    let session = set_cookie(&first, "__Host-oasis_session").unwrap();
+    let before = get(&f, &format!("/authorize?{}", query(&[])), Some(&session)).await;
+    assert!(before.text.contains("wants to use your account <strong>demo</strong>"), "{}", before.text);
+    oasis_admin::revoke_user_tokens(f.store.as_ref(), DEMO_USER).await.unwrap();
+    let after = get(&f, &format!("/authorize?{}", query(&[])), Some(&session)).await;
+    assert!(after.text.contains("Sign in to continue"), "{}", after.text);
+}
+
+#[tokio::test]
 async fn session_fixation_a_session_value_the_browser_brought_is_never_the_one_signed_in() {
     let f = fixture().await;
     // An attacker who got a cookie value into the victim's browser (`__Host-` keeps sibling

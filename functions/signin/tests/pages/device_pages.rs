@@ -80,7 +80,7 @@ async fn a_person_enters_the_code_reviews_the_app_and_its_scopes_signs_in_and_ap
     assert_eq!(done.status, 200, "{}", done.text);
     assert!(done.text.contains("Device signed in"), "{}", done.text);
     let user = f.store.user_by_username(&Username::parse(DEMO_USER).unwrap()).await.unwrap().unwrap();
-    let DeviceGrantState::Approved { user_id, scope } = state(&f, &code).await else { panic!("approved") };
+    let DeviceGrantState::Approved { user_id, scope, .. } = state(&f, &code).await else { panic!("approved") };
     assert_eq!((user_id, scope.to_string()), (user.id, "data:read search".to_owned()));
 }
 

@@ -22,6 +22,7 @@ async fn code(f: &Fixture, value: &str) {
         redirect_uri: APP_REDIRECT_URI.into(),
         code_challenge: CHALLENGE.into(),
         scope: ScopeSet::parse("data:read search").unwrap(),
+        user_generation: user.token_generation,
         user_id: user.id,
         created_at: now,
         valid_until: now + 60,
@@ -160,4 +161,16 @@ async fn the_metadata_announces_the_code_flow_with_s256_and_iss() {
     assert_eq!(meta["code_challenge_methods_supported"], serde_json::json!(["S256"]));
     assert_eq!(meta["response_types_supported"], serde_json::json!(["code"]));
     assert_eq!(meta["authorization_response_iss_parameter_supported"], true);
+}
+
+#[tokio::test]
+async fn a_code_signed_in_for_before_a_cut_off_gets_nothing_after_it() {
+    let f = fixture().await;
+    code(&f, "pre-cut-off").await;
+    oasis_admin::revoke_user_tokens(f.store.as_ref(), DEMO_USER).await.unwrap();
+    let r = redeem(&f, APP_CLIENT, "pre-cut-off", APP_REDIRECT_URI, Some(VERIFIER)).await;
+    assert_eq!((r.status, r.error().as_deref()), (400, Some("invalid_grant")), "{}", r.text);
+    // A code from a sign-in after the cut-off works.
+    code(&f, "post-cut-off").await;
+    assert_eq!(redeem(&f, APP_CLIENT, "post-cut-off", APP_REDIRECT_URI, Some(VERIFIER)).await.status, 200);
 }

@@ -36,7 +36,10 @@ async fn decide(f: &Fixture, user_code: &str, decision: DeviceDecision) {
 
 async fn approve(f: &Fixture, user_code: &str) {
     let user = f.store.user_by_username(&Username::parse(DEMO_USER).unwrap()).await.unwrap().unwrap();
-    decide(f, user_code, DeviceDecision::Approve { user_id: user.id, scope: ScopeSet::parse("search").unwrap() }).await;
+    let user_generation = user.token_generation;
+    let approval =
+        DeviceDecision::Approve { user_id: user.id, scope: ScopeSet::parse("search").unwrap(), user_generation };
+    decide(f, user_code, approval).await;
 }
 
 #[tokio::test]
@@ -164,7 +167,8 @@ async fn an_expired_device_code_hears_expired_token_and_cannot_be_approved() {
     let r = poll(&f, TV_CLIENT, "expired-device-code").await;
     assert_eq!((r.status, r.error().as_deref()), (400, Some("expired_token")), "{}", r.text);
     let user = f.store.user_by_username(&Username::parse(DEMO_USER).unwrap()).await.unwrap().unwrap();
-    let late = DeviceDecision::Approve { user_id: user.id, scope: ScopeSet::parse("search").unwrap() };
+    let late =
+        DeviceDecision::Approve { user_id: user.id, scope: ScopeSet::parse("search").unwrap(), user_generation: 0 };
     assert!(!f.store.decide_device_grant(&grant.user_code, &late, now).await.unwrap());
 }
 
@@ -219,4 +223,15 @@ async fn the_metadata_names_the_device_authorization_endpoint_and_grant() {
     let meta = send(&f.app, &event("GET", "/.well-known/oauth-authorization-server", &[], None)).await.json();
     assert_eq!(meta["device_authorization_endpoint"], format!("{ISSUER}/device_authorization"));
     assert!(meta["grant_types_supported"].as_array().unwrap().iter().any(|g| g == DEVICE_GRANT));
+}
+
+#[tokio::test]
+async fn a_device_approved_before_a_cut_off_gets_no_tokens_after_it() {
+    let f = fixture().await;
+    let device_code = approved_grant(&f).await;
+    oasis_admin::revoke_user_tokens(f.store.as_ref(), DEMO_USER).await.unwrap();
+    let r = poll(&f, TV_CLIENT, &device_code).await;
+    assert_eq!((r.status, r.error().as_deref()), (400, Some("invalid_grant")), "{}", r.text);
+    let approved_after = approved_grant(&f).await;
+    assert_eq!(poll(&f, TV_CLIENT, &approved_after).await.status, 200, "an approval after the cut-off works");
 }

@@ -11,6 +11,7 @@ fn grant_from(i: &Item) -> StoreResult<DeviceGrant> {
         "approved" => DeviceGrantState::Approved {
             user_id: get_parsed(i, "user_id", UserId::parse)?,
             scope: scope("granted_scope")?,
+            user_generation: opt_n(i, "user_generation").unwrap_or(0),
         },
         "denied" => DeviceGrantState::Denied,
         "redeemed" => DeviceGrantState::Redeemed,
@@ -101,11 +102,12 @@ impl DeviceGrantStore for DynamoStore {
         let mut values =
             HashMap::from([(":pending".into(), s("pending")), (":now".into(), n(now)), (":code".into(), s(code))]);
         let expr = match d {
-            DeviceDecision::Approve { user_id, scope } => {
+            DeviceDecision::Approve { user_id, scope, user_generation } => {
                 values.insert(":state".into(), s("approved"));
                 values.insert(":user".into(), s(user_id));
                 values.insert(":scope".into(), s(scope.to_string()));
-                "SET grant_state = :state, user_id = :user, granted_scope = :scope"
+                values.insert(":generation".into(), n(*user_generation));
+                "SET grant_state = :state, user_id = :user, granted_scope = :scope, user_generation = :generation"
             }
             DeviceDecision::Deny => {
                 values.insert(":state".into(), s("denied"));

@@ -22,6 +22,8 @@ pub(super) fn family_from(i: &Item) -> StoreResult<RefreshFamily> {
         user_id: get_parsed(i, "user_id", UserId::parse)?,
         client_id: get_parsed(i, "client_id", ClientId::parse)?,
         scope: get_s(i, "scope")?,
+        // Families from before the counter: generation 0.
+        user_generation: opt_n(i, "user_generation").unwrap_or(0),
         created_at: get_n(i, "created_at")?,
         expires_at: get_n(i, "expires_at")?,
         revoked: get_b(i, "revoked")?,
@@ -37,6 +39,7 @@ impl RefreshStore for DynamoStore {
             ("user_id".into(), s(&f.user_id)),
             ("client_id".into(), s(&f.client_id)),
             ("scope".into(), s(&f.scope)),
+            ("user_generation".into(), n(f.user_generation)),
             ("created_at".into(), n(f.created_at)),
             ("expires_at".into(), n(f.expires_at)),
             ("revoked".into(), AttributeValue::Bool(f.revoked)),

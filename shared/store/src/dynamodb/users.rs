@@ -11,7 +11,7 @@ pub(super) fn user_item(u: &User) -> Item {
         ("disabled".into(), AttributeValue::Bool(u.disabled)),
         ("scopes".into(), list(&u.scopes.iter().collect::<Vec<_>>())),
         ("maturity".into(), n(u64::from(u.maturity.age()))),
-        ("tokens_valid_after".into(), n(u.tokens_valid_after)),
+        ("token_generation".into(), n(u.token_generation)),
         ("created_at".into(), n(u.created_at)),
     ])
 }
@@ -24,7 +24,10 @@ pub(super) fn user_from(item: &Item) -> StoreResult<User> {
         disabled: get_b(item, "disabled")?,
         scopes: ScopeSet::from_tokens(get_l(item, "scopes")?).map_err(|_| backend(Malformed("scopes")))?,
         maturity: get_maturity(item, "maturity")?,
-        tokens_valid_after: get_n(item, "tokens_valid_after")?,
+        // Items written before the counter kept a cut-off time instead: one that had been cut
+        // off reads as generation 1, so what it cut off stays cut off.
+        token_generation: opt_n(item, "token_generation")
+            .unwrap_or_else(|| u64::from(opt_n(item, "tokens_valid_after").is_some_and(|t| t > 0))),
         created_at: get_n(item, "created_at")?,
     })
 }
@@ -68,7 +71,9 @@ impl UserStore for DynamoStore {
         .await
     }
 
-    async fn set_tokens_valid_after(&self, id: &UserId, at: u64) -> StoreResult<()> {
-        self.update_user(id.as_str(), "SET tokens_valid_after = :t", HashMap::from([(":t".into(), n(at))])).await
+    async fn cut_off_tokens(&self, id: &UserId) -> StoreResult<()> {
+        // An item from before the counter starts from 1, above the 0 or 1 it reads as.
+        let one = HashMap::from([(":one".into(), n(1))]);
+        self.update_user(id.as_str(), "SET token_generation = if_not_exists(token_generation, :one) + :one", one).await
     }
 }

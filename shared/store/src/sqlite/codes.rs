@@ -8,8 +8,8 @@ impl AuthCodeStore for SqliteStore {
         self.conn()
             .execute(
                 "INSERT INTO auth_codes (code_hash, client_id, redirect_uri, code_challenge, scope, user_id,
-                     created_at, valid_until, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                     created_at, valid_until, expires_at, user_generation)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     c.code_hash,
                     c.client_id,
@@ -19,7 +19,8 @@ impl AuthCodeStore for SqliteStore {
                     c.user_id,
                     int(c.created_at),
                     int(c.valid_until),
-                    int(c.expires_at)
+                    int(c.expires_at),
+                    int(c.user_generation)
                 ],
             )
             .map_err(|e| unique_or(e, "authorization code"))?;
@@ -32,7 +33,7 @@ impl AuthCodeStore for SqliteStore {
         let found = tx
             .query_row(
                 "SELECT code_hash, client_id, redirect_uri, code_challenge, scope, user_id, created_at, valid_until,
-                        expires_at, used_at, family_id
+                        expires_at, used_at, family_id, user_generation
                  FROM auth_codes WHERE code_hash = ?1 AND expires_at > ?2",
                 params![hash, int(now)],
                 |r| {
@@ -43,6 +44,7 @@ impl AuthCodeStore for SqliteStore {
                         code_challenge: r.get(3)?,
                         scope: scope_column(r, 4)?,
                         user_id: r.get(5)?,
+                        user_generation: r.get::<_, i64>(11)? as u64,
                         created_at: r.get::<_, i64>(6)? as u64,
                         valid_until: r.get::<_, i64>(7)? as u64,
                         expires_at: r.get::<_, i64>(8)? as u64,
@@ -75,9 +77,17 @@ impl SessionStore for SqliteStore {
     async fn create_session(&self, s: &SignInSession) -> StoreResult<()> {
         self.conn()
             .execute(
-                "INSERT INTO signin_sessions (session_hash, user_id, created_at, idle_expires_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![s.session_hash, s.user_id, int(s.created_at), int(s.idle_expires_at), int(s.expires_at)],
+                "INSERT INTO signin_sessions (session_hash, user_id, created_at, idle_expires_at, expires_at,
+                     user_generation)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    s.session_hash,
+                    s.user_id,
+                    int(s.created_at),
+                    int(s.idle_expires_at),
+                    int(s.expires_at),
+                    int(s.user_generation)
+                ],
             )
             .map_err(|e| unique_or(e, "sign-in session"))?;
         Ok(())
@@ -98,7 +108,8 @@ impl SessionStore for SqliteStore {
         }
         let session = tx
             .query_row(
-                "SELECT session_hash, user_id, created_at, idle_expires_at, expires_at FROM signin_sessions
+                "SELECT session_hash, user_id, created_at, idle_expires_at, expires_at, user_generation
+                 FROM signin_sessions
                  WHERE session_hash = ?1",
                 [hash],
                 |r| {
@@ -108,6 +119,7 @@ impl SessionStore for SqliteStore {
                         created_at: r.get::<_, i64>(2)? as u64,
                         idle_expires_at: r.get::<_, i64>(3)? as u64,
                         expires_at: r.get::<_, i64>(4)? as u64,
+                        user_generation: r.get::<_, i64>(5)? as u64,
                     })
                 },
             )

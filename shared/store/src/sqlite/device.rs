@@ -4,13 +4,17 @@
 use super::*;
 
 const COLUMNS: &str = "device_code_hash, user_code, client_id, scope, created_at, expires_at, poll_interval,
-    last_polled_at, state, user_id, granted_scope";
+    last_polled_at, state, user_id, granted_scope, user_generation";
 
 fn grant_from_row(r: &Row<'_>) -> rusqlite::Result<DeviceGrant> {
     let state: String = r.get(8)?;
     let state = match state.as_str() {
         "pending" => DeviceGrantState::Pending,
-        "approved" => DeviceGrantState::Approved { user_id: r.get(9)?, scope: scope_column(r, 10)? },
+        "approved" => DeviceGrantState::Approved {
+            user_id: r.get(9)?,
+            scope: scope_column(r, 10)?,
+            user_generation: r.get::<_, Option<i64>>(11)?.unwrap_or(0) as u64,
+        },
         "denied" => DeviceGrantState::Denied,
         "redeemed" => DeviceGrantState::Redeemed,
         _ => return Err(rusqlite::Error::InvalidColumnType(8, "state".into(), rusqlite::types::Type::Text)),
@@ -41,7 +45,7 @@ impl DeviceGrantStore for SqliteStore {
         .map_err(classify)?;
         tx.execute(
             &format!(
-                "INSERT INTO device_grants ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', NULL, NULL)"
+                "INSERT INTO device_grants ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', NULL, NULL, NULL)"
             ),
             params![
                 g.device_code_hash,
@@ -70,16 +74,18 @@ impl DeviceGrantStore for SqliteStore {
     }
 
     async fn decide_device_grant(&self, user_code: &UserCode, d: &DeviceDecision, now: u64) -> StoreResult<bool> {
-        let (state, user_id, scope) = match d {
-            DeviceDecision::Approve { user_id, scope } => ("approved", Some(user_id), Some(scope.to_string())),
-            DeviceDecision::Deny => ("denied", None, None),
+        let (state, user_id, scope, generation) = match d {
+            DeviceDecision::Approve { user_id, scope, user_generation } => {
+                ("approved", Some(user_id), Some(scope.to_string()), Some(int(*user_generation)))
+            }
+            DeviceDecision::Deny => ("denied", None, None, None),
         };
         let changed = self
             .conn()
             .execute(
-                "UPDATE device_grants SET state = ?2, user_id = ?3, granted_scope = ?4
+                "UPDATE device_grants SET state = ?2, user_id = ?3, granted_scope = ?4, user_generation = ?6
                  WHERE user_code = ?1 AND state = 'pending' AND expires_at > ?5",
-                params![user_code, state, user_id, scope, int(now)],
+                params![user_code, state, user_id, scope, int(now), generation],
             )
             .map_err(classify)?;
         Ok(changed == 1)

@@ -73,6 +73,7 @@ impl SqliteStore {
         tx.execute_batch(SCHEMA).map_err(classify)?;
         migrate_search_index(&tx)?;
         migrate_redirect_uris(&tx)?;
+        migrate_token_generations(&tx)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(classify)?;
         tx.commit().map_err(classify)
     }
@@ -128,6 +129,37 @@ fn migrate_search_index(tx: &Connection) -> StoreResult<()> {
         index_titles(tx, &chunk).map_err(classify)?;
     }
     tx.execute_batch("DROP TABLE IF EXISTS title_terms").map_err(classify)
+}
+
+/// Databases made before the generation counter kept a cut-off time per user: a user who had
+/// been cut off starts at generation 1 (so what was cut off stays so), and every refresh
+/// family, code, approval and sign-in session recorded before reads as generation 0.
+fn migrate_token_generations(tx: &Connection) -> StoreResult<()> {
+    let has = |table: &str, column: &str| {
+        tx.query_row("SELECT EXISTS (SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2)", [table, column], |r| {
+            r.get::<_, bool>(0)
+        })
+        .map_err(classify)
+    };
+    if has("users", "tokens_valid_after")? {
+        tx.execute_batch(
+            "ALTER TABLE users ADD COLUMN token_generation INTEGER NOT NULL DEFAULT 0;
+             UPDATE users SET token_generation = 1 WHERE tokens_valid_after > 0;
+             ALTER TABLE users DROP COLUMN tokens_valid_after;",
+        )
+        .map_err(classify)?;
+    }
+    for (table, column) in [
+        ("refresh_families", "user_generation INTEGER NOT NULL DEFAULT 0"),
+        ("device_grants", "user_generation INTEGER"),
+        ("auth_codes", "user_generation INTEGER NOT NULL DEFAULT 0"),
+        ("signin_sessions", "user_generation INTEGER NOT NULL DEFAULT 0"),
+    ] {
+        if !has(table, "user_generation")? {
+            tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column}")).map_err(classify)?;
+        }
+    }
+    Ok(())
 }
 
 /// Databases made before the code flow have clients without redirect URIs: none, then.

@@ -23,9 +23,19 @@ impl RefreshStore for SqliteStore {
         let mut c = self.conn();
         let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
         tx.execute(
-            "INSERT INTO refresh_families (family_id, user_id, client_id, scope, created_at, expires_at, revoked)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![f.family_id, f.user_id, f.client_id, f.scope, int(f.created_at), int(f.expires_at), f.revoked],
+            "INSERT INTO refresh_families
+                 (family_id, user_id, client_id, scope, user_generation, created_at, expires_at, revoked)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                f.family_id,
+                f.user_id,
+                f.client_id,
+                f.scope,
+                int(f.user_generation),
+                int(f.created_at),
+                int(f.expires_at),
+                f.revoked
+            ],
         )
         .map_err(|e| unique_or(e, "refresh family"))?;
         insert_token(&tx, first).map_err(|e| unique_or(e, "refresh token"))?;
@@ -36,7 +46,7 @@ impl RefreshStore for SqliteStore {
         self.conn()
             .query_row(
                 "SELECT t.token_hash, t.family_id, t.issued_at, t.idle_expires_at, t.rotated_at, t.expires_at,
-                        f.user_id, f.client_id, f.scope, f.created_at, f.expires_at, f.revoked
+                        f.user_id, f.client_id, f.scope, f.created_at, f.expires_at, f.revoked, f.user_generation
                  FROM refresh_tokens t JOIN refresh_families f ON f.family_id = t.family_id
                  WHERE t.token_hash = ?1",
                 [token_hash],
@@ -57,6 +67,7 @@ impl RefreshStore for SqliteStore {
                         created_at: r.get::<_, i64>(9)? as u64,
                         expires_at: r.get::<_, i64>(10)? as u64,
                         revoked: r.get(11)?,
+                        user_generation: r.get::<_, i64>(12)? as u64,
                     };
                     Ok((token, family))
                 },

@@ -2,7 +2,7 @@
 
 /// `PRAGMA user_version` of a file with [`SCHEMA`] and every migration applied. Bump it with
 /// any change to either: a file at this version is opened without running them.
-pub(super) const SCHEMA_VERSION: i64 = 1;
+pub(super) const SCHEMA_VERSION: i64 = 2;
 
 pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS users (
@@ -12,7 +12,7 @@ CREATE TABLE IF NOT EXISTS users (
     disabled INTEGER NOT NULL,
     scopes TEXT NOT NULL,
     maturity INTEGER NOT NULL,
-    tokens_valid_after INTEGER NOT NULL,
+    token_generation INTEGER NOT NULL DEFAULT 0,
     created_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS clients (
@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS refresh_families (
     scope TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
-    revoked INTEGER NOT NULL
+    revoked INTEGER NOT NULL,
+    user_generation INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS refresh_families_by_user ON refresh_families(user_id);
 CREATE TABLE IF NOT EXISTS refresh_tokens (
@@ -91,7 +92,8 @@ CREATE TABLE IF NOT EXISTS device_grants (
     last_polled_at INTEGER,
     state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'denied', 'redeemed')),
     user_id TEXT,
-    granted_scope TEXT
+    granted_scope TEXT,
+    user_generation INTEGER
 );
 -- Authorization codes by hash; `used_at` and `family_id` are set once, by the first redemption.
 CREATE TABLE IF NOT EXISTS auth_codes (
@@ -105,13 +107,15 @@ CREATE TABLE IF NOT EXISTS auth_codes (
     valid_until INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
     used_at INTEGER,
-    family_id TEXT
+    family_id TEXT,
+    user_generation INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS signin_sessions (
     session_hash TEXT PRIMARY KEY,
     user_id TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     idle_expires_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL
+    expires_at INTEGER NOT NULL,
+    user_generation INTEGER NOT NULL DEFAULT 0
 );
 ";

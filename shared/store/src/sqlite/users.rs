@@ -3,7 +3,7 @@
 use super::*;
 
 pub(super) const USER_COLUMNS: &str =
-    "id, username, password_hash, disabled, scopes, maturity, tokens_valid_after, created_at";
+    "id, username, password_hash, disabled, scopes, maturity, token_generation, created_at";
 
 pub(super) fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
@@ -13,7 +13,7 @@ pub(super) fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
         disabled: r.get(3)?,
         scopes: from_json_list(r, 4)?,
         maturity: r.get(5)?,
-        tokens_valid_after: r.get::<_, i64>(6)? as u64,
+        token_generation: r.get::<_, i64>(6)? as u64,
         created_at: r.get::<_, i64>(7)? as u64,
     })
 }
@@ -31,7 +31,7 @@ impl UserStore for SqliteStore {
                     u.disabled,
                     json_list(&u.scopes.iter().collect::<Vec<_>>()),
                     u.maturity,
-                    int(u.tokens_valid_after),
+                    int(u.token_generation),
                     int(u.created_at)
                 ],
             )
@@ -65,9 +65,9 @@ impl UserStore for SqliteStore {
         Ok(())
     }
 
-    async fn set_tokens_valid_after(&self, id: &UserId, at: u64) -> StoreResult<()> {
+    async fn cut_off_tokens(&self, id: &UserId) -> StoreResult<()> {
         self.conn()
-            .execute("UPDATE users SET tokens_valid_after = ?2 WHERE id = ?1", params![id, int(at)])
+            .execute("UPDATE users SET token_generation = token_generation + 1 WHERE id = ?1", [id])
             .map_err(classify)?;
         Ok(())
     }

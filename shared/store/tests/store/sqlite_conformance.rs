@@ -28,6 +28,7 @@ fn two_connections_racing_to_rotate_one_refresh_token_produce_exactly_one_winner
             user_id: oasis_store::UserId::parse("usr_u").unwrap(),
             client_id: oasis_store::ClientId::parse("web").unwrap(),
             scope: "search".into(),
+            user_generation: 0,
             created_at: 0,
             expires_at: u64::MAX / 4,
             revoked: false,
@@ -145,5 +146,31 @@ fn a_database_at_the_current_schema_version_is_opened_without_running_the_migrat
     let left: i64 =
         raw.query_row("SELECT COUNT(*) FROM sqlite_master WHERE name = 'title_terms'", [], |r| r.get(0)).unwrap();
     assert_eq!(left, 0);
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn a_database_from_before_the_generation_counter_keeps_its_cut_offs() {
+    let path = temp_db();
+    {
+        // The users table as it was: a cut-off time per user.
+        let old = rusqlite::Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE users (id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,
+                 disabled INTEGER NOT NULL, scopes TEXT NOT NULL, maturity INTEGER NOT NULL,
+                 tokens_valid_after INTEGER NOT NULL, created_at INTEGER NOT NULL);
+             INSERT INTO users VALUES ('usr_cut', 'cut', 'h', 0, '[\"search\"]', 13, 1700000000, 1);
+             INSERT INTO users VALUES ('usr_never', 'never', 'h', 0, '[\"search\"]', 13, 0, 1);",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let generation = |id: &str| {
+        rt.block_on(store.user_by_id(&oasis_store::UserId::parse(id).unwrap())).unwrap().unwrap().token_generation
+    };
+    assert_eq!((generation("usr_cut"), generation("usr_never")), (1, 0), "what was cut off stays cut off");
+    rt.block_on(store.cut_off_tokens(&oasis_store::UserId::parse("usr_cut").unwrap())).unwrap();
+    assert_eq!(generation("usr_cut"), 2);
     let _ = std::fs::remove_file(&path);
 }

@@ -31,6 +31,7 @@ async fn concurrent_rotations_of_one_token_on_dynamodb_have_exactly_one_winner()
             user_id: oasis_store::UserId::parse("usr_u").unwrap(),
             client_id: oasis_store::ClientId::parse("web").unwrap(),
             scope: "search".into(),
+            user_generation: 0,
             created_at: 0,
             expires_at: 4_000_000_000,
             revoked: false,
