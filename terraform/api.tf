@@ -199,9 +199,20 @@ resource "aws_api_gateway_domain_name" "api" {
   }
 }
 
+# The stage at the domain's root, so the issuer has no path and its RFC 8414 metadata is where
+# §3.1 puts it (https://<domain>/.well-known/oauth-authorization-server). An issuer with a path
+# would need /.well-known/oauth-authorization-server/<path> at the host's root, which no
+# API Gateway path can serve.
 resource "aws_api_gateway_base_path_mapping" "api" {
   count       = var.domain_name == "" ? 0 : 1
   api_id      = aws_api_gateway_rest_api.api.id
   stage_name  = aws_api_gateway_stage.api.stage_name
   domain_name = aws_api_gateway_domain_name.api[0].domain_name
+
+  lifecycle {
+    precondition {
+      condition     = var.issuer_url == "https://${var.domain_name}"
+      error_message = "With domain_name set, issuer_url must be https://<domain_name> (no path): RFC 8414 §3.1 puts the metadata of an issuer with a path where API Gateway cannot serve it."
+    }
+  }
 }

@@ -333,6 +333,21 @@ def test_device_polls_have_a_per_ip_limit_of_their_own_so_two_tvs_behind_one_rou
     assert condition == "${var.waf_device_poll_rate_limit < var.waf_rate_limit}", condition
 
 
+def test_a_custom_domain_serves_the_issuer_at_its_root_so_rfc_8414_metadata_is_where_clients_look():
+    """RFC 8414 §3.1: the metadata of issuer https://host/p is at
+    https://host/.well-known/oauth-authorization-server/p, outside any API Gateway stage or base
+    path. With a custom domain the stage is mapped at the root and the issuer must be the bare
+    domain, so the metadata the token function serves is at the RFC's location."""
+    tf = load_tf(TF)
+    mapping = next(
+        b["api"] for parsed in tf.values() for block in parsed.get("resource", []) for t, b in block.items()
+        if t == "aws_api_gateway_base_path_mapping"
+    )
+    assert "base_path" not in mapping or one(mapping["base_path"]) in ("", None), "the stage is mapped at the root"
+    condition = one(one(one(mapping["lifecycle"])["precondition"])["condition"])
+    assert condition == '${var.issuer_url == "https://${var.domain_name}"}', condition
+
+
 def test_the_stricter_stage_throttle_names_operations_of_the_api():
     """Each stricter method setting names an operation openapi.yaml declares (a typo would make
     API Gateway refuse the setting, or throttle nothing), and covers every route that checks a
