@@ -27,7 +27,7 @@ variable "tags" {
 }
 
 variable "issuer_url" {
-  description = "The OAuth2 issuer: the public https base URL of the API (custom domain, or the stage invoke URL). Tokens carry it as iss."
+  description = "The OAuth2 issuer: the public https base URL of the API, which tokens carry as iss. With domain_name set it must be https://<domain_name> (the stage is mapped at the root, so the RFC 8414 metadata is at https://<domain_name>/.well-known/oauth-authorization-server); without one, the stage invoke URL, whose path (/v1) puts RFC 8414 section 3.1's metadata location out of reach: clients then need the metadata URL given explicitly (<issuer>/.well-known/oauth-authorization-server)."
   type        = string
 
   validation {
