@@ -30,8 +30,10 @@ enum Audience {
     Many(Vec<String>),
 }
 
+/// Claims not understood are ignored (RFC 7519 §4): the signature already proves we wrote
+/// them, and a verifier that refused them would refuse every token of a newer token function
+/// while a deploy rolls out (the `gen` claim was such a one).
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Claims {
     iss: String,
     sub: String,
@@ -360,6 +362,15 @@ mod tests {
 
     fn good_header(f: &Fixture) -> Value {
         json!({"alg": "ES256", "typ": "at+jwt", "kid": f.set.signing_key().unwrap().kid()})
+    }
+
+    #[test]
+    fn a_claim_this_verifier_does_not_know_is_ignored_so_a_newer_issuer_can_add_one() {
+        let f = fixture();
+        let mut claims = good_claims();
+        claims["a_claim_from_a_newer_release"] = json!({"any": "shape"});
+        let verified = f.verifier.verify(&forge(&f, good_header(&f), claims)).unwrap();
+        assert_eq!(verified.subject(), "u-1");
     }
 
     #[test]

@@ -31,18 +31,21 @@ impl UserId {
     }
 }
 
-/// 3–64 characters of `a-z 0-9 - _ .`: chosen by an operator, public (it is in every token).
+/// 3–64 characters of `a-z 0-9 - _ .`, not starting with a user id's `usr_`: chosen by an
+/// operator, public (it is in every token). A client id that could equal a user id would make
+/// that user's tokens through it look like the client's own (`sub == client_id`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct ClientId(String);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("client id must be 3-64 characters of a-z, 0-9, '-', '_', '.'")]
+#[error("client id must be 3-64 characters of a-z, 0-9, '-', '_', '.', not starting with usr_")]
 pub struct ClientIdError;
 
 impl ClientId {
     pub fn parse(raw: &str) -> Result<Self, ClientIdError> {
         let ok = (3..=64).contains(&raw.len())
+            && !raw.starts_with(UserId::PREFIX)
             && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b));
         if ok { Ok(Self(raw.to_owned())) } else { Err(ClientIdError) }
     }
@@ -108,7 +111,7 @@ mod tests {
     fn client_ids_have_one_shape() {
         assert!(ClientId::parse("oasis-demo.web_1").is_ok());
         let too_long = "a".repeat(65);
-        for bad in ["", "ab", "Oasis", "a b", "a:b", "a\0b", too_long.as_str()] {
+        for bad in ["", "ab", "Oasis", "a b", "a:b", "a\0b", too_long.as_str(), "usr_abcdefghijklmnop"] {
             assert_eq!(ClientId::parse(bad), Err(ClientIdError), "{bad:?}");
         }
     }

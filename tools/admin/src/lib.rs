@@ -26,7 +26,7 @@ pub enum AdminError {
         "unknown grant type {0:?} (known: authorization_code, refresh_token, device_code, client_credentials, password)"
     )]
     UnknownGrant(String),
-    #[error("client id must be 3-64 characters of a-z, 0-9, '-', '_', '.'")]
+    #[error("client id must be 3-64 characters of a-z, 0-9, '-', '_', '.', not starting with usr_")]
     BadClientId,
     #[error("origin {0:?} must be an https:// origin (http:// only for localhost) without a path")]
     BadOrigin(String),

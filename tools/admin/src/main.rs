@@ -167,7 +167,7 @@ enum AddressCommand {
 enum ClientCommand {
     /// Create an OAuth2 client; a confidential client's secret is printed once
     Create {
-        /// 3-64 characters of a-z, 0-9, '-', '_', '.'
+        /// 3-64 characters of a-z, 0-9, '-', '_', '.', not starting with usr_
         client_id: String,
         /// Display name
         #[arg(long, value_name = "NAME")]
@@ -643,7 +643,11 @@ async fn run(command: Command) -> Result<(), CliError> {
         }
         Command::Client(ClientCommand::Enable { client_id, store }) => {
             oasis_admin::set_client_disabled(store.open().await?.as_ref(), &client_id, false).await?;
-            println!("enabled client {}", client_id.trim());
+            // Disabling suspends; it revokes nothing, so what leaked then is live again now.
+            println!(
+                "enabled client {}; its unexpired refresh tokens work again: if they leaked, cut off its users' tokens (user revoke-tokens)",
+                client_id.trim()
+            );
         }
         Command::Keys(KeysCommand::Init(keys)) => {
             let set = oasis_admin::keys::init(&keys.storage().await?).await?;

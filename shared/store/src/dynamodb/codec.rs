@@ -24,6 +24,11 @@ pub(super) fn get_n(item: &Item, k: &'static str) -> StoreResult<u64> {
 pub(super) fn opt_n(item: &Item, k: &str) -> Option<u64> {
     item.get(k).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
 }
+/// A number that items written by an older release lack (`absent`); one that is there but
+/// not a number is corruption, never the default.
+pub(super) fn n_or(item: &Item, k: &'static str, absent: u64) -> StoreResult<u64> {
+    if item.contains_key(k) { get_n(item, k) } else { Ok(absent) }
+}
 pub(super) fn get_b(item: &Item, k: &'static str) -> StoreResult<bool> {
     item.get(k).and_then(|v| v.as_bool().ok()).copied().ok_or_else(|| backend(Malformed(k)))
 }

@@ -19,7 +19,7 @@ fn code_from(i: &Item) -> StoreResult<AuthCode> {
         code_challenge: get_s(i, "code_challenge")?,
         scope: get_parsed(i, "scope", ScopeSet::parse)?,
         user_id: get_parsed(i, "user_id", UserId::parse)?,
-        user_generation: opt_n(i, "user_generation").unwrap_or(0),
+        user_generation: n_or(i, "user_generation", 0)?,
         created_at: get_n(i, "created_at")?,
         valid_until: get_n(i, "valid_until")?,
         expires_at: get_n(i, "expires_at")?,
@@ -30,7 +30,7 @@ fn session_from(i: &Item) -> StoreResult<SignInSession> {
     Ok(SignInSession {
         session_hash: get_s(i, "session_hash")?,
         user_id: get_parsed(i, "user_id", UserId::parse)?,
-        user_generation: opt_n(i, "user_generation").unwrap_or(0),
+        user_generation: n_or(i, "user_generation", 0)?,
         created_at: get_n(i, "created_at")?,
         idle_expires_at: get_n(i, "idle_expires_at")?,
         expires_at: get_n(i, "expires_at")?,

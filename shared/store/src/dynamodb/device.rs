@@ -11,7 +11,7 @@ fn grant_from(i: &Item) -> StoreResult<DeviceGrant> {
         "approved" => DeviceGrantState::Approved {
             user_id: get_parsed(i, "user_id", UserId::parse)?,
             scope: scope("granted_scope")?,
-            user_generation: opt_n(i, "user_generation").unwrap_or(0),
+            user_generation: n_or(i, "user_generation", 0)?,
         },
         "denied" => DeviceGrantState::Denied,
         "redeemed" => DeviceGrantState::Redeemed,

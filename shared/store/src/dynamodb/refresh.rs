@@ -23,7 +23,7 @@ pub(super) fn family_from(i: &Item) -> StoreResult<RefreshFamily> {
         client_id: get_parsed(i, "client_id", ClientId::parse)?,
         scope: get_s(i, "scope")?,
         // Families from before the counter: generation 0.
-        user_generation: opt_n(i, "user_generation").unwrap_or(0),
+        user_generation: n_or(i, "user_generation", 0)?,
         created_at: get_n(i, "created_at")?,
         expires_at: get_n(i, "expires_at")?,
         revoked: get_b(i, "revoked")?,

@@ -12,6 +12,8 @@ pub(super) fn user_item(u: &User) -> Item {
         ("scopes".into(), list(&u.scopes.iter().collect::<Vec<_>>())),
         ("maturity".into(), n(u64::from(u.maturity.age()))),
         ("token_generation".into(), n(u.token_generation)),
+        // Read only by binaries from before the counter, should one be rolled back to.
+        ("tokens_valid_after".into(), n(0)),
         ("created_at".into(), n(u.created_at)),
     ])
 }
@@ -26,8 +28,7 @@ pub(super) fn user_from(item: &Item) -> StoreResult<User> {
         maturity: get_maturity(item, "maturity")?,
         // Items written before the counter kept a cut-off time instead: one that had been cut
         // off reads as generation 1, so what it cut off stays cut off.
-        token_generation: opt_n(item, "token_generation")
-            .unwrap_or_else(|| u64::from(opt_n(item, "tokens_valid_after").is_some_and(|t| t > 0))),
+        token_generation: n_or(item, "token_generation", u64::from(n_or(item, "tokens_valid_after", 0)? > 0))?,
         created_at: get_n(item, "created_at")?,
     })
 }
@@ -72,8 +73,12 @@ impl UserStore for DynamoStore {
     }
 
     async fn cut_off_tokens(&self, id: &UserId) -> StoreResult<()> {
-        // An item from before the counter starts from 1, above the 0 or 1 it reads as.
-        let one = HashMap::from([(":one".into(), n(1))]);
-        self.update_user(id.as_str(), "SET token_generation = if_not_exists(token_generation, :one) + :one", one).await
+        // An item from before the counter starts from 1, above the 0 or 1 it reads as. The
+        // cut-off time is for a binary from before the counter, should one be rolled back to
+        // (its only use of a clock).
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let values = HashMap::from([(":one".into(), n(1)), (":legacy".into(), n(now + 1))]);
+        let expr = "SET token_generation = if_not_exists(token_generation, :one) + :one, tokens_valid_after = :legacy";
+        self.update_user(id.as_str(), expr, values).await
     }
 }

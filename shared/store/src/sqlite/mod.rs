@@ -62,12 +62,11 @@ impl SqliteStore {
         let version =
             |c: &Connection| c.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0)).map_err(classify);
         let mut c = self.conn();
-        // A newer file than this binary knows is left as it is (its schema only adds).
-        if version(&c)? >= SCHEMA_VERSION {
+        if current(version(&c)?)? {
             return Ok(());
         }
         let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
-        if version(&tx)? >= SCHEMA_VERSION {
+        if current(version(&tx)?)? {
             return Ok(());
         }
         tx.execute_batch(SCHEMA).map_err(classify)?;
@@ -101,6 +100,21 @@ impl SqliteStore {
         Ok(n)
     }
 }
+
+/// Whether a file at `version` needs nothing; a file a newer build migrated is refused, not
+/// guessed at (its columns may no longer be the ones this build reads and writes).
+fn current(version: i64) -> StoreResult<bool> {
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Backend(Box::new(NewerSchema(version))));
+    }
+    Ok(version == SCHEMA_VERSION)
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the SQLite file has schema version {0}, newer than this build's {SCHEMA_VERSION}: run a newer build, or start from a new file"
+)]
+struct NewerSchema(i64);
 
 /// Databases made before the prefix index kept one row per whole word (`title_terms`), which
 /// made every search read all titles of its word: rebuild the index from `titles`.
@@ -141,14 +155,6 @@ fn migrate_token_generations(tx: &Connection) -> StoreResult<()> {
         })
         .map_err(classify)
     };
-    if has("users", "tokens_valid_after")? {
-        tx.execute_batch(
-            "ALTER TABLE users ADD COLUMN token_generation INTEGER NOT NULL DEFAULT 0;
-             UPDATE users SET token_generation = 1 WHERE tokens_valid_after > 0;
-             ALTER TABLE users DROP COLUMN tokens_valid_after;",
-        )
-        .map_err(classify)?;
-    }
     for (table, column) in [
         ("refresh_families", "user_generation INTEGER NOT NULL DEFAULT 0"),
         ("device_grants", "user_generation INTEGER"),
@@ -159,7 +165,23 @@ fn migrate_token_generations(tx: &Connection) -> StoreResult<()> {
             tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column}")).map_err(classify)?;
         }
     }
-    Ok(())
+    if !has("users", "tokens_valid_after")? {
+        return Ok(());
+    }
+    tx.execute_batch(
+        "ALTER TABLE users ADD COLUMN token_generation INTEGER NOT NULL DEFAULT 0;
+         UPDATE users SET token_generation = 1 WHERE tokens_valid_after > 0;",
+    )
+    .map_err(classify)?;
+    // What the old check let through (made at or after its user's cut-off) stays valid.
+    for table in ["refresh_families", "device_grants", "auth_codes", "signin_sessions"] {
+        tx.execute_batch(&format!(
+            "UPDATE {table} SET user_generation = 1
+             WHERE created_at >= (SELECT tokens_valid_after FROM users WHERE users.id = {table}.user_id AND tokens_valid_after > 0)"
+        ))
+        .map_err(classify)?;
+    }
+    tx.execute_batch("ALTER TABLE users DROP COLUMN tokens_valid_after").map_err(classify)
 }
 
 /// Databases made before the code flow have clients without redirect URIs: none, then.

@@ -150,17 +150,26 @@ fn a_database_at_the_current_schema_version_is_opened_without_running_the_migrat
 }
 
 #[test]
-fn a_database_from_before_the_generation_counter_keeps_its_cut_offs() {
+fn a_database_from_before_the_generation_counter_keeps_its_cut_offs_and_what_survived_them() {
     let path = temp_db();
     {
-        // The users table as it was: a cut-off time per user.
+        // Users with a cut-off time, and refresh families and sessions without a generation.
         let old = rusqlite::Connection::open(&path).unwrap();
         old.execute_batch(
             "CREATE TABLE users (id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,
                  disabled INTEGER NOT NULL, scopes TEXT NOT NULL, maturity INTEGER NOT NULL,
                  tokens_valid_after INTEGER NOT NULL, created_at INTEGER NOT NULL);
              INSERT INTO users VALUES ('usr_cut', 'cut', 'h', 0, '[\"search\"]', 13, 1700000000, 1);
-             INSERT INTO users VALUES ('usr_never', 'never', 'h', 0, '[\"search\"]', 13, 0, 1);",
+             INSERT INTO users VALUES ('usr_never', 'never', 'h', 0, '[\"search\"]', 13, 0, 1);
+             CREATE TABLE refresh_families (family_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, client_id TEXT NOT NULL,
+                 scope TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, revoked INTEGER NOT NULL);
+             INSERT INTO refresh_families VALUES ('before', 'usr_cut', 'web', 'search', 1699999999, 4000000000, 0);
+             INSERT INTO refresh_families VALUES ('after', 'usr_cut', 'web', 'search', 1700000000, 4000000000, 0);
+             INSERT INTO refresh_families VALUES ('never', 'usr_never', 'web', 'search', 1, 4000000000, 0);
+             CREATE TABLE signin_sessions (session_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, created_at INTEGER NOT NULL,
+                 idle_expires_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+             INSERT INTO signin_sessions VALUES ('s-before', 'usr_cut', 1699999000, 4000000000, 4000000000);
+             INSERT INTO signin_sessions VALUES ('s-after', 'usr_cut', 1700000100, 4000000000, 4000000000);",
         )
         .unwrap();
     }
@@ -170,7 +179,25 @@ fn a_database_from_before_the_generation_counter_keeps_its_cut_offs() {
         rt.block_on(store.user_by_id(&oasis_store::UserId::parse(id).unwrap())).unwrap().unwrap().token_generation
     };
     assert_eq!((generation("usr_cut"), generation("usr_never")), (1, 0), "what was cut off stays cut off");
+    // The old check (made at or after the cut-off) and the new one (same generation) agree.
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let recorded = |sql: &str| raw.query_row(sql, [], |r| r.get::<_, String>(0)).unwrap();
+    let families = "SELECT group_concat(family_id || '=' || user_generation, ' ') FROM (SELECT * FROM refresh_families ORDER BY family_id)";
+    assert_eq!(recorded(families), "after=1 before=0 never=0");
+    let sessions = "SELECT group_concat(session_hash || '=' || user_generation, ' ') FROM (SELECT * FROM signin_sessions ORDER BY session_hash)";
+    assert_eq!(recorded(sessions), "s-after=1 s-before=0");
     rt.block_on(store.cut_off_tokens(&oasis_store::UserId::parse("usr_cut").unwrap())).unwrap();
     assert_eq!(generation("usr_cut"), 2);
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn a_database_a_newer_build_migrated_is_refused_with_a_clear_error_not_misread() {
+    let path = temp_db();
+    drop(SqliteStore::open(&path).unwrap());
+    rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", 1_000).unwrap();
+    let Err(e) = SqliteStore::open(&path) else { panic!("a newer file was opened") };
+    let cause = std::error::Error::source(&e).map(|c| c.to_string()).unwrap_or_default();
+    assert!(cause.contains("schema version 1000, newer than this build's"), "{cause}");
     let _ = std::fs::remove_file(&path);
 }

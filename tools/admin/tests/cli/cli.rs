@@ -181,6 +181,8 @@ fn documented() -> Vec<(&'static str, Flags)> {
                 &STORE,
             ),
         ),
+        ("client disable", STORE.to_vec()),
+        ("client enable", STORE.to_vec()),
         ("keys init", KEYS.to_vec()),
         ("keys list", KEYS.to_vec()),
         ("keys jwks", KEYS.to_vec()),
