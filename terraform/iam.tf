@@ -106,6 +106,43 @@ data "aws_iam_policy_document" "function" {
     }
   }
 
+  # The JWKS is a SecureString under its own key (key_guard.tf), with which only the operators
+  # encrypt: decrypt it through SSM, and no parameter under any other key, so a JWKS rewritten
+  # under a key its writer may use (aws/ssm admits the whole account) is refused, not trusted.
+  dynamic "statement" {
+    for_each = contains(local.jwks_readers, each.key) ? [1] : []
+    content {
+      sid       = "DecryptPublicKeys"
+      actions   = ["kms:Decrypt"]
+      resources = [aws_kms_key.jwks.arn]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["ssm.${local.region}.amazonaws.com"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "kms:EncryptionContext:PARAMETER_ARN"
+        values   = [aws_ssm_parameter.jwks.arn]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = contains(local.jwks_readers, each.key) ? [1] : []
+    content {
+      sid           = "NoParameterUnderAnotherKey"
+      effect        = "Deny"
+      actions       = ["kms:Decrypt"]
+      not_resources = [aws_kms_key.jwks.arn]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["ssm.${local.region}.amazonaws.com"]
+      }
+    }
+  }
+
   # Secrets Manager and DynamoDB decrypt with the stack key on the function's behalf.
   statement {
     sid       = "DecryptViaServices"

@@ -15,11 +15,14 @@ resource "aws_secretsmanager_secret" "cursor_key" {
   kms_key_id  = aws_kms_key.main.arn
 }
 
+# The keys are public (also served at /.well-known/jwks.json), but whoever can put a key here
+# can mint tokens every verifier accepts: a SecureString under the JWKS key (key_guard.tf), with
+# which only the operators may encrypt and under which alone verifiers decrypt parameters.
 resource "aws_ssm_parameter" "jwks" {
-  #checkov:skip=CKV2_AWS_34:The JWKS holds public keys only (it is also served at /.well-known/jwks.json); encrypting it would add a KMS call to every verifier cold start for no secrecy.
   name        = "/${local.prefix}/jwks"
-  description = "Oasis public verification keys (JWKS). Written by oasis-admin."
-  type        = "String"
+  description = "Oasis public verification keys (JWKS). Written by oasis-admin (operators only)."
+  type        = "SecureString"
+  key_id      = aws_kms_key.jwks.arn
   # A placeholder until oasis-admin publishes the first key; Terraform leaves later values alone.
   value = jsonencode({ keys = [] })
 

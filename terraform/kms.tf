@@ -53,4 +53,17 @@ data "aws_iam_policy_document" "kms" {
       identifiers = ["cloudwatch.amazonaws.com"]
     }
   }
+
+  # EventBridge delivers the key-write alarm (key_guard.tf) to the same topic. AWS documents
+  # that this KMS request carries no aws:SourceArn or aws:SourceAccount, so a condition on
+  # either would drop every notification; the topic's policy admits only the rule.
+  statement {
+    sid       = "EventBridgeKeyWrites"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"] # In a key policy "*" means this key.
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+  }
 }

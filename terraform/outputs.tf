@@ -38,6 +38,11 @@ output "jwks_parameter" {
   value       = aws_ssm_parameter.jwks.name
 }
 
+output "jwks_key_arn" {
+  description = "The KMS key of the JWKS parameter: oasis-admin keys needs kms:Encrypt on it (and ssm:DescribeParameters, ssm:PutParameter), which its policy leaves to operator_principal_arns."
+  value       = aws_kms_key.jwks.arn
+}
+
 output "partner_usage_plan_id" {
   description = "Usage plan to attach partner API keys to (empty when disabled)."
   value       = one(aws_api_gateway_usage_plan.partners[*].id)

@@ -333,3 +333,13 @@ variable "anomaly_band_width" {
     error_message = "anomaly_band_width must be between 1 and 10 standard deviations."
   }
 }
+
+variable "operator_principal_arns" {
+  description = "IAM principals (role or user ARNs; ArnLike wildcards allowed within a name, e.g. an IAM Identity Center role arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Admin_*) that operate the keys: they run oasis-admin keys and write the cursor key, and the only ones besides each secret's function role that the secrets' resource policies and the JWKS key's policy admit. Must include the principal that runs terraform apply (it manages those policies, and KMS refuses a key policy that would lock its caller out) and a break-glass role; the account root is not admitted unless listed. No default: an empty list would lock everyone out."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.operator_principal_arns) > 0 && alltrue([for a in var.operator_principal_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(root|(role|user)/[A-Za-z0-9+=,.@_/*-]*[A-Za-z0-9+=,.@_-][A-Za-z0-9+=,.@_/*-]*)$", a))])
+    error_message = "operator_principal_arns needs at least one IAM role or user ARN in one account (12 digits), with a name that is not only wildcards."
+  }
+}

@@ -3,6 +3,7 @@
 //! Writing them is for the admin tool; the functions only read.
 
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ssm::types::{Parameter, ParameterStringFilter, ParameterType};
 
 use crate::keys::{KeyError, KeySet, PublicJwks, PublicKeySource, SigningKeySource};
 
@@ -88,7 +89,10 @@ impl SigningKeySource for SecretsManagerKeySet {
     }
 }
 
-/// The public JWKS in an SSM parameter.
+/// The public JWKS in an SSM parameter: a `SecureString` under the KMS key Terraform gives it
+/// (terraform/key_guard.tf). Only the operators may encrypt with that key, and verifiers may
+/// decrypt parameters under no other, so a JWKS that someone else with `ssm:PutParameter`
+/// writes (under another key, or recreated as a plain `String`) is refused, never trusted.
 #[derive(Debug, Clone)]
 pub struct SsmJwks {
     client: aws_sdk_ssm::Client,
@@ -100,17 +104,41 @@ impl SsmJwks {
         Self { client: aws_sdk_ssm::Client::new(sdk), name: name.into() }
     }
 
+    /// Rewrites the parameter under the key it is encrypted with now (Terraform's), which an
+    /// overwrite naming no key would swap for the account's default one. A parameter that does
+    /// not exist yet gets that default key, under which verifiers in AWS refuse it: Terraform
+    /// creates it.
     pub async fn write(&self, jwks: &PublicJwks) -> Result<(), KeyError> {
+        let key_id = self.key_id().await?;
         self.client
             .put_parameter()
             .name(&self.name)
             .value(jwks.to_json())
-            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .r#type(ParameterType::SecureString)
+            .set_key_id(key_id)
             .overwrite(true)
             .send()
             .await
             .map(|_| ())
             .map_err(|e| unavailable(e, PARAMETER_MISSING, &self.describe()))
+    }
+
+    /// The KMS key of the parameter as it is, if it exists.
+    async fn key_id(&self) -> Result<Option<String>, KeyError> {
+        let by_name = ParameterStringFilter::builder()
+            .key("Name")
+            .option("Equals")
+            .values(&self.name)
+            .build()
+            .map_err(|e| KeyError::Source(e.to_string()))?;
+        let out = self
+            .client
+            .describe_parameters()
+            .parameter_filters(by_name)
+            .send()
+            .await
+            .map_err(|e| unavailable(e, PARAMETER_MISSING, &self.describe()))?;
+        Ok(out.parameters().iter().find(|p| p.name() == Some(&self.name)).and_then(|p| p.key_id()).map(str::to_owned))
     }
 
     /// The parameter's name.
@@ -130,10 +158,50 @@ impl PublicKeySource for SsmJwks {
             .client
             .get_parameter()
             .name(&self.name)
+            .with_decryption(true)
             .send()
             .await
             .map_err(|e| unavailable(e, PARAMETER_MISSING, &self.describe()))?;
-        let value = out.parameter.and_then(|p| p.value).ok_or(KeyError::Empty)?;
-        PublicJwks::from_json(&value)
+        PublicJwks::from_json(&secure_value(out.parameter, &self.describe())?)
+    }
+}
+
+/// The value of a `SecureString` parameter. Anything else was not written under the JWKS key
+/// (an SSM type cannot change in place: someone deleted and recreated the parameter), so it is
+/// refused rather than trusted.
+fn secure_value(parameter: Option<Parameter>, what: &str) -> Result<String, KeyError> {
+    let parameter = parameter.ok_or(KeyError::Empty)?;
+    match parameter.r#type() {
+        Some(ParameterType::SecureString) => parameter.value.ok_or(KeyError::Empty),
+        other => Err(KeyError::Refused {
+            what: what.to_owned(),
+            code: "NotSecureString".to_owned(),
+            message: format!(
+                "a {} parameter; the JWKS must be a SecureString under the stack's JWKS key",
+                other.map_or("typeless", |t| t.as_str())
+            ),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parameter(kind: ParameterType) -> Option<Parameter> {
+        Some(Parameter::builder().name("/oasis/jwks").r#type(kind).value(r#"{"keys":[]}"#).build())
+    }
+
+    #[test]
+    fn a_jwks_parameter_that_is_not_a_secure_string_is_refused_not_trusted() {
+        for kind in [ParameterType::String, ParameterType::StringList] {
+            let e = secure_value(parameter(kind.clone()), "SSM parameter /oasis/jwks").unwrap_err();
+            assert!(matches!(&e, KeyError::Refused { code, .. } if code == "NotSecureString"), "{kind:?}: {e:?}");
+            assert!(e.to_string().starts_with("SSM parameter /oasis/jwks: NotSecureString: a "), "{e}");
+        }
+        let typeless = Some(Parameter::builder().name("/oasis/jwks").value("{}").build());
+        assert!(secure_value(typeless, "p").is_err());
+        assert_eq!(secure_value(parameter(ParameterType::SecureString), "p").unwrap(), r#"{"keys":[]}"#);
+        assert!(matches!(secure_value(None, "p"), Err(KeyError::Empty)));
     }
 }

@@ -663,11 +663,12 @@ fn aws_key_flags_send_the_key_set_to_the_secret_and_the_jwks_to_the_parameter_th
         assert_eq!(code, 2, "{args:?}: the fake refuses every call: {err}");
         assert!(!err.contains("unexpected argument"), "{err}");
         let sent = aws.requests().split_off(before);
-        // init looks for an existing secret, then publishes the public keys first.
+        // init looks for an existing secret, then publishes the public keys first: it asks
+        // for the parameter's KMS key (the fake refuses), then would write under it.
         let read = sent.iter().find(|r| r.contains("x-amz-target: secretsmanager.getsecretvalue"));
         assert!(read.is_some_and(|r| r.contains(&format!("\"secretid\":\"{secret}\""))), "{args:?}: {sent:?}");
-        let publish = sent.iter().find(|r| r.contains("x-amz-target: amazonssm.putparameter"));
-        assert!(publish.is_some_and(|r| r.contains(&format!("\"name\":\"{parameter}\""))), "{args:?}: {sent:?}");
+        let publish = sent.iter().find(|r| r.contains("x-amz-target: amazonssm.describeparameters"));
+        assert!(publish.is_some_and(|r| r.contains(&format!("\"values\":[\"{parameter}\"]"))), "{args:?}: {sent:?}");
     }
     for command in ["list", "jwks", "stage", "promote", "prune"] {
         let before = aws.requests().len();
