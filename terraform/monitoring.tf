@@ -380,36 +380,36 @@ resource "aws_cloudwatch_dashboard" "main" {
       {
         type = "metric", x = 0, y = 0, width = 12, height = 6
         properties = {
-          title = "Requests by function", region = local.region, stat = "Sum", period = 60
+          title   = "Requests by function", region = local.region, stat = "Sum", period = 60
           metrics = [for fn in local.functions : [{ expression = "SEARCH('{${var.metrics_namespace},service,function,route} service=\"${local.prefix}\" function=\"${fn}\" MetricName=\"Requests\"', 'Sum', 60)", label = fn }]]
         }
       },
       {
         type = "metric", x = 12, y = 0, width = 12, height = 6
         properties = {
-          title = "p99 latency (ms) by route — objective 200 ms", region = local.region, stat = "p99", period = 60
-          metrics = [for k, a in local.latency_alarms : [var.metrics_namespace, "Latency", "service", local.prefix, "function", a.function, "route", a.route]]
+          title       = "p99 latency (ms) by route — objective 200 ms", region = local.region, stat = "p99", period = 60
+          metrics     = [for k, a in local.latency_alarms : [var.metrics_namespace, "Latency", "service", local.prefix, "function", a.function, "route", a.route]]
           annotations = { horizontal = [{ label = "objective", value = 200 }] }
         }
       },
       {
         type = "metric", x = 0, y = 6, width = 12, height = 6
         properties = {
-          title = "Logins and lock-outs", region = local.region, stat = "Sum", period = 60
+          title   = "Logins and lock-outs", region = local.region, stat = "Sum", period = 60
           metrics = [for m in ["LoginSucceeded", "LoginFailed", "AccountLocked", "SourceLocked"] : [var.metrics_namespace, m, "service", local.prefix, "function", "token", "route", "/token"]]
         }
       },
       {
         type = "metric", x = 12, y = 6, width = 12, height = 6
         properties = {
-          title = "Refresh tokens", region = local.region, stat = "Sum", period = 60
+          title   = "Refresh tokens", region = local.region, stat = "Sum", period = 60
           metrics = [for m in ["RefreshRotated", "RefreshReuseDetected"] : [var.metrics_namespace, m, "service", local.prefix, "function", "token", "route", "/token"]]
         }
       },
       {
         type = "metric", x = 0, y = 12, width = 12, height = 6
         properties = {
-          title = "Tokens and inputs rejected, by reason", region = local.region, stat = "Sum", period = 60
+          title   = "Tokens and inputs rejected, by reason", region = local.region, stat = "Sum", period = 60
           metrics = [[{ expression = "SEARCH('{${var.metrics_namespace},service,function,reason} service=\"${local.prefix}\"', 'Sum', 60)" }]]
         }
       },
