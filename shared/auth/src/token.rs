@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{DecodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -249,6 +251,13 @@ impl Verifier {
         let well_formed = token.bytes().filter(|b| *b == b'.').count() == 2
             && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
         if !well_formed {
+            return Err(Rejection::Malformed);
+        }
+        // JWS header and claims are UTF-8 JSON (RFC 7515 §4, RFC 7519 §7.2). serde skips the
+        // string of a member it ignores without checking its bytes, so a payload that is no
+        // JSON text at all (a stray 0x86 in an unknown claim) would otherwise verify.
+        let utf8 = |part: &str| URL_SAFE_NO_PAD.decode(part).is_ok_and(|b| std::str::from_utf8(&b).is_ok());
+        if !token.split('.').take(2).all(utf8) {
             return Err(Rejection::Malformed);
         }
         let header = jsonwebtoken::decode_header(token).map_err(|_| Rejection::Malformed)?;
@@ -569,6 +578,33 @@ mod tests {
         assert_eq!(f.verifier.verify(&"a".repeat(MAX_TOKEN_BYTES + 1)).unwrap_err(), Rejection::TooLarge);
         for junk in ["", "a.b", "a.b.c.d", "é.b.c", "a b.c.d", "..", "eyJ.eyJ.sig"] {
             assert!(f.verifier.verify(junk).is_err(), "{junk:?}");
+        }
+    }
+
+    /// Found by fuzzing (`fuzz/`, target `jwt`): a signed payload holding invalid UTF-8 in a
+    /// claim the verifier ignores was accepted, though it is no JSON text.
+    #[test]
+    fn a_signed_token_whose_header_or_claims_are_not_utf8_json_is_refused_as_malformed() {
+        let f = fixture();
+        let key = f.set.signing_key().unwrap();
+        let sign = |header: &[u8], claims: &[u8]| {
+            let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(claims));
+            let signature = jsonwebtoken::crypto::sign(input.as_bytes(), &key.key, ALGORITHM).unwrap();
+            format!("{input}.{signature}")
+        };
+        let header = good_header(&f).to_string();
+        let claims = good_claims().to_string();
+        assert!(f.verifier.verify(&sign(header.as_bytes(), claims.as_bytes())).is_ok(), "the control verifies");
+        let with_stray_byte = |json: &str| {
+            let mut bytes = json.trim_end_matches('}').as_bytes().to_vec();
+            bytes.extend_from_slice(b",\"note\":\"caf\x86\"}");
+            bytes
+        };
+        for (h, c) in [
+            (header.as_bytes().to_vec(), with_stray_byte(&claims)),
+            (with_stray_byte(&header), claims.as_bytes().to_vec()),
+        ] {
+            assert_eq!(f.verifier.verify(&sign(&h, &c)).unwrap_err(), Rejection::Malformed);
         }
     }
 

@@ -93,7 +93,10 @@ pub fn clean(input: &str, max_chars: usize) -> Result<String, TextError> {
     }
     let mut out = String::with_capacity(input.len());
     let mut pending_space = false;
-    for c in input.nfkc() {
+    // Invisible characters go before normalising: one between two combining marks (a
+    // combining grapheme joiner, say) keeps NFKC from reordering them, and removed after it
+    // would leave text that is not NFKC, which cleaning again would change.
+    for c in input.chars().filter(|c| !is_invisible(*c)).nfkc() {
         if c.is_whitespace() {
             pending_space = !out.is_empty();
             continue;
@@ -185,6 +188,20 @@ mod tests {
         assert_eq!(clean(hidden, 100).unwrap(), "safetxt.exe");
     }
 
+    /// Found by fuzzing (`fuzz/`, target `search`): U+034F between two combining marks was
+    /// removed after NFKC, leaving the marks out of canonical order.
+    #[test]
+    fn an_invisible_character_between_combining_marks_is_removed_before_normalising_so_cleaning_twice_changes_nothing()
+    {
+        for raw in ["q\u{333}\u{34F}\u{334}", "e\u{200B}\u{301}", "a\u{323}\u{2060}\u{302}x"] {
+            let once = clean(raw, 100).unwrap();
+            assert_eq!(once, once.nfkc().collect::<String>(), "{raw:?} cleans to NFKC");
+            assert_eq!(clean(&once, 100).unwrap(), once, "{raw:?}");
+        }
+        assert_eq!(clean("q\u{333}\u{34F}\u{334}", 100).unwrap(), "q\u{334}\u{333}");
+        assert_eq!(clean("e\u{200B}\u{301}", 100).unwrap(), "\u{e9}");
+    }
+
     #[test]
     fn clean_refuses_control_characters_and_overlong_or_empty_text() {
         assert_eq!(clean("a\0b", 100), Err(TextError::ControlCharacter));
@@ -222,6 +239,7 @@ mod tests {
                 proptest::prop_assert!(!c.chars().any(|ch| (ch.is_control() && !ch.is_whitespace()) || is_invisible(ch)));
                 proptest::prop_assert_eq!(c.trim(), c.as_str());
                 proptest::prop_assert!(!c.is_empty());
+                proptest::prop_assert_eq!(clean(&c, 1000), Ok(c.clone()), "cleaning clean text changes nothing");
             }
         }
     }
