@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: dev monitor monitoring-tools browser-tools test tools check unit e2e infra audit bench bench-catalog startup package
+.PHONY: dev monitor monitoring-tools browser-tools test tools check unit e2e infra audit fuzz bench bench-catalog startup package
 
 # The local run needs only cargo-lambda (a few MB); the test tools (checkov, moto, schemathesis,
 # ...) are much larger and come with `make tools`, which every test target depends on.
@@ -82,7 +82,16 @@ audit:
 	  cargo deny check advisories; \
 	fi
 
-test: tools check audit unit e2e infra
+# Every parser of untrusted input under AFL++ (cargo-afl, stable toolchain), FUZZ_SECONDS per
+# target (20: under three minutes for the seven, once the instrumented build in target/fuzz/ is
+# there); fails on any crash or hang and keeps it in fuzz/regressions/. One target longer:
+# FUZZ_TARGETS=jwt FUZZ_SECONDS=3600 make fuzz. fuzz/run.sh installs cargo-afl when missing.
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS ?=
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" fuzz/run.sh
+
+test: tools check audit unit e2e infra fuzz
 
 # The deployable artifacts: target/lambda/<function>/bootstrap.zip (arm64, provided.al2023).
 package: tools

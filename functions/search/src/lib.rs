@@ -68,7 +68,7 @@ impl Function for App {
     async fn serve(
         &self,
         _route: &'static str,
-        meta: &RequestMeta,
+        _meta: &RequestMeta,
         req: &Request,
     ) -> Result<Response<Body>, SearchError> {
         let caller = bearer::authenticate::<SearchError>(&self.keys, self.store.as_ref(), req, SEARCH).await?;
@@ -76,9 +76,15 @@ impl Function for App {
             Principal::User(u) => u.maturity.min(caller.claims.maturity()),
             Principal::Client { .. } => caller.claims.maturity(),
         };
-        let raw = if meta.method == Method::POST { from_json_body(req)? } else { from_query_string(req)? };
-        search(self, validate(raw)?, ceiling).await
+        search(self, parse(req)?, ceiling).await
     }
+}
+
+/// The search a request asks for, validated: the JSON body of a POST, else the query string.
+/// What `serve` reads once the caller is authenticated (and what `fuzz/` drives).
+pub fn parse(req: &Request) -> Result<Search, SearchError> {
+    let raw = if req.method() == Method::POST { from_json_body(req)? } else { from_query_string(req)? };
+    validate(raw)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -183,12 +189,12 @@ enum YearParam {
 }
 
 /// A validated search.
-struct Search {
-    query: SearchQuery,
-    genre: Option<Genre>,
-    years: Option<(u16, u16)>,
-    limit: usize,
-    cursor: Option<String>,
+pub struct Search {
+    pub query: SearchQuery,
+    pub genre: Option<Genre>,
+    pub years: Option<(u16, u16)>,
+    pub limit: usize,
+    pub cursor: Option<String>,
 }
 
 fn parse_years(p: YearParam) -> Result<(u16, u16), SearchError> {

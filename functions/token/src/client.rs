@@ -15,13 +15,15 @@ use crate::{App, TokenError};
 /// Header a cross-site HTML form cannot send; browsers must preflight it for other origins.
 pub(crate) const CSRF_HEADER: &str = "x-requested-with";
 
-enum Presented {
+pub enum Presented {
     Basic { id: String, secret: Secret },
     Post { id: String, secret: Secret },
     Public { id: String },
 }
 
-fn presented(req: &Request, form: &Form) -> Result<Presented, TokenError> {
+/// The client credentials a request presents: HTTP Basic (RFC 6749 §2.3.1, id and secret
+/// form-encoded before base64), the form's `client_id` and `client_secret`, or an id alone.
+pub fn presented(req: &Request, form: &Form) -> Result<Presented, TokenError> {
     let auth = oasis_lambda::header_str(req.headers(), header::AUTHORIZATION.as_str());
     if let Some(auth) = auth {
         let (scheme, value) = auth.split_once(' ').ok_or(TokenError::InvalidClient { basic: true })?;

@@ -4,7 +4,7 @@
 //! [`Config`], it serves the routes in [`ROUTES`]; handler tests call it in-process with
 //! events from `events/`.
 
-mod client;
+pub mod client;
 mod code;
 pub mod config;
 mod device;
