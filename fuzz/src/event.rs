@@ -3,10 +3,6 @@
 //! from the request: its meta (request id, path, source address, origin), the route, the
 //! bearer token, the refresh cookie, the form body, the client credentials and the search.
 
-use std::cell::Cell;
-use std::panic::catch_unwind;
-use std::sync::Once;
-
 use oasis_lambda::error::ApiError;
 use oasis_lambda::form;
 use oasis_lambda::lambda_http::{Body, Request};
@@ -25,33 +21,13 @@ pub fn run(data: &[u8]) {
     check(&req);
 }
 
-thread_local! {
-    static CONVERTING: Cell<bool> = const { Cell::new(false) };
-}
-
-/// The request lambda_http makes of an event, when it makes one.
-///
-/// lambda_http 1.3 panics instead of refusing some events (`request.rs`: `Url::parse(..)
-/// .unwrap()` on a `Host` header that is no URL authority, `.expect("failed to build
-/// request")` on an HTTP API `rawQueryString` with characters a URI cannot hold). That is
-/// before any Oasis code runs: the runtime's panic layer turns it into a failed invocation
-/// (API Gateway answers 502), and a REST API's `Host` is the API's own domain. So those panics
-/// are caught here, quietly, and the input ends; a panic anywhere else is a crash.
-/// `fuzz/regressions/event/` keeps one of each.
+/// The request the shell serves for an event, as its runtime loop makes it
+/// ([`oasis_lambda::event`]): lambda_http's conversion behind the shell's check. lambda_http 1.3
+/// panics on some events (a `Host` or `X-Forwarded-Proto` that makes no URL, an HTTP API
+/// `rawQueryString` no URI holds; `fuzz/regressions/event/` keeps one of each); the check must
+/// catch every one of them, so any panic here is a crash.
 pub fn convert(text: &str) -> Option<Request> {
-    static QUIET: Once = Once::new();
-    QUIET.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if !CONVERTING.with(Cell::get) {
-                previous(info);
-            }
-        }));
-    });
-    CONVERTING.with(|c| c.set(true));
-    let converted = catch_unwind(|| oasis_lambda::lambda_http::request::from_str(text).ok());
-    CONVERTING.with(|c| c.set(false));
-    converted.ok().flatten()
+    oasis_lambda::event::from_str(text).ok()
 }
 
 pub fn check(req: &Request) {

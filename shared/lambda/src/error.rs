@@ -91,6 +91,9 @@ pub enum RouteError {
     /// The path exists; `allow` lists its methods (RFC 9110 §15.5.6).
     #[error("method not allowed")]
     MethodNotAllowed { allow: String },
+    /// The event was no request lambda_http can make (see [`crate::event`]).
+    #[error("malformed event ({reason})")]
+    Malformed { reason: &'static str },
 }
 
 impl ApiError for RouteError {
@@ -98,6 +101,7 @@ impl ApiError for RouteError {
         match self {
             RouteError::NotFound => StatusCode::NOT_FOUND,
             RouteError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            RouteError::Malformed { .. } => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -105,6 +109,23 @@ impl ApiError for RouteError {
         match self {
             RouteError::NotFound => "not_found",
             RouteError::MethodNotAllowed { .. } => "method_not_allowed",
+            RouteError::Malformed { .. } => "invalid_request",
+        }
+    }
+
+    fn error_description(&self) -> Option<Cow<'_, str>> {
+        match self {
+            RouteError::Malformed { .. } => Some("the request's host, path or query is not a valid URI".into()),
+            _ => None,
+        }
+    }
+
+    fn refusal(&self) -> Option<Refusal> {
+        match self {
+            RouteError::Malformed { reason } => {
+                Some(Refusal { metric: "InputRejected", signal: "input_rejected", reason })
+            }
+            _ => None,
         }
     }
 

@@ -6,6 +6,7 @@
 pub mod bearer;
 pub mod config;
 pub mod error;
+pub mod event;
 pub mod form;
 pub mod metrics;
 pub mod shell;

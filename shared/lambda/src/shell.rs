@@ -9,7 +9,8 @@ use std::ops::Deref;
 use std::time::Instant;
 
 use lambda_http::http::Method;
-use lambda_http::{Body, Request, Response, service_fn};
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Adapter, Body, LambdaEvent, Request, Response, Service, service_fn};
 use tracing::Instrument;
 
 use crate::config::Aws;
@@ -51,7 +52,16 @@ pub async fn run<F: Function>() -> Result<(), lambda_http::Error> {
     let aws = Aws::from_env();
     let lambda = Lambda::new(F::from_env(&aws).await?).with_metrics(Metrics::from_env(F::NAME));
     let lambda = &lambda;
-    lambda_http::run(service_fn(move |req| async move { Ok::<_, lambda_http::Error>(lambda.handle(req).await) })).await
+    // lambda_http::run, with the event checked before lambda_http converts it (crate::event).
+    lambda_http::lambda_runtime::run(service_fn(move |mut event: LambdaEvent<LambdaRequest>| {
+        let malformed = crate::event::prepare(&mut event.payload);
+        Adapter::from(service_fn(move |mut req: Request| async move {
+            crate::event::mark(&mut req, malformed);
+            Ok::<_, lambda_http::Error>(lambda.handle(req).await)
+        }))
+        .call(event)
+    }))
+    .await
 }
 
 /// A function inside the shell: what the runtime invokes and what tests call in-process.
@@ -108,6 +118,9 @@ impl<F: Function> Lambda<F> {
         meta: &RequestMeta,
         req: &Request,
     ) -> Result<Response<Body>, F::Error> {
+        if let Some(&crate::event::Malformed { reason }) = req.extensions().get() {
+            return Err(RouteError::Malformed { reason }.into());
+        }
         let route = route.ok_or(RouteError::NotFound)?;
         let methods = || F::ROUTES.iter().filter(move |(_, p)| *p == route).map(|(m, _)| *m);
         if !methods().any(|m| m == meta.method.as_str()) {

@@ -59,9 +59,10 @@ pub fn event(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&s
     })
 }
 
-/// Parses an event as lambda_http does for a real invocation.
+/// Parses an event as the shell does for a real invocation (lambda_http's conversion behind
+/// the shell's check, `oasis_lambda::event`).
 pub fn request(event: &Value) -> Request {
-    lambda_http::request::from_str(&event.to_string()).expect("test event must parse")
+    oasis_lambda::event::from_str(&event.to_string()).expect("test event must parse")
 }
 
 /// A response, read.
