@@ -110,7 +110,7 @@ bench-catalog: tools
 	scripts/with-moto.sh sh -c 'cargo run --quiet --release -p oasis-bench --bin catalog-scale -- --dynamodb "$$OASIS_TEST_AWS_ENDPOINT" 10000 100000'
 
 # Lambda-style benchmark of the release binaries against a hello-world lambda_http: init, first
-# call, warm p50/p99, peak RSS, sizes. BENCH_WARM=1000 BENCH_COLD=10; BENCH_CHECK=1 fails on a
-# broken memory budget.
+# call, warm p50/p99, peak RSS, sizes. BENCH_WARM=1000 BENCH_COLD=10; BENCH_CASES=signin,search
+# measures only those cases (and the floor); BENCH_CHECK=1 fails on a broken memory budget.
 startup:
 	python3 scripts/measure-startup.py

@@ -26,6 +26,8 @@ INFO to /dev/null, as deployed (terraform/functions.tf).
 
 Usage: scripts/measure-startup.py [--check]   (builds what it needs; state in a temp directory)
   BENCH_WARM=1000  warm invocations per case     BENCH_COLD=10  cold starts per case
+  BENCH_CASES=signin,secure-data  only the cases whose name contains one of these (the floor
+                   is always measured too, in the same run)
   --check or BENCH_CHECK=1: exit 1 if a peak RSS budget is broken (token 48 MB, secure-data,
   search and signin 16 MB). Init above 1.3x the floor is only reported: it is too noisy to fail on."""
 
@@ -51,6 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RELEASE = ROOT / "target/release"
 WARM = int(os.environ.get("BENCH_WARM", "1000"))
 COLD = int(os.environ.get("BENCH_COLD", "10"))
+ONLY = [c.strip() for c in os.environ.get("BENCH_CASES", "").split(",") if c.strip()]
 RSS_BUDGET_MB = {"token": 48, "secure-data": 16, "search": 16, "signin": 16}
 INIT_BUDGET = 1.3  # x the floor; reported, never failed
 FUNCTION_CPU = 0
@@ -354,6 +357,15 @@ def cases(env, creds):
     ]
 
 
+def selected(all_cases):
+    """The floor, then every case BENCH_CASES names (all of them when it is unset)."""
+    floor, rest = all_cases[0], all_cases[1:]
+    chosen = [c for c in rest if not ONLY or any(part in c.name for part in ONLY)]
+    if not chosen:
+        sys.exit(f"BENCH_CASES={','.join(ONLY)} names no case; the cases: " + "; ".join(c.name for c in rest))
+    return [floor] + chosen
+
+
 def authorize_query(creds):
     return {"response_type": "code", "client_id": creds["OASIS_DEMO_WEB_CLIENT"],
             "redirect_uri": creds["OASIS_DEMO_WEB_REDIRECT_URI"], "scope": "data:read search", "state": "bench",
@@ -455,7 +467,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="oasis-startup-") as state:
         env, creds = seed(Path(state))
         print("measuring:", file=sys.stderr)
-        results = [measure(case, env) for case in cases(env, creds)]
+        results = [measure(case, env) for case in selected(cases(env, creds))]
     print(table(results))
     print()
     print(machine(cpus, load) + f" Took {time.monotonic() - built:.0f} s (+{built - began:.0f} s of cargo build).")
