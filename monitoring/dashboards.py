@@ -35,7 +35,7 @@ PANELS = [
         "short",
         [(m, TOKEN, "Sum") for m in ["LoginSucceeded", "LoginFailed", "AccountLocked", "SourceLocked"]],
     ),
-    ("Refresh rotation and reuse", "short", [(m, TOKEN, "Sum") for m in ["RefreshRotated", "RefreshReuseDetected"]]),
+    ("Refresh rotation, grace and reuse", "short", [(m, TOKEN, "Sum") for m in ["RefreshRotated", "RefreshGraceUsed", "RefreshReuseDetected"]]),
     (
         "Tokens rejected (by reason)",
         "short",

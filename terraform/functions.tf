@@ -27,11 +27,12 @@ locals {
 
   function_env = {
     token = merge(local.common_env, local.api_env, local.argon2_env, {
-      OASIS_KEYS_SECRET_ID       = aws_secretsmanager_secret.signing_keys.name
-      OASIS_KEYS_CACHE_SECONDS   = "300"
-      OASIS_ACCESS_TOKEN_TTL     = tostring(var.access_token_ttl_seconds)
-      OASIS_REFRESH_IDLE_TTL     = tostring(14 * 86400)
-      OASIS_REFRESH_ABSOLUTE_TTL = tostring(30 * 86400)
+      OASIS_KEYS_SECRET_ID        = aws_secretsmanager_secret.signing_keys.name
+      OASIS_KEYS_CACHE_SECONDS    = "300"
+      OASIS_ACCESS_TOKEN_TTL      = tostring(var.access_token_ttl_seconds)
+      OASIS_REFRESH_IDLE_TTL      = tostring(14 * 86400)
+      OASIS_REFRESH_ABSOLUTE_TTL  = tostring(30 * 86400)
+      OASIS_REFRESH_GRACE_SECONDS = tostring(var.refresh_grace_seconds)
     })
     secure-data = merge(local.common_env, local.api_env, {
       OASIS_JWKS_PARAMETER = aws_ssm_parameter.jwks.name

@@ -403,7 +403,7 @@ resource "aws_cloudwatch_dashboard" "main" {
         type = "metric", x = 12, y = 6, width = 12, height = 6
         properties = {
           title   = "Refresh tokens", region = local.region, stat = "Sum", period = 60
-          metrics = [for m in ["RefreshRotated", "RefreshReuseDetected"] : [var.metrics_namespace, m, "service", local.prefix, "function", "token", "route", "/token"]]
+          metrics = [for m in ["RefreshRotated", "RefreshGraceUsed", "RefreshReuseDetected"] : [var.metrics_namespace, m, "service", local.prefix, "function", "token", "route", "/token"]]
         }
       },
       {

@@ -75,6 +75,17 @@ variable "access_token_ttl_seconds" {
   }
 }
 
+variable "refresh_grace_seconds" {
+  description = "Seconds after a refresh-token rotation in which the rotated token, presented again by its client, gets the same successor back instead of revoking the family (a lost response or racing tabs); 0 turns it off."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.refresh_grace_seconds >= 0 && var.refresh_grace_seconds <= 60 && floor(var.refresh_grace_seconds) == var.refresh_grace_seconds
+    error_message = "refresh_grace_seconds must be a whole number from 0 to 60."
+  }
+}
+
 variable "function_memory_mb" {
   description = "Memory per function. token and signin verify passwords: they need room for argon2id (19 MiB per concurrent hash) and get proportionally more CPU, which shortens the hash."
   type        = map(number)

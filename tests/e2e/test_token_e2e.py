@@ -32,15 +32,33 @@ def test_password_grant_over_http_returns_tokens_with_no_store_and_security_head
     assert r.header("X-Request-Id")
 
 
-def test_refresh_token_replay_over_http_revokes_the_family(server):
+def test_a_client_that_lost_a_refresh_response_retries_within_the_window_and_stays_signed_in_over_http(server):
+    creds = server.creds()
+    first = login(server, creds).json()["refresh_token"]
+    form = {"grant_type": "refresh_token", "client_id": creds["OASIS_DEMO_CLIENT"]}
+    lost = server.form("/token", {**form, "refresh_token": first})
+    assert lost.status == 200, lost.body
+    # The answer never reached the client: it retries with the token it still holds.
+    retry = server.form("/token", {**form, "refresh_token": first})
+    assert retry.status == 200, retry.body
+    assert retry.json()["refresh_token"] == lost.json()["refresh_token"], "the same successor: one live chain"
+    data = server.request("GET", "/secure-data", headers={"Authorization": f"Bearer {retry.json()['access_token']}"})
+    assert data.status == 200, data.body
+    onward = server.form("/token", {**form, "refresh_token": retry.json()["refresh_token"]})
+    assert onward.status == 200, onward.body
+
+
+def test_refresh_token_replay_over_http_once_the_successor_was_used_revokes_the_family(server):
     creds = server.creds()
     first = login(server, creds).json()["refresh_token"]
     form = {"grant_type": "refresh_token", "client_id": creds["OASIS_DEMO_CLIENT"]}
     second = server.form("/token", {**form, "refresh_token": first})
     assert second.status == 200, second.body
+    third = server.form("/token", {**form, "refresh_token": second.json()["refresh_token"]})
+    assert third.status == 200, third.body
     replay = server.form("/token", {**form, "refresh_token": first})
     assert (replay.status, replay.json()["error"]) == (400, "invalid_grant")
-    after = server.form("/token", {**form, "refresh_token": second.json()["refresh_token"]})
+    after = server.form("/token", {**form, "refresh_token": third.json()["refresh_token"]})
     assert (after.status, after.json()["error"]) == (400, "invalid_grant")
 
 

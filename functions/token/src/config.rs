@@ -6,6 +6,12 @@ use oasis_lambda::config::{self, ConfigError, StoreConfig};
 
 use crate::{LockoutPolicy, Settings};
 
+/// The refresh grace window's default and ceiling, seconds (Cognito offers 0–60 too): long
+/// enough for a client to retry a refresh whose response it lost, short enough that a stolen
+/// just-rotated token is still caught soon by reuse detection.
+pub const DEFAULT_REFRESH_GRACE: u64 = 30;
+pub const MAX_REFRESH_GRACE: u64 = 60;
+
 /// Where the signing keys come from.
 #[derive(Debug, Clone)]
 pub enum KeySourceConfig {
@@ -52,6 +58,13 @@ impl Config {
                 reason: "must be positive and at most OASIS_REFRESH_ABSOLUTE_TTL".into(),
             });
         }
+        let refresh_grace = config::parsed("OASIS_REFRESH_GRACE_SECONDS", DEFAULT_REFRESH_GRACE)?;
+        if refresh_grace > MAX_REFRESH_GRACE {
+            return Err(ConfigError::Invalid {
+                name: "OASIS_REFRESH_GRACE_SECONDS",
+                reason: format!("must be 0..={MAX_REFRESH_GRACE} seconds (0 turns the grace window off)"),
+            });
+        }
         Ok(Self {
             store,
             keys,
@@ -63,6 +76,7 @@ impl Config {
                 access_ttl,
                 refresh_idle_ttl,
                 refresh_absolute_ttl,
+                refresh_grace,
                 account_lockout: LockoutPolicy::ACCOUNT,
                 ip_lockout: LockoutPolicy::SOURCE_IP,
                 cors: Cors::new(config::list("OASIS_CORS_ALLOWED_ORIGINS")),

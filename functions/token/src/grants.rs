@@ -3,7 +3,7 @@
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use oasis_auth::password::MAX_PASSWORD_BYTES;
-use oasis_auth::secret::{TOKEN_BYTES, random_token, token_hash};
+use oasis_auth::secret::{TOKEN_BYTES, open_under, random_token, seal_under, token_hash, verify_token_hash};
 use oasis_auth::token::Grant;
 use oasis_domain::GrantType;
 use oasis_domain::scope::ScopeSet;
@@ -158,6 +158,7 @@ fn new_refresh_token(app: &App, token: &str, family: &RefreshFamily, now: u64) -
         idle_expires_at: (now + app.settings.refresh_idle_ttl).min(family.expires_at),
         rotated_at: None,
         expires_at: family.expires_at,
+        successor: None,
     }
 }
 
@@ -198,34 +199,88 @@ async fn refresh(
         return Err(TokenError::InvalidGrant);
     }
     if token.rotated_at.is_some() {
-        return reuse_detected(app, &family.family_id).await;
+        return retried(app, client, &presented, &token, &family, requested, now).await;
     }
     if token.idle_expires_at <= now || family.expires_at <= now {
         oasis_lambda::metrics::signal("RefreshFailed", Some("expired"));
         tracing::warn!(signal = "refresh_failed", reason = "expired", "refresh token expired");
         return Err(TokenError::InvalidGrant);
     }
-    let user = app.store.user_by_id(&family.user_id).await?;
-    let Some(user) = user.filter(|u| !u.disabled && u.token_generation == family.user_generation) else {
-        app.store.revoke_family(&family.family_id).await?;
-        oasis_lambda::metrics::signal("RefreshFailed", Some("user_cut_off"));
-        tracing::warn!(signal = "refresh_failed", reason = "user_cut_off", "user disabled or tokens cut off");
-        return Err(TokenError::InvalidGrant);
-    };
+    let Some(user) = live_user(app, &family).await? else { return Err(TokenError::InvalidGrant) };
     // The family's scope is the ceiling, further bounded by what client and user may still have.
     let family_scope = ScopeSet::parse(&family.scope).unwrap_or_default();
     let still_allowed = family_scope.intersection(&client.scopes).intersection(&user.scopes);
     let scope = grant_scope(requested, &still_allowed)?;
     let next = random_token(TOKEN_BYTES);
-    match app.store.rotate(&token.token_hash, &new_refresh_token(app, &next, &family, now), now).await? {
+    // The successor, sealed under the token it replaces: what a retry within the grace window
+    // gets back (only a holder of `presented` can open it; the store cannot).
+    let sealed =
+        seal_under(&presented, &next).ok_or_else(|| TokenError::Internal("sealing the successor failed".into()))?;
+    match app.store.rotate(&token.token_hash, &new_refresh_token(app, &next, &family, now), &sealed, now).await? {
         Rotation::Rotated => {
             oasis_lambda::metrics::signal("RefreshRotated", None);
             tracing::info!(signal = "refresh_rotated", "refresh token rotated");
             issue(app, client, &user, &scope, Some((&next, &family)), now).await
         }
-        // Lost a race with another use of the same token: that is reuse too.
-        Rotation::AlreadyUsed => reuse_detected(app, &family.family_id).await,
+        // Lost a race with another use of the same token: within the grace window the winner's
+        // successor is what every caller gets; outside it, this is reuse.
+        Rotation::AlreadyUsed => match app.store.refresh_token(&token.token_hash).await? {
+            Some((token, family)) if token.rotated_at.is_some() => {
+                retried(app, client, &presented, &token, &family, requested_scope(form)?, now).await
+            }
+            _ => reuse_detected(app, &family.family_id).await,
+        },
     }
+}
+
+/// A rotated refresh token presented again. Within the grace window after its rotation, and
+/// while its successor is unused, the client gets that same successor back (with a new access
+/// token): a client that lost the response, or several requests racing with one token, end up
+/// holding the one live token of the family. The same successor rather than a fresh one,
+/// because a fresh one would either fork the family into two live chains or kill the
+/// successor a faster request already handed out. Anything else is reuse (RFC 9700 §4.14.2).
+async fn retried(
+    app: &App,
+    client: &Client,
+    presented: &str,
+    token: &RefreshToken,
+    family: &RefreshFamily,
+    requested: Option<ScopeSet>,
+    now: u64,
+) -> Result<Response<Body>, TokenError> {
+    let within = token.rotated_at.is_some_and(|at| now <= at.saturating_add(app.settings.refresh_grace));
+    let successor = match (&token.successor, app.settings.refresh_grace > 0 && within) {
+        (Some(s), true) => open_under(presented, &s.sealed).filter(|next| verify_token_hash(next, &s.token_hash)),
+        _ => None,
+    };
+    let Some(next) = successor else { return reuse_detected(app, &family.family_id).await };
+    let Some((live, family)) = app.store.refresh_token(&token_hash(&next)).await? else {
+        return reuse_detected(app, &family.family_id).await;
+    };
+    if live.rotated_at.is_some() || family.revoked || live.idle_expires_at <= now || family.expires_at <= now {
+        // The successor was used (or its family ended): whoever holds this old token now is
+        // not the client that holds the chain.
+        return reuse_detected(app, &family.family_id).await;
+    }
+    let Some(user) = live_user(app, &family).await? else { return Err(TokenError::InvalidGrant) };
+    let family_scope = ScopeSet::parse(&family.scope).unwrap_or_default();
+    let still_allowed = family_scope.intersection(&client.scopes).intersection(&user.scopes);
+    let scope = grant_scope(requested, &still_allowed)?;
+    oasis_lambda::metrics::signal("RefreshGraceUsed", None);
+    tracing::info!(signal = "refresh_grace_used", "rotated refresh token retried within the grace window");
+    issue(app, client, &user, &scope, Some((&next, &family)), now).await
+}
+
+/// The family's user, unless disabled or cut off since the family began (which ends the family).
+async fn live_user(app: &App, family: &RefreshFamily) -> Result<Option<User>, TokenError> {
+    let user = app.store.user_by_id(&family.user_id).await?;
+    let live = user.filter(|u| !u.disabled && u.token_generation == family.user_generation);
+    if live.is_none() {
+        app.store.revoke_family(&family.family_id).await?;
+        oasis_lambda::metrics::signal("RefreshFailed", Some("user_cut_off"));
+        tracing::warn!(signal = "refresh_failed", reason = "user_cut_off", "user disabled or tokens cut off");
+    }
+    Ok(live)
 }
 
 /// RFC 9700 §4.14.2: a rotated refresh token presented again means two parties hold it.

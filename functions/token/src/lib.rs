@@ -59,6 +59,9 @@ pub struct Settings {
     pub access_ttl: u64,
     pub refresh_idle_ttl: u64,
     pub refresh_absolute_ttl: u64,
+    /// Seconds after a rotation in which the rotated refresh token, presented again by its
+    /// client, gets the same successor back instead of counting as reuse (0: never).
+    pub refresh_grace: u64,
     pub account_lockout: LockoutPolicy,
     pub ip_lockout: LockoutPolicy,
     /// Browser origins allowed to call `/token` and `/revoke`.

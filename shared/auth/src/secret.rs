@@ -5,6 +5,7 @@
 //! hash would put argon2's cost on every refresh. Passwords, which people choose, use
 //! [`crate::password`] instead.
 
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::{constant_time, digest, rand};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -30,6 +31,41 @@ pub fn token_hash(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, token.as_bytes()))
 }
 
+/// Seals `secret` so that only a holder of `token` (a random value of [`TOKEN_BYTES`], such as a
+/// refresh token) can open it: AES-256-GCM under a key derived from the token, with a random
+/// nonce. The store keeps only the token's hash, so whoever reads the store cannot open it.
+/// `None` only if the system's AEAD refuses (it cannot for a value this size).
+pub fn seal_under(token: &str, secret: &str) -> Option<String> {
+    let mut nonce = [0u8; NONCE_LEN];
+    rand::fill(&mut nonce).ok()?;
+    let mut data = secret.as_bytes().to_vec();
+    sealing_key(token)?.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut data).ok()?;
+    let mut sealed = nonce.to_vec();
+    sealed.extend_from_slice(&data);
+    Some(URL_SAFE_NO_PAD.encode(sealed))
+}
+
+/// What [`seal_under`] sealed under `token`; `None` for another token or any altered byte.
+pub fn open_under(token: &str, sealed: &str) -> Option<String> {
+    let mut data = URL_SAFE_NO_PAD.decode(sealed).ok()?;
+    if data.len() < NONCE_LEN {
+        return None;
+    }
+    let mut body = data.split_off(NONCE_LEN);
+    let nonce = Nonce::try_assume_unique_for_key(&data).ok()?;
+    let opened = sealing_key(token)?.open_in_place(nonce, Aad::empty(), &mut body).ok()?;
+    String::from_utf8(opened.to_vec()).ok()
+}
+
+/// The token has 256 bits of entropy, so one hash is a sound key derivation; the label keeps
+/// this key apart from the token's storage hash.
+fn sealing_key(token: &str) -> Option<LessSafeKey> {
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    ctx.update(b"oasis sealed under a token v1\0");
+    ctx.update(token.as_bytes());
+    UnboundKey::new(&AES_256_GCM, ctx.finish().as_ref()).ok().map(LessSafeKey::new)
+}
+
 /// Compares two secrets in constant time.
 pub fn equal(a: &str, b: &str) -> bool {
     constant_time::verify_slices_are_equal(a.as_bytes(), b.as_bytes()).is_ok()
@@ -50,6 +86,25 @@ pub fn pkce_s256_matches(verifier: &oasis_domain::CodeVerifier, challenge: &str)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_sealed_under_a_token_opens_only_with_that_token_and_unaltered() {
+        let (token, other, secret) = (random_token(TOKEN_BYTES), random_token(TOKEN_BYTES), random_token(TOKEN_BYTES));
+        let sealed = seal_under(&token, &secret).unwrap();
+        assert_eq!(open_under(&token, &sealed).as_deref(), Some(secret.as_str()));
+        assert!(!sealed.contains(&secret), "the sealed form does not carry the secret");
+        assert_ne!(seal_under(&token, &secret).unwrap(), sealed, "a fresh nonce each time");
+        assert_eq!(open_under(&other, &sealed), None, "another token opens nothing");
+        let mut bytes = URL_SAFE_NO_PAD.decode(&sealed).unwrap();
+        for i in [0, NONCE_LEN, bytes.len() - 1] {
+            bytes[i] ^= 1;
+            assert_eq!(open_under(&token, &URL_SAFE_NO_PAD.encode(&bytes)), None, "byte {i} altered");
+            bytes[i] ^= 1;
+        }
+        for garbage in ["", "!", "AAAA", &sealed[..10]] {
+            assert_eq!(open_under(&token, garbage), None, "{garbage:?}");
+        }
+    }
 
     #[test]
     fn the_pkce_verifier_of_rfc_7636_appendix_b_matches_its_challenge_and_nothing_else_does() {

@@ -70,6 +70,7 @@ fn token(hash: &str, family_id: &str) -> RefreshToken {
         idle_expires_at: 50_000,
         rotated_at: None,
         expires_at: 100_000,
+        successor: None,
     }
 }
 
@@ -134,18 +135,34 @@ pub async fn a_refresh_token_rotates_exactly_once(s: &dyn Store) {
     s.create_family(&family("f1", "u1"), &token("h1", "f1")).await.unwrap();
     let (t, f) = s.refresh_token("h1").await.unwrap().unwrap();
     assert_eq!((t, f), (token("h1", "f1"), family("f1", "u1")));
-    assert_eq!(s.rotate("h1", &token("h2", "f1"), 2_000).await.unwrap(), Rotation::Rotated);
+    assert_eq!(s.rotate("h1", &token("h2", "f1"), "sealed-h2", 2_000).await.unwrap(), Rotation::Rotated);
     assert_eq!(s.refresh_token("h1").await.unwrap().unwrap().0.rotated_at, Some(2_000));
     assert!(s.refresh_token("h2").await.unwrap().is_some());
-    assert_eq!(s.rotate("h1", &token("h3", "f1"), 2_001).await.unwrap(), Rotation::AlreadyUsed);
+    assert_eq!(s.rotate("h1", &token("h3", "f1"), "sealed-h3", 2_001).await.unwrap(), Rotation::AlreadyUsed);
     assert_eq!(s.refresh_token("h3").await.unwrap(), None, "a lost rotation writes nothing");
+}
+
+/// What the token endpoint's grace window reads back: the rotated token names its successor,
+/// sealed, and a lost rotation changes neither.
+pub async fn a_rotated_token_records_its_successor(s: &dyn Store) {
+    s.create_family(&family("f1", "u1"), &token("h1", "f1")).await.unwrap();
+    assert_eq!(s.refresh_token("h1").await.unwrap().unwrap().0.successor, None);
+    assert_eq!(s.rotate("h1", &token("h2", "f1"), "sealed-h2", 2_000).await.unwrap(), Rotation::Rotated);
+    let want = Some(Successor { token_hash: "h2".into(), sealed: "sealed-h2".into() });
+    let (rotated, _) = s.refresh_token("h1").await.unwrap().unwrap();
+    assert_eq!((rotated.rotated_at, rotated.successor.clone()), (Some(2_000), want.clone()));
+    assert_eq!(s.refresh_token("h2").await.unwrap().unwrap().0.successor, None, "the successor has none yet");
+    assert_eq!(s.rotate("h1", &token("h3", "f1"), "sealed-h3", 2_001).await.unwrap(), Rotation::AlreadyUsed);
+    assert_eq!(s.refresh_token("h1").await.unwrap().unwrap().0.successor, want, "a lost rotation changes nothing");
+    assert_eq!(s.rotate("h2", &token("h3", "f1"), "sealed-h3", 2_002).await.unwrap(), Rotation::Rotated);
+    assert_eq!(s.refresh_token("h2").await.unwrap().unwrap().0.rotated_at, Some(2_002), "the chain goes on");
 }
 
 pub async fn a_revoked_family_cannot_rotate(s: &dyn Store) {
     s.create_family(&family("f1", "u1"), &token("h1", "f1")).await.unwrap();
     s.revoke_family("f1").await.unwrap();
     assert!(s.refresh_token("h1").await.unwrap().unwrap().1.revoked);
-    assert_eq!(s.rotate("h1", &token("h2", "f1"), 2_000).await.unwrap(), Rotation::AlreadyUsed);
+    assert_eq!(s.rotate("h1", &token("h2", "f1"), "sealed-h2", 2_000).await.unwrap(), Rotation::AlreadyUsed);
     assert_eq!(s.refresh_token("h2").await.unwrap(), None);
 }
 
@@ -172,7 +189,7 @@ pub async fn a_family_revoked_before_it_exists_cannot_then_be_created(s: &dyn St
 
 pub async fn unknown_refresh_tokens_are_not_found(s: &dyn Store) {
     assert_eq!(s.refresh_token("nope").await.unwrap(), None);
-    assert_eq!(s.rotate("nope", &token("h2", "f1"), 1).await.unwrap(), Rotation::AlreadyUsed);
+    assert_eq!(s.rotate("nope", &token("h2", "f1"), "sealed-h2", 1).await.unwrap(), Rotation::AlreadyUsed);
 }
 
 pub async fn failure_counters_count_lock_and_expire(s: &dyn Store) {
@@ -656,6 +673,7 @@ macro_rules! conformance_tests {
             clients_round_trip_and_are_unique,
             lookups_with_an_empty_key_find_nothing,
             a_refresh_token_rotates_exactly_once,
+            a_rotated_token_records_its_successor,
             a_revoked_family_cannot_rotate,
             revoking_a_user_revokes_all_their_families_only,
             unknown_refresh_tokens_are_not_found,

@@ -72,8 +72,15 @@ pub trait RefreshStore: Send + Sync {
     async fn create_family(&self, family: &RefreshFamily, first: &RefreshToken) -> StoreResult<()>;
     async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<(RefreshToken, RefreshFamily)>>;
     /// Atomically: if `old_hash` is not rotated and its family is not revoked, mark it rotated
-    /// at `now` and store `new`. Exactly one of two concurrent callers gets `Rotated`.
-    async fn rotate(&self, old_hash: &str, new: &RefreshToken, now: u64) -> StoreResult<Rotation>;
+    /// at `now` with `new` as its successor (`sealed_successor`: see [`Successor`]) and store
+    /// `new`. Exactly one of two concurrent callers gets `Rotated`.
+    async fn rotate(
+        &self,
+        old_hash: &str,
+        new: &RefreshToken,
+        sealed_successor: &str,
+        now: u64,
+    ) -> StoreResult<Rotation>;
     /// Revokes a family; one that does not exist yet is revoked in advance (a tombstone that
     /// makes a later [`RefreshStore::create_family`] of that id fail), so a revocation that
     /// overtakes the family's creation (a code replayed while its first use is still

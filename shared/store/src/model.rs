@@ -78,10 +78,23 @@ pub struct RefreshToken {
     pub issued_at: u64,
     /// Idle expiry: unused for this long, the token dies.
     pub idle_expires_at: u64,
-    /// When it was exchanged for a successor; presenting it again is reuse.
+    /// When it was exchanged for a successor; presenting it again is reuse, unless within the
+    /// token endpoint's grace window and the successor is still unused.
     pub rotated_at: Option<u64>,
+    /// The token it was exchanged for, set with `rotated_at`.
+    pub successor: Option<Successor>,
     /// Storage expiry (TTL): kept until the family's absolute expiry so reuse stays detectable.
     pub expires_at: u64,
+}
+
+/// The successor of a rotated refresh token: its hash, and the token itself sealed under the
+/// rotated one (`oasis_auth::secret::seal_under`), so that only a holder of the rotated token
+/// can get it back, and the store alone never can. This is what lets a client that lost a
+/// refresh response retry and receive the same successor (the token endpoint's grace window).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Successor {
+    pub token_hash: String,
+    pub sealed: String,
 }
 
 /// A device authorization grant (RFC 8628): started by a device, decided by its user on the

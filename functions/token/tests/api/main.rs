@@ -5,4 +5,5 @@ mod common;
 mod device_flow;
 mod events;
 mod metrics;
+mod refresh_grace;
 mod token_security;

@@ -10,7 +10,7 @@ use oasis_lambda::metrics::{Metrics, validate};
 use serde_json::Value;
 
 /// Sums every numeric root value of the documents, after checking each against the spec.
-fn totals(docs: &[String]) -> BTreeMap<String, f64> {
+pub(crate) fn totals(docs: &[String]) -> BTreeMap<String, f64> {
     let mut sums = BTreeMap::new();
     for d in docs {
         assert!(validate(d).is_empty(), "{:?} in {d}", validate(d));

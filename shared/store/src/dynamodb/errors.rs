@@ -114,9 +114,11 @@ pub(super) struct Backoff {
 }
 
 impl Backoff {
-    /// Conflicting transactions clear in milliseconds: 4 retries from 20 ms.
+    /// Conflicting transactions clear in milliseconds: 6 retries from 20 ms (up to ~1.3 s), so a
+    /// burst of callers on one item (many refreshes of one token at once: racing tabs, retries
+    /// within the grace window) gets through rather than answering 503.
     pub(super) fn conflict() -> Self {
-        Self { delay: Duration::from_millis(20), retries_left: 4 }
+        Self { delay: Duration::from_millis(20), retries_left: 6 }
     }
 
     /// Unprocessed batch items mean throttling: 8 retries from 50 ms, at most 2 s apart.
@@ -129,8 +131,19 @@ impl Backoff {
             return false;
         }
         self.retries_left -= 1;
-        tokio::time::sleep(self.delay).await;
+        // Equal jitter: callers that collided once must not retry in lockstep and collide again.
+        let half = self.delay / 2;
+        let spread = u32::try_from(half.as_micros()).unwrap_or(u32::MAX).max(1);
+        let jitter = Duration::from_micros(u64::from(random_u32() % spread));
+        tokio::time::sleep(half + jitter).await;
         self.delay = (self.delay * 2).min(Duration::from_secs(2));
         true
     }
+}
+
+/// A random number for jitter, from the standard library's per-instance hash keys (no RNG
+/// dependency for this; it needs to be unpredictable between callers, not secret).
+fn random_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new().build_hasher().finish() as u32
 }

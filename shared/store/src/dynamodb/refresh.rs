@@ -13,6 +13,10 @@ pub(super) fn token_item(t: &RefreshToken) -> Item {
     if let Some(r) = t.rotated_at {
         item.insert("rotated_at".into(), n(r));
     }
+    if let Some(next) = &t.successor {
+        item.insert("successor_hash".into(), s(&next.token_hash));
+        item.insert("sealed_successor".into(), s(&next.sealed));
+    }
     item
 }
 
@@ -66,19 +70,26 @@ impl RefreshStore for DynamoStore {
             idle_expires_at: get_n(&t, "idle_expires_at")?,
             rotated_at: opt_n(&t, "rotated_at"),
             expires_at: get_n(&t, "expires_at")?,
+            // Tokens rotated before the grace window have no successor recorded.
+            successor: match (opt_s(&t, "successor_hash"), opt_s(&t, "sealed_successor")) {
+                (Some(token_hash), Some(sealed)) => Some(Successor { token_hash, sealed }),
+                _ => None,
+            },
         };
         Ok(Some((token, family_from(&f)?)))
     }
 
-    async fn rotate(&self, old_hash: &str, new: &RefreshToken, now: u64) -> StoreResult<Rotation> {
+    async fn rotate(&self, old_hash: &str, new: &RefreshToken, sealed: &str, now: u64) -> StoreResult<Rotation> {
         // One transaction: the old token is marked only if not yet rotated, the family must not
         // be revoked, and the new token is written — all or nothing.
         let mark = Update::builder()
             .table_name(&self.t.refresh)
             .key("pk", s(format!("t#{old_hash}")))
-            .update_expression("SET rotated_at = :now")
+            .update_expression("SET rotated_at = :now, successor_hash = :next, sealed_successor = :sealed")
             .condition_expression("attribute_exists(pk) AND attribute_not_exists(rotated_at) AND family_id = :f")
             .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":next", s(&new.token_hash))
+            .expression_attribute_values(":sealed", s(sealed))
             .expression_attribute_values(":f", s(&new.family_id))
             .build()
             .map_err(backend)?;

@@ -73,6 +73,7 @@ impl SqliteStore {
         migrate_search_index(&tx)?;
         migrate_redirect_uris(&tx)?;
         migrate_token_generations(&tx)?;
+        migrate_refresh_successors(&tx)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(classify)?;
         tx.commit().map_err(classify)
     }
@@ -182,6 +183,20 @@ fn migrate_token_generations(tx: &Connection) -> StoreResult<()> {
         .map_err(classify)?;
     }
     tx.execute_batch("ALTER TABLE users DROP COLUMN tokens_valid_after").map_err(classify)
+}
+
+/// Databases made before the refresh grace window kept no successor of a rotated token: such a
+/// token, presented again, is reuse (as it was when it was rotated).
+fn migrate_refresh_successors(tx: &Connection) -> StoreResult<()> {
+    const HAS: &str = "SELECT EXISTS (SELECT 1 FROM pragma_table_info('refresh_tokens') WHERE name = 'successor_hash')";
+    if !tx.query_row(HAS, [], |r| r.get::<_, bool>(0)).map_err(classify)? {
+        tx.execute_batch(
+            "ALTER TABLE refresh_tokens ADD COLUMN successor_hash TEXT;
+             ALTER TABLE refresh_tokens ADD COLUMN sealed_successor TEXT;",
+        )
+        .map_err(classify)?;
+    }
+    Ok(())
 }
 
 /// Databases made before the code flow have clients without redirect URIs: none, then.

@@ -4,15 +4,18 @@ use super::*;
 
 pub(super) fn insert_token(c: &Connection, t: &RefreshToken) -> rusqlite::Result<usize> {
     c.execute(
-        "INSERT INTO refresh_tokens (token_hash, family_id, issued_at, idle_expires_at, rotated_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO refresh_tokens
+             (token_hash, family_id, issued_at, idle_expires_at, rotated_at, expires_at, successor_hash, sealed_successor)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             t.token_hash,
             t.family_id,
             int(t.issued_at),
             int(t.idle_expires_at),
             t.rotated_at.map(int),
-            int(t.expires_at)
+            int(t.expires_at),
+            t.successor.as_ref().map(|s| &s.token_hash),
+            t.successor.as_ref().map(|s| &s.sealed)
         ],
     )
 }
@@ -46,7 +49,8 @@ impl RefreshStore for SqliteStore {
         self.conn()
             .query_row(
                 "SELECT t.token_hash, t.family_id, t.issued_at, t.idle_expires_at, t.rotated_at, t.expires_at,
-                        f.user_id, f.client_id, f.scope, f.created_at, f.expires_at, f.revoked, f.user_generation
+                        f.user_id, f.client_id, f.scope, f.created_at, f.expires_at, f.revoked, f.user_generation,
+                        t.successor_hash, t.sealed_successor
                  FROM refresh_tokens t JOIN refresh_families f ON f.family_id = t.family_id
                  WHERE t.token_hash = ?1",
                 [token_hash],
@@ -58,6 +62,10 @@ impl RefreshStore for SqliteStore {
                         idle_expires_at: r.get::<_, i64>(3)? as u64,
                         rotated_at: r.get::<_, Option<i64>>(4)?.map(|v| v as u64),
                         expires_at: r.get::<_, i64>(5)? as u64,
+                        successor: match (r.get::<_, Option<String>>(13)?, r.get::<_, Option<String>>(14)?) {
+                            (Some(token_hash), Some(sealed)) => Some(Successor { token_hash, sealed }),
+                            _ => None,
+                        },
                     };
                     let family = RefreshFamily {
                         family_id: token.family_id.clone(),
@@ -76,17 +84,17 @@ impl RefreshStore for SqliteStore {
             .map_err(classify)
     }
 
-    async fn rotate(&self, old_hash: &str, new: &RefreshToken, now: u64) -> StoreResult<Rotation> {
+    async fn rotate(&self, old_hash: &str, new: &RefreshToken, sealed: &str, now: u64) -> StoreResult<Rotation> {
         let mut c = self.conn();
         // IMMEDIATE takes the write lock up front, so two processes cannot both read
         // "not rotated" and both win.
         let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
         let changed = tx
             .execute(
-                "UPDATE refresh_tokens SET rotated_at = ?2
+                "UPDATE refresh_tokens SET rotated_at = ?2, successor_hash = ?3, sealed_successor = ?4
                  WHERE token_hash = ?1 AND rotated_at IS NULL
                    AND family_id IN (SELECT family_id FROM refresh_families WHERE revoked = 0)",
-                params![old_hash, int(now)],
+                params![old_hash, int(now), new.token_hash, sealed],
             )
             .map_err(classify)?;
         if changed == 0 {

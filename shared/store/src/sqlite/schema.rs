@@ -2,7 +2,7 @@
 
 /// `PRAGMA user_version` of a file with [`SCHEMA`] and every migration applied. Bump it with
 /// any change to either: a file at this version is opened without running them.
-pub(super) const SCHEMA_VERSION: i64 = 2;
+pub(super) const SCHEMA_VERSION: i64 = 3;
 
 pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS users (
@@ -45,7 +45,10 @@ CREATE TABLE IF NOT EXISTS refresh_tokens (
     issued_at INTEGER NOT NULL,
     idle_expires_at INTEGER NOT NULL,
     rotated_at INTEGER,
-    expires_at INTEGER NOT NULL
+    expires_at INTEGER NOT NULL,
+    -- Set with rotated_at: the successor's hash, and the successor sealed under this token.
+    successor_hash TEXT,
+    sealed_successor TEXT
 );
 CREATE TABLE IF NOT EXISTS profiles (
     user_id TEXT PRIMARY KEY,

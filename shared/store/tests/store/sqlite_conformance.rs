@@ -40,6 +40,7 @@ fn two_connections_racing_to_rotate_one_refresh_token_produce_exactly_one_winner
             idle_expires_at: u64::MAX / 4,
             rotated_at: None,
             expires_at: u64::MAX / 4,
+            successor: None,
         };
         rt.block_on(setup.create_family(&family, &first)).unwrap();
         let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
@@ -52,7 +53,7 @@ fn two_connections_racing_to_rotate_one_refresh_token_produce_exactly_one_winner
                     let store = SqliteStore::open(&path).unwrap();
                     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
                     barrier.wait();
-                    rt.block_on(store.rotate(&old, &next, 1)).unwrap()
+                    rt.block_on(store.rotate(&old, &next, "sealed", 1)).unwrap()
                 })
             })
             .collect();
@@ -188,6 +189,37 @@ fn a_database_from_before_the_generation_counter_keeps_its_cut_offs_and_what_sur
     assert_eq!(recorded(sessions), "s-after=1 s-before=0");
     rt.block_on(store.cut_off_tokens(&oasis_store::UserId::parse("usr_cut").unwrap())).unwrap();
     assert_eq!(generation("usr_cut"), 2);
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn a_database_from_before_the_refresh_grace_window_reads_its_rotated_tokens_as_without_successor() {
+    let path = temp_db();
+    {
+        let old = rusqlite::Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE refresh_families (family_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, client_id TEXT NOT NULL,
+                 scope TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, revoked INTEGER NOT NULL,
+                 user_generation INTEGER NOT NULL DEFAULT 0);
+             INSERT INTO refresh_families VALUES ('f', 'usr_u', 'web', 'search', 1, 4000000000, 0, 0);
+             CREATE TABLE refresh_tokens (token_hash TEXT PRIMARY KEY, family_id TEXT NOT NULL, issued_at INTEGER NOT NULL,
+                 idle_expires_at INTEGER NOT NULL, rotated_at INTEGER, expires_at INTEGER NOT NULL);
+             INSERT INTO refresh_tokens VALUES ('old', 'f', 1, 4000000000, 5, 4000000000);
+             INSERT INTO refresh_tokens VALUES ('live', 'f', 5, 4000000000, NULL, 4000000000);
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let (old, _) = rt.block_on(store.refresh_token("old")).unwrap().unwrap();
+    assert_eq!((old.rotated_at, old.successor), (Some(5), None), "presented again, it is reuse as before");
+    let (live, _) = rt.block_on(store.refresh_token("live")).unwrap().unwrap();
+    let mut next = live.clone();
+    next.token_hash = "next".into();
+    assert_eq!(rt.block_on(store.rotate("live", &next, "sealed", 6)).unwrap(), Rotation::Rotated);
+    let (live, _) = rt.block_on(store.refresh_token("live")).unwrap().unwrap();
+    assert_eq!(live.successor, Some(Successor { token_hash: "next".into(), sealed: "sealed".into() }));
     let _ = std::fs::remove_file(&path);
 }
 

@@ -10,6 +10,7 @@ mod iam_least_privilege;
 mod key_rotation;
 mod missing_resources;
 mod parallel_guesses;
+mod refresh_races;
 mod store_dynamodb_conformance;
 mod store_dynamodb_search_cost;
 mod store_dynamodb_unprocessed;

@@ -43,13 +43,14 @@ async fn concurrent_rotations_of_one_token_on_dynamodb_have_exactly_one_winner()
             idle_expires_at: 4_000_000_000,
             rotated_at: None,
             expires_at: 4_000_000_000,
+            successor: None,
         };
         store.create_family(&family, &first).await.unwrap();
         let tasks: Vec<_> = (0..4)
             .map(|i| {
                 let (store, mut next, old) = (store.clone(), first.clone(), first.token_hash.clone());
                 next.token_hash = format!("new{round}-{i}");
-                tokio::spawn(async move { store.rotate(&old, &next, 1).await.unwrap() })
+                tokio::spawn(async move { store.rotate(&old, &next, "sealed", 1).await.unwrap() })
             })
             .collect();
         let mut winners = 0;
