@@ -159,6 +159,7 @@ fn new_refresh_token(app: &App, token: &str, family: &RefreshFamily, now: u64) -
         rotated_at: None,
         expires_at: family.expires_at,
         successor: None,
+        reissued: false,
     }
 }
 
@@ -212,10 +213,15 @@ async fn refresh(
     let still_allowed = family_scope.intersection(&client.scopes).intersection(&user.scopes);
     let scope = grant_scope(requested, &still_allowed)?;
     let next = random_token(TOKEN_BYTES);
-    // The successor, sealed under the token it replaces: what a retry within the grace window
-    // gets back (only a holder of `presented` can open it; the store cannot).
-    let sealed =
-        seal_under(&presented, &next).ok_or_else(|| TokenError::Internal("sealing the successor failed".into()))?;
+    // The successor, sealed under the token it replaces and the server's secret: what a retry
+    // within the grace window gets back (only with `presented` and the keys does it open; a
+    // copy of the store, even with an old token, opens nothing).
+    let signing = app.signing().await.map_err(|e| TokenError::Internal(Box::new(e)))?;
+    let sealed = signing
+        .sealing
+        .first()
+        .and_then(|secret| seal_under(secret, &presented, &next))
+        .ok_or_else(|| TokenError::Internal("sealing the successor failed".into()))?;
     match app.store.rotate(&token.token_hash, &new_refresh_token(app, &next, &family, now), &sealed, now).await? {
         Rotation::Rotated => {
             oasis_lambda::metrics::signal("RefreshRotated", None);
@@ -249,8 +255,14 @@ async fn retried(
     now: u64,
 ) -> Result<Response<Body>, TokenError> {
     let within = token.rotated_at.is_some_and(|at| now <= at.saturating_add(app.settings.refresh_grace));
-    let successor = match (&token.successor, app.settings.refresh_grace > 0 && within) {
-        (Some(s), true) => open_under(presented, &s.sealed).filter(|next| verify_token_hash(next, &s.token_hash)),
+    // A token a retry already handed out a second time gets no window of its own: otherwise a
+    // thief refreshing just before the victim, every time, would share the chain unseen.
+    let open = app.settings.refresh_grace > 0 && within && !token.reissued;
+    let successor = match (&token.successor, open) {
+        (Some(s), true) => {
+            let signing = app.signing().await.map_err(|e| TokenError::Internal(Box::new(e)))?;
+            open_under(&signing.sealing, presented, &s.sealed).filter(|next| verify_token_hash(next, &s.token_hash))
+        }
         _ => None,
     };
     let Some(next) = successor else { return reuse_detected(app, &family.family_id).await };
@@ -266,6 +278,7 @@ async fn retried(
     let family_scope = ScopeSet::parse(&family.scope).unwrap_or_default();
     let still_allowed = family_scope.intersection(&client.scopes).intersection(&user.scopes);
     let scope = grant_scope(requested, &still_allowed)?;
+    app.store.mark_reissued(&live.token_hash).await?;
     oasis_lambda::metrics::signal("RefreshGraceUsed", None);
     tracing::info!(signal = "refresh_grace_used", "rotated refresh token retried within the grace window");
     issue(app, client, &user, &scope, Some((&next, &family)), now).await

@@ -73,6 +73,8 @@ pub(crate) struct Signing {
     set: Arc<KeySet>,
     pub(crate) issuer: Issuer,
     jwks_json: String,
+    /// What refresh successors are sealed under (the active key's first).
+    pub(crate) sealing: Vec<oasis_auth::secret::SealingSecret>,
 }
 
 /// Everything built once per process.
@@ -150,7 +152,7 @@ impl App {
 
     fn derive(set: Arc<KeySet>, s: &Settings) -> Result<Signing, KeyError> {
         let issuer = Issuer::new(set.signing_key()?, &s.issuer_url, &s.audience, s.access_ttl);
-        Ok(Signing { jwks_json: set.public_jwks().to_json(), issuer, set })
+        Ok(Signing { jwks_json: set.public_jwks().to_json(), sealing: set.sealing_secrets(), issuer, set })
     }
 
     /// The signing state for the current key set (re-derived only when the set changed).

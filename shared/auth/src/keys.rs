@@ -216,6 +216,15 @@ impl KeySet {
         Ok(SigningKey { kid: k.kid.clone(), key: EncodingKey::from_ec_der(der.as_ref()) })
     }
 
+    /// A sealing secret per private key, the active key's first: server-held secrets for
+    /// [`crate::secret::seal_under`], derived from the private scalars with their own label, so
+    /// the token function needs no second secret and a rotation keeps the previous keys' open.
+    pub fn sealing_secrets(&self) -> Vec<crate::secret::SealingSecret> {
+        let mut keys: Vec<&PrivateJwk> = self.keys.iter().collect();
+        keys.sort_by_key(|k| k.status != KeyStatus::Active);
+        keys.iter().map(|k| crate::secret::SealingSecret::derive(k.d.as_bytes())).collect()
+    }
+
     /// The public half of every key (next, active and retiring): what verifiers trust.
     pub fn public_jwks(&self) -> PublicJwks {
         PublicJwks {

@@ -31,37 +31,67 @@ pub fn token_hash(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, token.as_bytes()))
 }
 
-/// Seals `secret` so that only a holder of `token` (a random value of [`TOKEN_BYTES`], such as a
-/// refresh token) can open it: AES-256-GCM under a key derived from the token, with a random
-/// nonce. The store keeps only the token's hash, so whoever reads the store cannot open it.
-/// `None` only if the system's AEAD refuses (it cannot for a value this size).
-pub fn seal_under(token: &str, secret: &str) -> Option<String> {
+/// A secret only the server holds, mixed into [`seal_under`]'s key, so that what is sealed
+/// opens only with the token *and* this: a copy of the store plus an old token opens nothing.
+/// Derived from key material with its own label (`KeySet::sealing_secrets`).
+#[derive(Clone)]
+pub struct SealingSecret([u8; 32]);
+
+impl SealingSecret {
+    pub fn derive(material: &[u8]) -> Self {
+        let mut ctx = digest::Context::new(&digest::SHA256);
+        ctx.update(b"oasis sealing secret v1\0");
+        ctx.update(material);
+        let mut key = [0u8; 32];
+        key.copy_from_slice(ctx.finish().as_ref());
+        Self(key)
+    }
+}
+
+impl std::fmt::Debug for SealingSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealingSecret(..)")
+    }
+}
+
+/// Seals `value` so that only a holder of `token` (a random value of [`TOKEN_BYTES`], such as a
+/// refresh token) and of `secret` can open it: AES-256-GCM under a key derived from both, with
+/// a random nonce. `None` only if the system's AEAD refuses (it cannot for a value this size).
+pub fn seal_under(secret: &SealingSecret, token: &str, value: &str) -> Option<String> {
     let mut nonce = [0u8; NONCE_LEN];
     rand::fill(&mut nonce).ok()?;
-    let mut data = secret.as_bytes().to_vec();
-    sealing_key(token)?.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut data).ok()?;
+    let mut data = value.as_bytes().to_vec();
+    sealing_key(secret, token)?
+        .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut data)
+        .ok()?;
     let mut sealed = nonce.to_vec();
     sealed.extend_from_slice(&data);
     Some(URL_SAFE_NO_PAD.encode(sealed))
 }
 
-/// What [`seal_under`] sealed under `token`; `None` for another token or any altered byte.
-pub fn open_under(token: &str, sealed: &str) -> Option<String> {
-    let mut data = URL_SAFE_NO_PAD.decode(sealed).ok()?;
+/// What [`seal_under`] sealed under `token` and one of `secrets` (the current one first; the
+/// others as they were before a rotation); `None` for another token, no matching secret, or
+/// any altered byte.
+pub fn open_under(secrets: &[SealingSecret], token: &str, sealed: &str) -> Option<String> {
+    let data = URL_SAFE_NO_PAD.decode(sealed).ok()?;
     if data.len() < NONCE_LEN {
         return None;
     }
-    let mut body = data.split_off(NONCE_LEN);
-    let nonce = Nonce::try_assume_unique_for_key(&data).ok()?;
-    let opened = sealing_key(token)?.open_in_place(nonce, Aad::empty(), &mut body).ok()?;
-    String::from_utf8(opened.to_vec()).ok()
+    let (nonce, body) = data.split_at(NONCE_LEN);
+    secrets.iter().find_map(|secret| {
+        let mut body = body.to_vec();
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let opened = sealing_key(secret, token)?.open_in_place(nonce, Aad::empty(), &mut body).ok()?;
+        String::from_utf8(opened.to_vec()).ok()
+    })
 }
 
-/// The token has 256 bits of entropy, so one hash is a sound key derivation; the label keeps
-/// this key apart from the token's storage hash.
-fn sealing_key(token: &str) -> Option<LessSafeKey> {
+/// The token has 256 bits of entropy and the secret 256 more; one hash with a label (keeping
+/// this key apart from the token's storage hash) is a sound derivation.
+fn sealing_key(secret: &SealingSecret, token: &str) -> Option<LessSafeKey> {
     let mut ctx = digest::Context::new(&digest::SHA256);
     ctx.update(b"oasis sealed under a token v1\0");
+    ctx.update(&secret.0);
     ctx.update(token.as_bytes());
     UnboundKey::new(&AES_256_GCM, ctx.finish().as_ref()).ok().map(LessSafeKey::new)
 }
@@ -88,22 +118,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_value_sealed_under_a_token_opens_only_with_that_token_and_unaltered() {
-        let (token, other, secret) = (random_token(TOKEN_BYTES), random_token(TOKEN_BYTES), random_token(TOKEN_BYTES));
-        let sealed = seal_under(&token, &secret).unwrap();
-        assert_eq!(open_under(&token, &sealed).as_deref(), Some(secret.as_str()));
-        assert!(!sealed.contains(&secret), "the sealed form does not carry the secret");
-        assert_ne!(seal_under(&token, &secret).unwrap(), sealed, "a fresh nonce each time");
-        assert_eq!(open_under(&other, &sealed), None, "another token opens nothing");
+    fn a_value_sealed_under_a_token_opens_only_with_that_token_and_the_servers_secret_and_unaltered() {
+        let (token, other, value) = (random_token(TOKEN_BYTES), random_token(TOKEN_BYTES), random_token(TOKEN_BYTES));
+        let (secret, old, stranger) =
+            (SealingSecret::derive(b"current"), SealingSecret::derive(b"before"), SealingSecret::derive(b"x"));
+        let sealed = seal_under(&secret, &token, &value).unwrap();
+        let both = [secret.clone(), old.clone()];
+        assert_eq!(open_under(&both, &token, &sealed).as_deref(), Some(value.as_str()));
+        assert_eq!(open_under(&[old.clone(), secret.clone()], &token, &sealed).as_deref(), Some(value.as_str()));
+        assert!(!sealed.contains(&value), "the sealed form does not carry the value");
+        assert_ne!(seal_under(&secret, &token, &value).unwrap(), sealed, "a fresh nonce each time");
+        assert_eq!(open_under(&both, &other, &sealed), None, "another token opens nothing");
+        assert_eq!(open_under(&[stranger, old], &token, &sealed), None, "the token without the secret opens nothing");
+        assert_eq!(open_under(&[], &token, &sealed), None);
         let mut bytes = URL_SAFE_NO_PAD.decode(&sealed).unwrap();
         for i in [0, NONCE_LEN, bytes.len() - 1] {
             bytes[i] ^= 1;
-            assert_eq!(open_under(&token, &URL_SAFE_NO_PAD.encode(&bytes)), None, "byte {i} altered");
+            assert_eq!(open_under(&both, &token, &URL_SAFE_NO_PAD.encode(&bytes)), None, "byte {i} altered");
             bytes[i] ^= 1;
         }
         for garbage in ["", "!", "AAAA", &sealed[..10]] {
-            assert_eq!(open_under(&token, garbage), None, "{garbage:?}");
+            assert_eq!(open_under(&both, &token, garbage), None, "{garbage:?}");
         }
+        assert_eq!(format!("{secret:?}"), "SealingSecret(..)");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! lambda_http turns an API Gateway event into an `http::Request`, but panics on some events
 //! instead of refusing them (`request.rs`: `Url::parse(..).unwrap()` on a `Host` or
 //! `X-Forwarded-Proto` that makes no URL, `.expect("failed to build request")` on an HTTP API
-//! `rawQueryString` no URI can hold). The runtime turns that panic into a failed invocation and
+//! `rawQueryString` no URI can hold or a URI over `http`'s length limit, and aws_lambda_events'
+//! `.expect(..)` on a body marked base64 that is not). The runtime turns that panic into a failed invocation and
 //! API Gateway answers 502 — a client's bad input counted as our fault, with no request id, no
 //! security headers and no metric. So every event is checked here first, by building the very
 //! URI lambda_http will build; one that fails is made harmless ([`defuse`]) and answered 400
@@ -26,22 +27,31 @@ const FORWARDED_PROTO: &str = "x-forwarded-proto";
 /// Whether lambda_http can convert the event, by the same steps it takes.
 pub fn check(payload: &LambdaRequest) -> Result<(), Malformed> {
     match payload {
-        LambdaRequest::ApiGatewayV1(e) => check_uri(
-            &e.headers,
-            e.request_context.domain_name.as_deref(),
-            e.request_context.stage.as_deref(),
-            e.path.as_deref().unwrap_or_default(),
-            // The query of a REST event is re-encoded by lambda_http (form-urlencoded), which
-            // only ever yields characters a URI holds.
-            None,
-        ),
-        LambdaRequest::ApiGatewayV2(e) => check_uri(
-            &e.headers,
-            e.request_context.domain_name.as_deref(),
-            e.request_context.stage.as_deref(),
-            e.raw_path.as_deref().unwrap_or_default(),
-            e.raw_query_string.as_deref(),
-        ),
+        LambdaRequest::ApiGatewayV1(e) => {
+            check_body(e.is_base64_encoded, e.body.as_deref())?;
+            // lambda_http re-encodes a REST event's query (form-urlencoded: only characters a
+            // URI holds, but it still counts towards the URI's length), the multi-valued one
+            // when there is one.
+            let (multi, single) = (&e.multi_value_query_string_parameters, &e.query_string_parameters);
+            let query = if multi.is_empty() { single.to_query_string() } else { multi.to_query_string() };
+            check_uri(
+                &e.headers,
+                e.request_context.domain_name.as_deref(),
+                e.request_context.stage.as_deref(),
+                e.path.as_deref().unwrap_or_default(),
+                Some(&query),
+            )
+        }
+        LambdaRequest::ApiGatewayV2(e) => {
+            check_body(e.is_base64_encoded, e.body.as_deref())?;
+            check_uri(
+                &e.headers,
+                e.request_context.domain_name.as_deref(),
+                e.request_context.stage.as_deref(),
+                e.raw_path.as_deref().unwrap_or_default(),
+                e.raw_query_string.as_deref(),
+            )
+        }
         // Only the two API Gateway kinds are compiled in (the workspace's lambda_http features).
         #[allow(unreachable_patterns)]
         _ => Ok(()),
@@ -65,6 +75,7 @@ pub fn defuse(payload: &mut LambdaRequest) {
             e.path = Some("/".to_owned());
             e.query_string_parameters = Default::default();
             e.multi_value_query_string_parameters = Default::default();
+            (e.body, e.is_base64_encoded) = (None, false);
         }
         LambdaRequest::ApiGatewayV2(e) => {
             strip(&mut e.headers);
@@ -73,6 +84,7 @@ pub fn defuse(payload: &mut LambdaRequest) {
             e.raw_path = Some("/".to_owned());
             e.raw_query_string = None;
             e.query_string_parameters = Default::default();
+            (e.body, e.is_base64_encoded) = (None, false);
         }
         #[allow(unreachable_patterns)]
         _ => {}
@@ -110,6 +122,17 @@ pub fn from_str(text: &str) -> Result<Request, serde_json::Error> {
     serde_json::from_str::<LambdaRequest>(text).map(to_request)
 }
 
+/// aws_lambda_events' `Body::from_maybe_encoded`, as a check.
+fn check_body(base64: bool, body: Option<&str>) -> Result<(), Malformed> {
+    use base64::Engine;
+    match body {
+        Some(b) if base64 && base64::engine::general_purpose::STANDARD.decode(b).is_err() => {
+            Err(Malformed { reason: "body" })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// lambda_http's `build_request_uri` and request builder, step for step, as checks.
 fn check_uri(
     headers: &HeaderMap,
@@ -140,7 +163,7 @@ fn check_uri(
 
 /// lambda_http's `apigw_path_with_stage`.
 fn with_stage(stage: Option<&str>, path: &str) -> String {
-    if std::env::var_os("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH").is_some() {
+    if std::env::var("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH").is_ok() {
         return path.to_owned();
     }
     match stage {
@@ -177,6 +200,19 @@ mod tests {
         })
     }
 
+    fn with(mut event: Value, key: &str, body: &str) -> Value {
+        event[key] = json!(body);
+        event["isBase64Encoded"] = json!(true);
+        event
+    }
+
+    fn long_query(mut event: Value) -> Value {
+        let value = "<".repeat(30_000);
+        event["queryStringParameters"] = json!({ "q": value });
+        event["multiValueQueryStringParameters"] = json!({ "q": [value] });
+        event
+    }
+
     #[test]
     fn events_lambda_http_would_panic_on_are_marked_malformed_and_still_convert() {
         let cases = [
@@ -203,6 +239,14 @@ mod tests {
             ("a raw query with a space", http_api(json!({}), "/search", "q=a b"), Some("query")),
             ("a path that makes a port", http_api(json!({"host": "api.example.com"}), ":x/search", ""), Some("host")),
             ("a path that makes a port, no host", http_api(json!({}), ":x", ""), Some("host")),
+            ("a body marked base64 that is not", with(rest(json!({}), "/token"), "body", "%"), Some("body")),
+            (
+                "an HTTP API body marked base64 that is not",
+                with(http_api(json!({}), "/t", ""), "body", "%"),
+                Some("body"),
+            ),
+            ("a base64 body", with(rest(json!({}), "/token"), "body", "Z3JhbnQ="), None),
+            ("a REST query past the URI's length", long_query(rest(json!({}), "/search")), Some("query")),
         ];
         for (what, event, want) in cases {
             let payload: LambdaRequest = serde_json::from_value(event.clone()).expect(what);

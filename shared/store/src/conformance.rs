@@ -71,6 +71,7 @@ fn token(hash: &str, family_id: &str) -> RefreshToken {
         rotated_at: None,
         expires_at: 100_000,
         successor: None,
+        reissued: false,
     }
 }
 
@@ -156,6 +157,18 @@ pub async fn a_rotated_token_records_its_successor(s: &dyn Store) {
     assert_eq!(s.refresh_token("h1").await.unwrap().unwrap().0.successor, want, "a lost rotation changes nothing");
     assert_eq!(s.rotate("h2", &token("h3", "f1"), "sealed-h3", 2_002).await.unwrap(), Rotation::Rotated);
     assert_eq!(s.refresh_token("h2").await.unwrap().unwrap().0.rotated_at, Some(2_002), "the chain goes on");
+}
+
+pub async fn a_token_handed_out_again_is_marked_and_an_unknown_one_is_not_created(s: &dyn Store) {
+    s.create_family(&family("f1", "u1"), &token("h1", "f1")).await.unwrap();
+    assert!(!s.refresh_token("h1").await.unwrap().unwrap().0.reissued);
+    s.mark_reissued("h1").await.unwrap();
+    s.mark_reissued("h1").await.unwrap();
+    let (t, _) = s.refresh_token("h1").await.unwrap().unwrap();
+    assert_eq!(t, RefreshToken { reissued: true, ..token("h1", "f1") }, "marked, nothing else changed");
+    s.mark_reissued("nope").await.unwrap();
+    s.mark_reissued("").await.unwrap();
+    assert_eq!(s.refresh_token("nope").await.unwrap(), None);
 }
 
 pub async fn a_revoked_family_cannot_rotate(s: &dyn Store) {
@@ -674,6 +687,7 @@ macro_rules! conformance_tests {
             lookups_with_an_empty_key_find_nothing,
             a_refresh_token_rotates_exactly_once,
             a_rotated_token_records_its_successor,
+            a_token_handed_out_again_is_marked_and_an_unknown_one_is_not_created,
             a_revoked_family_cannot_rotate,
             revoking_a_user_revokes_all_their_families_only,
             unknown_refresh_tokens_are_not_found,

@@ -81,6 +81,9 @@ pub trait RefreshStore: Send + Sync {
         sealed_successor: &str,
         now: u64,
     ) -> StoreResult<Rotation>;
+    /// Records that a retry within the grace window handed `token_hash` out a second time
+    /// ([`RefreshToken::reissued`]); an unknown hash changes nothing.
+    async fn mark_reissued(&self, token_hash: &str) -> StoreResult<()>;
     /// Revokes a family; one that does not exist yet is revoked in advance (a tombstone that
     /// makes a later [`RefreshStore::create_family`] of that id fail), so a revocation that
     /// overtakes the family's creation (a code replayed while its first use is still

@@ -83,6 +83,9 @@ pub struct RefreshToken {
     pub rotated_at: Option<u64>,
     /// The token it was exchanged for, set with `rotated_at`.
     pub successor: Option<Successor>,
+    /// A retry within the grace window handed this token out a second time (to whoever
+    /// retried its predecessor): presented again once rotated, it gets no grace window.
+    pub reissued: bool,
     /// Storage expiry (TTL): kept until the family's absolute expiry so reuse stays detectable.
     pub expires_at: u64,
 }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::metrics::totals;
+use oasis_store::RefreshStore;
 use oasis_token::Settings;
 
 use crate::common::*;
@@ -63,6 +64,39 @@ async fn replaying_a_rotated_token_after_the_window_revokes_the_family() {
     tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
     assert_eq!(refresh(&f.app, &r1, None).await.error().as_deref(), Some("invalid_grant"));
     assert_eq!(refresh(&f.app, &r2, None).await.error().as_deref(), Some("invalid_grant"), "the family is revoked");
+}
+
+#[tokio::test]
+async fn a_thief_who_refreshes_just_before_the_victim_shares_the_chain_one_round_at_most() {
+    let f = fixture_with(with_grace(30)).await;
+    let r1 = login(&f).await;
+    // The thief, holding a copy of r1, refreshes first; the victim's refresh a moment later is
+    // inside the window and gets the same r2: nothing tells the two apart yet.
+    let r2 = refresh_token(&refresh(&f.app, &r1, None).await);
+    assert_eq!(refresh_token(&refresh(&f.app, &r1, None).await), r2);
+    // Next round, the same trick: r2 was handed out twice, so it has no window of its own.
+    let r3 = refresh_token(&refresh(&f.app, &r2, None).await);
+    assert!(!r3.is_empty());
+    assert_eq!(
+        refresh(&f.app, &r2, None).await.error().as_deref(),
+        Some("invalid_grant"),
+        "the second holder is caught"
+    );
+    assert_eq!(refresh(&f.app, &r3, None).await.error().as_deref(), Some("invalid_grant"), "the family is revoked");
+}
+
+#[tokio::test]
+async fn a_copy_of_the_store_and_an_old_token_open_no_successor() {
+    let f = fixture_with(with_grace(30)).await;
+    let r1 = login(&f).await;
+    let r2 = refresh_token(&refresh(&f.app, &r1, None).await);
+    let (rotated, _) = f.store.refresh_token(&oasis_auth::secret::token_hash(&r1)).await.unwrap().unwrap();
+    let sealed = rotated.successor.expect("the successor is recorded").sealed;
+    // The attacker has the row and r1, but not the token function's keys.
+    let guesses =
+        [oasis_auth::secret::SealingSecret::derive(b""), oasis_auth::secret::SealingSecret::derive(r1.as_bytes())];
+    assert_eq!(oasis_auth::secret::open_under(&guesses, &r1, &sealed), None);
+    assert_eq!(oasis_auth::secret::open_under(&f.keys.sealing_secrets(), &r1, &sealed).as_deref(), Some(r2.as_str()));
 }
 
 #[tokio::test]

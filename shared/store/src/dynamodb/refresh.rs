@@ -17,6 +17,9 @@ pub(super) fn token_item(t: &RefreshToken) -> Item {
         item.insert("successor_hash".into(), s(&next.token_hash));
         item.insert("sealed_successor".into(), s(&next.sealed));
     }
+    if t.reissued {
+        item.insert("reissued".into(), AttributeValue::Bool(true));
+    }
     item
 }
 
@@ -75,6 +78,7 @@ impl RefreshStore for DynamoStore {
                 (Some(token_hash), Some(sealed)) => Some(Successor { token_hash, sealed }),
                 _ => None,
             },
+            reissued: matches!(t.get("reissued"), Some(AttributeValue::Bool(true))),
         };
         Ok(Some((token, family_from(&f)?)))
     }
@@ -106,6 +110,14 @@ impl RefreshStore for DynamoStore {
             put(&self.t.refresh, token_item(new), Some("attribute_not_exists(pk)"))?,
         ];
         Ok(if self.transact(items).await? { Rotation::Rotated } else { Rotation::AlreadyUsed })
+    }
+
+    async fn mark_reissued(&self, token_hash: &str) -> StoreResult<()> {
+        if token_hash.is_empty() {
+            return Ok(());
+        }
+        let yes = HashMap::from([(":yes".to_owned(), AttributeValue::Bool(true))]);
+        self.update_existing(&self.t.refresh, format!("t#{token_hash}"), "SET reissued = :yes", yes).await
     }
 
     async fn revoke_family(&self, family_id: &str) -> StoreResult<()> {

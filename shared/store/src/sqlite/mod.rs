@@ -188,13 +188,13 @@ fn migrate_token_generations(tx: &Connection) -> StoreResult<()> {
 /// Databases made before the refresh grace window kept no successor of a rotated token: such a
 /// token, presented again, is reuse (as it was when it was rotated).
 fn migrate_refresh_successors(tx: &Connection) -> StoreResult<()> {
-    const HAS: &str = "SELECT EXISTS (SELECT 1 FROM pragma_table_info('refresh_tokens') WHERE name = 'successor_hash')";
-    if !tx.query_row(HAS, [], |r| r.get::<_, bool>(0)).map_err(classify)? {
-        tx.execute_batch(
-            "ALTER TABLE refresh_tokens ADD COLUMN successor_hash TEXT;
-             ALTER TABLE refresh_tokens ADD COLUMN sealed_successor TEXT;",
-        )
-        .map_err(classify)?;
+    const HAS: &str = "SELECT EXISTS (SELECT 1 FROM pragma_table_info('refresh_tokens') WHERE name = ?1)";
+    for (column, kind) in
+        [("successor_hash", "TEXT"), ("sealed_successor", "TEXT"), ("reissued", "INTEGER NOT NULL DEFAULT 0")]
+    {
+        if !tx.query_row(HAS, [column], |r| r.get::<_, bool>(0)).map_err(classify)? {
+            tx.execute_batch(&format!("ALTER TABLE refresh_tokens ADD COLUMN {column} {kind}")).map_err(classify)?;
+        }
     }
     Ok(())
 }

@@ -5,8 +5,9 @@ use super::*;
 pub(super) fn insert_token(c: &Connection, t: &RefreshToken) -> rusqlite::Result<usize> {
     c.execute(
         "INSERT INTO refresh_tokens
-             (token_hash, family_id, issued_at, idle_expires_at, rotated_at, expires_at, successor_hash, sealed_successor)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             (token_hash, family_id, issued_at, idle_expires_at, rotated_at, expires_at, successor_hash, sealed_successor,
+              reissued)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             t.token_hash,
             t.family_id,
@@ -15,7 +16,8 @@ pub(super) fn insert_token(c: &Connection, t: &RefreshToken) -> rusqlite::Result
             t.rotated_at.map(int),
             int(t.expires_at),
             t.successor.as_ref().map(|s| &s.token_hash),
-            t.successor.as_ref().map(|s| &s.sealed)
+            t.successor.as_ref().map(|s| &s.sealed),
+            t.reissued
         ],
     )
 }
@@ -50,7 +52,7 @@ impl RefreshStore for SqliteStore {
             .query_row(
                 "SELECT t.token_hash, t.family_id, t.issued_at, t.idle_expires_at, t.rotated_at, t.expires_at,
                         f.user_id, f.client_id, f.scope, f.created_at, f.expires_at, f.revoked, f.user_generation,
-                        t.successor_hash, t.sealed_successor
+                        t.successor_hash, t.sealed_successor, t.reissued
                  FROM refresh_tokens t JOIN refresh_families f ON f.family_id = t.family_id
                  WHERE t.token_hash = ?1",
                 [token_hash],
@@ -66,6 +68,7 @@ impl RefreshStore for SqliteStore {
                             (Some(token_hash), Some(sealed)) => Some(Successor { token_hash, sealed }),
                             _ => None,
                         },
+                        reissued: r.get(15)?,
                     };
                     let family = RefreshFamily {
                         family_id: token.family_id.clone(),
@@ -103,6 +106,13 @@ impl RefreshStore for SqliteStore {
         insert_token(&tx, new).map_err(|e| unique_or(e, "refresh token"))?;
         tx.commit().map_err(classify)?;
         Ok(Rotation::Rotated)
+    }
+
+    async fn mark_reissued(&self, token_hash: &str) -> StoreResult<()> {
+        self.conn()
+            .execute("UPDATE refresh_tokens SET reissued = 1 WHERE token_hash = ?1", [token_hash])
+            .map_err(classify)?;
+        Ok(())
     }
 
     async fn revoke_family(&self, family_id: &str) -> StoreResult<()> {

@@ -48,7 +48,8 @@ CREATE TABLE IF NOT EXISTS refresh_tokens (
     expires_at INTEGER NOT NULL,
     -- Set with rotated_at: the successor's hash, and the successor sealed under this token.
     successor_hash TEXT,
-    sealed_successor TEXT
+    sealed_successor TEXT,
+    reissued INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS profiles (
     user_id TEXT PRIMARY KEY,

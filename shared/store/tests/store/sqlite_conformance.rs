@@ -41,6 +41,7 @@ fn two_connections_racing_to_rotate_one_refresh_token_produce_exactly_one_winner
             rotated_at: None,
             expires_at: u64::MAX / 4,
             successor: None,
+            reissued: false,
         };
         rt.block_on(setup.create_family(&family, &first)).unwrap();
         let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));

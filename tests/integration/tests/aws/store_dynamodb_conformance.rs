@@ -44,6 +44,7 @@ async fn concurrent_rotations_of_one_token_on_dynamodb_have_exactly_one_winner()
             rotated_at: None,
             expires_at: 4_000_000_000,
             successor: None,
+            reissued: false,
         };
         store.create_family(&family, &first).await.unwrap();
         let tasks: Vec<_> = (0..4)
