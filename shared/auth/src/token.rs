@@ -1,6 +1,7 @@
 //! RFC 9068 access tokens: issuing and the one verifier (RFC 8725 rules).
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -217,10 +218,18 @@ impl VerifiedClaims {
     }
 }
 
+/// How many verified tokens a [`Verifier`] remembers; past it, it forgets them all and starts
+/// again (a bound on memory, ~1 MB, not an eviction policy).
+pub const REMEMBERED_TOKENS: usize = 4096;
+
 /// Verifies access tokens against a fixed set of known public keys.
 pub struct Verifier {
     keys: HashMap<String, DecodingKey>,
     validation: Validation,
+    /// Tokens this verifier has verified, by SHA-256: a client sends the same token for its
+    /// whole lifetime, and the signature check is most of a warm request. It lives and dies
+    /// with this key set (a reload makes a new verifier), and holds only what verified.
+    remembered: Mutex<HashMap<[u8; 32], VerifiedClaims>>,
 }
 
 impl Verifier {
@@ -231,7 +240,36 @@ impl Verifier {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECONDS;
-        Ok(Self { keys: jwks.decoding_keys()?.into_iter().collect(), validation })
+        Ok(Self { keys: jwks.decoding_keys()?.into_iter().collect(), validation, remembered: Mutex::default() })
+    }
+
+    /// [`Verifier::verify`], remembering what verified: a token this verifier verified before
+    /// skips the parsing and the signature, and its clock checks (expiry, issued in the future)
+    /// run again. Refusals are never remembered, so a forged token is checked in full each time.
+    pub fn verify_remembered(&self, token: &str) -> Result<VerifiedClaims, Rejection> {
+        let now = crate::now();
+        let key: [u8; 32] =
+            match aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes()).as_ref().try_into() {
+                Ok(k) => k,
+                Err(_) => return self.verify_at(token, now),
+            };
+        let seen = self.remembered.lock().unwrap_or_else(|p| p.into_inner()).get(&key).cloned();
+        if let Some(claims) = seen {
+            if claims.expires_at.saturating_add(LEEWAY_SECONDS) < now {
+                return Err(Rejection::Expired);
+            }
+            if claims.issued_at > now + LEEWAY_SECONDS {
+                return Err(Rejection::NotYetValid);
+            }
+            return Ok(claims);
+        }
+        let claims = self.verify_at(token, now)?;
+        let mut remembered = self.remembered.lock().unwrap_or_else(|p| p.into_inner());
+        if remembered.len() >= REMEMBERED_TOKENS {
+            remembered.clear();
+        }
+        remembered.insert(key, claims.clone());
+        Ok(claims)
     }
 
     pub fn knows_kid(&self, kid: &str) -> bool {
@@ -362,6 +400,41 @@ mod tests {
         let h: Header = serde_json::from_value(header).unwrap();
         let key = f.set.signing_key().unwrap();
         jsonwebtoken::encode(&h, &claims, &key.key).unwrap()
+    }
+
+    #[test]
+    fn a_remembered_token_is_still_refused_once_it_expires() {
+        let f = fixture();
+        let now = crate::now();
+        // Valid for one more second, leeway included.
+        let claims = json!({"iss": ISS, "sub": "u-1", "aud": AUD, "client_id": "web", "iat": now - 60,
+                            "exp": now + 1 - LEEWAY_SECONDS, "jti": "j", "scope": "search"});
+        let token = forge(&f, good_header(&f), claims);
+        assert!(f.verifier.verify_remembered(&token).is_ok());
+        assert!(f.verifier.verify_remembered(&token).is_ok(), "remembered");
+        std::thread::sleep(std::time::Duration::from_millis(2_100));
+        assert_eq!(f.verifier.verify_remembered(&token).unwrap_err(), Rejection::Expired);
+    }
+
+    #[test]
+    fn refusals_are_never_remembered_and_a_remembered_token_changed_by_one_byte_is_checked_in_full() {
+        let f = fixture();
+        let good = issue(&f);
+        let claims = f.verifier.verify_remembered(&good).unwrap();
+        assert_eq!(f.verifier.verify_remembered(&good).unwrap().jti(), claims.jti());
+        let mut tampered = good.clone().into_bytes();
+        let last = tampered.len() - 2;
+        tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        for _ in 0..2 {
+            assert_eq!(f.verifier.verify_remembered(&tampered).unwrap_err(), Rejection::BadSignature);
+        }
+        let other = Verifier::new(&KeySet::generate(2).unwrap().public_jwks(), ISS, AUD).unwrap();
+        assert_eq!(
+            other.verify_remembered(&good).unwrap_err(),
+            Rejection::UnknownKey,
+            "each key set remembers its own"
+        );
     }
 
     fn good_claims() -> Value {
