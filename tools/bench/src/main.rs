@@ -253,9 +253,33 @@ fn temp_db(name: &str) -> std::path::PathBuf {
     dir.join(format!("{name}.db"))
 }
 
+/// What the shell adds before any handler runs: an event's JSON to a request, by lambda_http
+/// alone and behind the shell's check (`oasis_lambda::event`), on one search event.
+async fn event_rows() -> Vec<Row> {
+    let text = event(
+        "GET",
+        "/search?q=matrix&limit=5",
+        &[("Authorization", "Bearer x.y.z"), ("Host", "api.example.com")],
+        None,
+    )
+    .to_string();
+    let text = text.as_str();
+    vec![
+        measure("event to request: lambda_http's conversion alone", 20_000, || async move {
+            lambda_http::request::from_str(text).map_or(500, |_| 200)
+        })
+        .await,
+        measure("event to request: the shell's check, then lambda_http's conversion", 20_000, || async move {
+            oasis_lambda::event::from_str(text).map_or(500, |_| 200)
+        })
+        .await,
+    ]
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let mut rows = rt.block_on(token_rows());
+    let mut rows = rt.block_on(event_rows());
+    rows.extend(rt.block_on(token_rows()));
     rows.extend(rt.block_on(resource_rows()));
     rows.extend(rt.block_on(signin_rows()));
     println!("| handler (in-process, warm, embedded SQLite) | n | p50 ms | p99 ms |");
