@@ -111,6 +111,7 @@ bench-catalog: tools
 
 # Lambda-style benchmark of the release binaries against a hello-world lambda_http: init, first
 # call, warm p50/p99, peak RSS, sizes. BENCH_WARM=1000 BENCH_COLD=10; BENCH_CASES=signin,search
-# measures only those cases (and the floor); BENCH_CHECK=1 fails on a broken memory budget.
+# measures only those cases (and the floor); BENCH_RUNS=6 prints medians of six runs; BENCH_CHECK=1
+# fails on a broken memory budget.
 startup:
 	python3 scripts/measure-startup.py

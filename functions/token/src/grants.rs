@@ -208,10 +208,7 @@ async fn refresh(
         return Err(TokenError::InvalidGrant);
     }
     let Some(user) = live_user(app, &family).await? else { return Err(TokenError::InvalidGrant) };
-    // The family's scope is the ceiling, further bounded by what client and user may still have.
-    let family_scope = ScopeSet::parse(&family.scope).unwrap_or_default();
-    let still_allowed = family_scope.intersection(&client.scopes).intersection(&user.scopes);
-    let scope = grant_scope(requested, &still_allowed)?;
+    let scope = refresh_scope(requested.clone(), &family, client, &user)?;
     let next = random_token(TOKEN_BYTES);
     // The successor, sealed under the token it replaces and the server's secret: what a retry
     // within the grace window gets back (only with `presented` and the keys does it open; a
@@ -232,7 +229,7 @@ async fn refresh(
         // successor is what every caller gets; outside it, this is reuse.
         Rotation::AlreadyUsed => match app.store.refresh_token(&token.token_hash).await? {
             Some((token, family)) if token.rotated_at.is_some() => {
-                retried(app, client, &presented, &token, &family, requested_scope(form)?, now).await
+                retried(app, client, &presented, &token, &family, requested, now).await
             }
             _ => reuse_detected(app, &family.family_id).await,
         },
@@ -275,13 +272,22 @@ async fn retried(
         return reuse_detected(app, &family.family_id).await;
     }
     let Some(user) = live_user(app, &family).await? else { return Err(TokenError::InvalidGrant) };
-    let family_scope = ScopeSet::parse(&family.scope).unwrap_or_default();
-    let still_allowed = family_scope.intersection(&client.scopes).intersection(&user.scopes);
-    let scope = grant_scope(requested, &still_allowed)?;
+    let scope = refresh_scope(requested, &family, client, &user)?;
     app.store.mark_reissued(&live.token_hash).await?;
     oasis_lambda::metrics::signal("RefreshGraceUsed", None);
     tracing::info!(signal = "refresh_grace_used", "rotated refresh token retried within the grace window");
     issue(app, client, &user, &scope, Some((&next, &family)), now).await
+}
+
+/// The family's scope is the ceiling, further bounded by what client and user may still have.
+fn refresh_scope(
+    requested: Option<ScopeSet>,
+    family: &RefreshFamily,
+    client: &Client,
+    user: &User,
+) -> Result<ScopeSet, TokenError> {
+    let family_scope = ScopeSet::parse(&family.scope).unwrap_or_default();
+    grant_scope(requested, &family_scope.intersection(&client.scopes).intersection(&user.scopes))
 }
 
 /// The family's user, unless disabled or cut off since the family began (which ends the family).

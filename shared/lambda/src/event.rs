@@ -58,7 +58,7 @@ pub fn check(payload: &LambdaRequest) -> Result<(), Malformed> {
     }
 }
 
-/// Removes every part of the event that [`check`] may refuse (host, scheme, path, query), so
+/// Removes every part of the event that [`check`] may refuse (host, scheme, path, query, body), so
 /// that lambda_http converts it into a request that still carries its method, request id and
 /// source address for the log and the metrics.
 pub fn defuse(payload: &mut LambdaRequest) {

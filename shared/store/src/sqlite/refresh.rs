@@ -22,6 +22,13 @@ pub(super) fn insert_token(c: &Connection, t: &RefreshToken) -> rusqlite::Result
     )
 }
 
+/// Marks a token rotated if it is not yet and its family is not revoked. The family is looked up
+/// by its key (a correlated `EXISTS`): `family_id IN (SELECT .. WHERE revoked = 0)` made SQLite
+/// list every live family on each rotation, so a refresh cost grew with the number of sessions.
+const ROTATE: &str = "UPDATE refresh_tokens SET rotated_at = ?2, successor_hash = ?3, sealed_successor = ?4
+     WHERE token_hash = ?1 AND rotated_at IS NULL
+       AND EXISTS (SELECT 1 FROM refresh_families f WHERE f.family_id = refresh_tokens.family_id AND f.revoked = 0)";
+
 #[async_trait]
 impl RefreshStore for SqliteStore {
     async fn create_family(&self, f: &RefreshFamily, first: &RefreshToken) -> StoreResult<()> {
@@ -92,14 +99,7 @@ impl RefreshStore for SqliteStore {
         // IMMEDIATE takes the write lock up front, so two processes cannot both read
         // "not rotated" and both win.
         let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
-        let changed = tx
-            .execute(
-                "UPDATE refresh_tokens SET rotated_at = ?2, successor_hash = ?3, sealed_successor = ?4
-                 WHERE token_hash = ?1 AND rotated_at IS NULL
-                   AND family_id IN (SELECT family_id FROM refresh_families WHERE revoked = 0)",
-                params![old_hash, int(now), new.token_hash, sealed],
-            )
-            .map_err(classify)?;
+        let changed = tx.execute(ROTATE, params![old_hash, int(now), new.token_hash, sealed]).map_err(classify)?;
         if changed == 0 {
             return Ok(Rotation::AlreadyUsed);
         }
@@ -137,5 +137,25 @@ impl RefreshStore for SqliteStore {
             .execute("UPDATE refresh_families SET revoked = 1 WHERE user_id = ?1 AND revoked = 0", [user_id])
             .map_err(classify)?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rotation_reads_its_own_family_by_key_never_every_family() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let c = store.conn();
+        let plan: Vec<String> = c
+            .prepare(&format!("EXPLAIN QUERY PLAN {ROTATE}"))
+            .unwrap()
+            .query_map(params!["h", 1, "n", "s"], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(plan.iter().all(|step| !step.starts_with("SCAN")), "{plan:?}");
+        assert!(plan.iter().any(|step| step.contains("refresh_families") && step.starts_with("SEARCH")), "{plan:?}");
     }
 }
